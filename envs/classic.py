@@ -1,0 +1,106 @@
+"""Classic-control envs with their reward factors.
+
+Every factor is a batched function of ``(obs, action, next_obs, done)``; ``done`` is termination.
+The ground truth of each env is the exact weighted sum of its factors that Gymnasium computes
+(see the source of each env); ``tests/envs/test_ground_truth.py`` checks it on random rollouts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rewardlab.suite import Factor, SuiteEnv, register
+
+
+def _f(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64)
+
+
+# --- CartPole-v1: +1 on every step, including the one that terminates. -----------------------
+CARTPOLE = register(
+    SuiteEnv(
+        name="cartpole",
+        gym_id="CartPole-v1",
+        description="Balance a pole on a cart; +1 per step until it falls or the cart leaves the track.",
+        factors=(
+            Factor("alive", lambda o, a, n, d: np.ones(len(o)), True, "1 on every step (the env's reward)"),
+            Factor("pole_angle", lambda o, a, n, d: np.abs(_f(n[:, 2])), False, "|pole angle| after the step (rad)"),
+            Factor("cart_offset", lambda o, a, n, d: np.abs(_f(n[:, 0])), False, "|cart position| after the step"),
+            Factor("cart_speed", lambda o, a, n, d: np.abs(_f(n[:, 1])), False, "|cart velocity| after the step"),
+        ),
+        ground_truth={"alive": 1.0},
+        potentials={"upright": lambda o: -np.abs(_f(o[:, 2])), "centered": lambda o: -np.abs(_f(o[:, 0]))},
+    )
+)
+
+
+# --- Acrobot-v1: -1 per step until the tip swings above the bar (then 0). --------------------
+def _acrobot_height(o: np.ndarray) -> np.ndarray:
+    # obs = [cos t1, sin t1, cos t2, sin t2, dt1, dt2]; tip height = -cos(t1) - cos(t1 + t2)
+    c1, s1, c2, s2 = (_f(o[:, i]) for i in range(4))
+    return -c1 - (c1 * c2 - s1 * s2)
+
+
+ACROBOT = register(
+    SuiteEnv(
+        name="acrobot",
+        gym_id="Acrobot-v1",
+        description="Swing the tip of a two-link pendulum above the bar; -1 per step until it does.",
+        factors=(
+            Factor("time_cost", lambda o, a, n, d: 1.0 - _f(d), False, "1 on every step that does not reach the goal"),
+            Factor("tip_height", lambda o, a, n, d: _acrobot_height(n), True, "height of the tip after the step"),
+            Factor("joint_speed", lambda o, a, n, d: np.abs(_f(n[:, 4])) + np.abs(_f(n[:, 5])), False, "|dθ1| + |dθ2|"),
+        ),
+        ground_truth={"time_cost": -1.0},
+        potentials={"tip_height": _acrobot_height},
+    )
+)
+
+
+# --- Pendulum-v1: -(θ² + 0.1 θ'² + 0.001 u²), computed on the state *before* the step. -------
+def _pendulum_angle(o: np.ndarray) -> np.ndarray:
+    return np.arctan2(_f(o[:, 1]), _f(o[:, 0]))  # normalised to [-π, π], as the env's angle_normalize
+
+
+PENDULUM = register(
+    SuiteEnv(
+        name="pendulum",
+        gym_id="Pendulum-v1",
+        description="Swing a pendulum up and hold it upright with little torque.",
+        factors=(
+            Factor("angle_cost", lambda o, a, n, d: _pendulum_angle(o) ** 2, False, "θ² before the step (0 = upright)"),
+            Factor("velocity_cost", lambda o, a, n, d: _f(o[:, 2]) ** 2, False, "θ'² before the step"),
+            Factor(
+                "torque_cost",
+                lambda o, a, n, d: np.clip(_f(a).reshape(len(a), -1)[:, 0], -2.0, 2.0) ** 2,
+                False,
+                "u², the torque clipped to [-2, 2] as the env applies it",
+            ),
+        ),
+        ground_truth={"angle_cost": -1.0, "velocity_cost": -0.1, "torque_cost": -0.001},
+        potentials={"upright": lambda o: _f(o[:, 0]), "angle": lambda o: -np.abs(_pendulum_angle(o))},
+    )
+)
+
+
+# --- MountainCarContinuous-v0: +100 at the goal, -0.1 a² per step. --------------------------
+MOUNTAINCAR = register(
+    SuiteEnv(
+        name="mountaincar_continuous",
+        gym_id="MountainCarContinuous-v0",
+        description="Drive an underpowered car up a hill; +100 at the flag, -0.1·a² per step.",
+        factors=(
+            Factor("goal_reached", lambda o, a, n, d: _f(d), True, "1 on the step that reaches the flag"),
+            Factor(
+                "action_cost",
+                lambda o, a, n, d: _f(a).reshape(len(a), -1)[:, 0] ** 2,
+                False,
+                "a², the unclipped action as the env charges it",
+            ),
+            Factor("position", lambda o, a, n, d: _f(n[:, 0]), True, "car position after the step (goal at 0.45)"),
+            Factor("speed", lambda o, a, n, d: np.abs(_f(n[:, 1])), True, "|velocity| after the step"),
+        ),
+        ground_truth={"goal_reached": 100.0, "action_cost": -0.1},
+        potentials={"height": lambda o: np.sin(3.0 * _f(o[:, 0])), "position": lambda o: _f(o[:, 0])},
+    )
+)

@@ -1,0 +1,38 @@
+"""rewardlab: design, learn and compare reward functions for reinforcement learning.
+
+The flat public API::
+
+    import rewardlab as rl
+    env = rl.make_vec_env("pendulum", reward=rl.rewards.Terms({"angle_cost": -1.0}), n_envs=4)
+    model = rl.agents.make("sac", env)
+    model.learn(20_000)
+    print(rl.evaluate(model))      # mean proxy return and mean env (ground-truth) return
+"""
+
+from __future__ import annotations
+
+from rewardlab import agents, errors, rewards, suite, wrappers
+from rewardlab._make import make_env, make_vec_env
+from rewardlab.errors import ConfigError, RewardLabError, SpecError
+from rewardlab.evaluation import EvalResult, evaluate
+from rewardlab.training import TrainConfig, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "EvalResult",
+    "RewardLabError",
+    "SpecError",
+    "TrainConfig",
+    "__version__",
+    "agents",
+    "errors",
+    "evaluate",
+    "make_env",
+    "make_vec_env",
+    "rewards",
+    "suite",
+    "train",
+    "wrappers",
+]

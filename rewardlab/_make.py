@@ -1,0 +1,135 @@
+"""Building suite envs with a swapped reward: one Gymnasium env, or an SB3 vector env."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import gymnasium as gym
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecEnvWrapper, VecMonitor
+
+from rewardlab import suite
+from rewardlab.errors import ConfigError, message
+from rewardlab.rewards import RewardFunction, RewardSpec, parse
+from rewardlab.wrappers import DropObsDims, SwapReward
+from rewardlab.wrappers import vector as vec_wrappers
+
+__all__ = ["find_wrapper", "make_env", "make_vec_env"]
+
+RewardLike = RewardSpec | Mapping[str, Any] | str | None
+
+
+def _reward_fn(reward: RewardLike | RewardFunction, env: suite.SuiteEnv, raw: Any) -> RewardFunction:
+    if isinstance(reward, RewardFunction):
+        return reward
+    return parse(reward).build(env, (raw.observation_space, raw.action_space))
+
+
+def make_env(env: str | suite.SuiteEnv, reward: RewardLike | RewardFunction = None, **gym_kwargs: Any) -> gym.Env:
+    """A Gymnasium env of the suite whose reward is ``reward`` (default: the env's own).
+
+    Args:
+        env: suite name (``"pendulum"``) or Gymnasium id.
+        reward: a spec, a dict, a TOML path, ``"env"``, or an already built reward function.
+        **gym_kwargs: passed to ``gymnasium.make`` (e.g. ``render_mode="rgb_array"``).
+
+    Returns:
+        ``gymnasium.make(...)`` wrapped in :class:`~rewardlab.wrappers.SwapReward` (and
+        :class:`~rewardlab.wrappers.DropObsDims` for dims hidden from the agent).
+    """
+    spec = suite.get(env)
+    raw = spec.make(**gym_kwargs)
+    wrapped: gym.Env = SwapReward(raw, _reward_fn(reward, spec, raw))
+    if spec.hidden_obs:
+        wrapped = DropObsDims(wrapped, spec.hidden_obs)
+    return wrapped
+
+
+def make_vec_env(
+    env: str | suite.SuiteEnv,
+    reward: RewardLike | RewardFunction = None,
+    n_envs: int = 1,
+    seed: int | None = None,
+    *,
+    wrapper: Literal["vector", "single"] = "vector",
+    subprocess: bool = False,
+    **gym_kwargs: Any,
+) -> VecEnv:
+    """An SB3 vector env of ``n_envs`` copies of a suite env, with a swapped reward.
+
+    Args:
+        env: suite name or Gymnasium id.
+        reward: a spec, dict, TOML path, ``"env"`` or a built reward function.
+        n_envs: number of sub-envs.
+        seed: seeds sub-env ``i`` with ``seed + i``; None leaves them unseeded.
+        wrapper: ``"vector"`` computes the reward once per vector step for all sub-envs (the
+            default, and the place for learned models); ``"single"`` wraps each sub-env.
+        subprocess: run sub-envs in processes (``SubprocVecEnv``); worth it only for slow envs.
+        **gym_kwargs: passed to ``gymnasium.make``.
+
+    Returns:
+        A ``VecMonitor``-wrapped VecEnv: SB3's ``ep_rew_mean`` is the proxy return, and
+        ``infos[i]["rewardlab"]`` carries the env's own reward and the terms.
+    """
+    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
+        raise ConfigError(message("n_envs", "a positive integer", n_envs, "Pass n_envs=1 or more."))
+    if wrapper not in ("vector", "single"):
+        raise ConfigError(message("wrapper", "'vector' or 'single'", wrapper))
+    spec = suite.get(env)
+
+    def factory(i: int) -> Any:
+        def build() -> gym.Env:
+            if wrapper == "single":
+                e = make_env(spec, reward, **gym_kwargs)
+            else:
+                e = spec.make(**gym_kwargs)
+            if seed is not None:
+                e.reset(seed=seed + i)
+                e.action_space.seed(seed + i)
+            return e
+
+        return build
+
+    cls = SubprocVecEnv if subprocess else DummyVecEnv
+    venv: VecEnv = cls([factory(i) for i in range(n_envs)])
+    if wrapper == "vector":
+        venv = vec_wrappers.SwapReward(venv, _reward_fn(reward, spec, venv))
+        if spec.hidden_obs:
+            venv = vec_wrappers.DropObsDims(venv, spec.hidden_obs)
+    venv = VecMonitor(venv)
+    venv.rewardlab_env = spec  # type: ignore[attr-defined]
+    if wrapper == "vector":
+        fn = find_wrapper(venv, vec_wrappers.SwapReward).reward_fn
+    else:  # each sub-env has its own function; the first one stands for all (same spec)
+        fn = venv.env_method("get_wrapper_attr", "reward_fn", indices=[0])[0]
+    venv.rewardlab_reward_fn = fn  # type: ignore[attr-defined]
+    return venv
+
+
+def find_wrapper(venv: VecEnv, cls: type) -> Any:
+    """The first wrapper of type ``cls`` in a VecEnv's wrapper chain, or None."""
+    current: Any = venv
+    while current is not None:
+        if isinstance(current, cls):
+            return current
+        current = current.venv if isinstance(current, VecEnvWrapper) else None
+    return None
+
+
+def _tag(venv: VecEnv, name: str) -> Any:
+    current: Any = venv
+    while current is not None:
+        if name in vars(current):
+            return vars(current)[name]
+        current = current.venv if isinstance(current, VecEnvWrapper) else None
+    return None
+
+
+def suite_env_of(venv: VecEnv) -> suite.SuiteEnv | None:
+    """The suite env a VecEnv was built from (None if it was not built by rewardlab)."""
+    return _tag(venv, "rewardlab_env")  # type: ignore[no-any-return]
+
+
+def reward_function_of(venv: VecEnv) -> RewardFunction | None:
+    """The reward function a VecEnv built by :func:`make_vec_env` computes (None otherwise)."""
+    return _tag(venv, "rewardlab_reward_fn")  # type: ignore[no-any-return]

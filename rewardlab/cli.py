@@ -1,0 +1,162 @@
+"""The ``rewardlab`` command line: ``envs``, ``agents`` and ``train``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rewardlab.errors import ConfigError, RewardLabError, message
+
+__all__ = ["main"]
+
+
+def _cmd_envs(args: argparse.Namespace) -> int:
+    from rewardlab import suite
+
+    names = suite.names()
+    if args.json:
+        out = []
+        for name in names:
+            e = suite.get(name)
+            out.append(
+                {
+                    "name": e.name,
+                    "gym_id": e.gym_id,
+                    "description": e.description,
+                    "factors": [
+                        {"name": f.name, "direction": "higher" if f.higher_is_better else "lower", "description": f.description}
+                        for f in e.factors
+                    ],
+                    "ground_truth": dict(e.ground_truth),
+                    "potentials": sorted(e.potentials),
+                }
+            )
+        print(json.dumps(out, indent=2))
+        return 0
+    for name in names:
+        e = suite.get(name)
+        print(f"{e.name}  ({e.gym_id})  {e.description}")
+        width = max(len(f.name) for f in e.factors)
+        for f in e.factors:
+            arrow = "higher is better" if f.higher_is_better else "lower is better"
+            print(f"    {f.name:<{width}}  {arrow:<16}  {f.description}")
+        print(f"    ground truth = {e.ground_truth_text()}")
+        if e.potentials:
+            print(f"    potentials for shaping: {', '.join(sorted(e.potentials))}")
+        print()
+    return 0
+
+
+def _cmd_agents(args: argparse.Namespace) -> int:
+    from rewardlab import agents, suite
+
+    for algo in agents.algorithms():
+        envs = [n for n in suite.names() if agents.preset(algo, n).env != "default"]
+        print(f"{algo}: tuned presets for {', '.join(envs) or 'none'} (others use [default])")
+    return 0
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(message("--set", "KEY=VALUE", item, "Write e.g. --set learning_rate=0.001."))
+        key, value = item.split("=", 1)
+        out[key.strip()] = _parse_value(value)
+    return out
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from rewardlab.training import TrainConfig, train
+
+    config = TrainConfig(
+        env=args.env,
+        reward=args.reward,
+        agent=args.agent,
+        seed=args.seed,
+        timesteps=args.timesteps,
+        n_envs=args.n_envs,
+        eval_freq=args.eval_freq,
+        eval_episodes=args.eval_episodes,
+        hyperparams=_parse_overrides(args.set),
+        agent_config=args.agent_config,
+        runs_dir=args.runs_dir,
+        group=args.group,
+        run_name=args.run_name,
+        threads=args.threads,
+        progress_bar=not args.no_progress,
+    )
+    print(
+        f"Training {config.preset.algo.upper()} on {config.suite_env.name} ({config.suite_env.gym_id}) "
+        f"with reward {config.reward_label!r}, seed {config.seed}"
+    )
+    result = train(config)
+    print()
+    print(f"{'timesteps':>10}  {'proxy return':>14}  {'env return':>12}")
+    for row in result.metrics:
+        print(f"{row['timesteps']:>10}  {row['eval_proxy_return']:>14.2f}  {row['eval_env_return']:>12.2f}")
+    f = result.final
+    print()
+    print(f"Final ({f.n_episodes} episodes): proxy return {f.proxy_return:.2f} ± {f.proxy_std:.2f}, "
+          f"env (ground-truth) return {f.env_return:.2f} ± {f.env_std:.2f}")
+    print(f"Run directory: {result.run_dir}  (metrics.jsonl, config.json, model.zip, tb/)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rewardlab", description="Design, learn and compare reward functions for RL."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("envs", help="list the suite: envs, reward factors, directions, ground truth")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_cmd_envs)
+
+    p = sub.add_parser("agents", help="list the SB3 algorithms and their tuned presets")
+    p.set_defaults(func=_cmd_agents)
+
+    p = sub.add_parser("train", help="train an SB3 agent on a reward spec; log proxy and env returns")
+    p.add_argument("--env", required=True, help="suite env name (rewardlab envs) or Gymnasium id")
+    p.add_argument("--reward", default="env", help="reward spec TOML file, or 'env' for the ground truth")
+    p.add_argument("--agent", default="ppo", help="ppo, sac, dqn, a2c or td3 (default: ppo)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every RNG (default: 0)")
+    p.add_argument("--timesteps", type=int, default=None, help="training steps (default: the preset's)")
+    p.add_argument("--n-envs", type=int, default=None, help="parallel envs (default: the preset's)")
+    p.add_argument("--eval-freq", type=int, default=None, help="evaluate every N steps (default: 10 evaluations)")
+    p.add_argument("--eval-episodes", type=int, default=10, help="episodes per evaluation (default: 10)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a hyperparameter (JSON value)")
+    p.add_argument("--agent-config", default=None, help="preset TOML file replacing agents/<agent>.toml")
+    p.add_argument("--runs-dir", default="runs", help="root of run directories (default: runs)")
+    p.add_argument("--group", default="train", help="sub-directory grouping runs (default: train)")
+    p.add_argument("--run-name", default=None, help="run directory name (default: env__reward__agent__seed__time)")
+    p.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (default: 1)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=_cmd_train)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except RewardLabError as exc:
+        print(f"rewardlab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rewardlab: interrupted; what was written is kept in the run directory.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,529 @@
+"""The reward kinds: ``env``, ``terms``, ``shaped`` and ``code``."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rewardlab import suite
+from rewardlab.errors import SpecError, message, unknown
+from rewardlab.rewards._running import RunningMeanStd
+from rewardlab.rewards._spec import (
+    RewardFunction,
+    RewardSpec,
+    Terms as TermValues,
+    check_keys,
+    check_number,
+    from_dict,
+    parse,
+)
+
+__all__ = ["Code", "Env", "LogSigmoid", "Shaped", "Term", "Terms"]
+
+
+def _as_batch(x: Any) -> np.ndarray:
+    return np.asarray(x)
+
+
+# --- env ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Env(RewardSpec):
+    """The env's own (ground-truth) reward.
+
+    Inside a wrapper the env's reward passes through unchanged; called on bare transitions (as
+    the metrics do) it is rebuilt from the suite's factors. Terms are the ground truth's weighted
+    factors, so per-term means are logged for the ground truth too.
+
+    Example:
+        >>> import rewardlab as rl
+        >>> fn = rl.rewards.Env().build("pendulum")
+        >>> float(fn(np.array([[1.0, 0.0, 0.0]]), np.array([[0.0]]), np.array([[1.0, 0.0, 0.0]]), np.array([False]))[0])
+        -0.0
+    """
+
+    kind = "env"
+
+    def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
+        return _EnvFunction(self, suite.get(env))
+
+    def _fields(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any], where: str) -> Env:
+        check_keys(where, fields, set())
+        return cls()
+
+
+class _EnvFunction(RewardFunction):
+    uses_env_reward = True
+
+    def __init__(self, spec: Env, env: suite.SuiteEnv) -> None:
+        super().__init__(spec, env)
+        self._factors = [(name, w, env.factor(name).fn) for name, w in env.ground_truth.items()]
+
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _, _ in self._factors)
+
+    def compute(self, obs, action, next_obs, done, env_reward=None):  # type: ignore[no-untyped-def]
+        done = np.asarray(done, dtype=bool)
+        terms: TermValues = {name: w * fn(obs, action, next_obs, done) for name, w, fn in self._factors}
+        if env_reward is not None:
+            return np.asarray(env_reward, dtype=np.float64), terms
+        if not self._factors:
+            raise SpecError(
+                message(
+                    "reward",
+                    "computable outside the env",
+                    "env",
+                    f"{self.env.name!r} declares no factors, so its reward exists only inside the env.",
+                )
+            )
+        return sum(terms.values()), terms  # type: ignore[return-value]
+
+
+# --- terms --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogSigmoid:
+    """The log-sigmoid-centred transform ``u = log σ((x - ref) / scale)`` (Wang et al. 2024).
+
+    ``u <= 0`` and saturates once ``x`` is well above ``ref``; a sum of such terms reads as
+    "good on every term" (a soft AND). It is not affine, so it can change optimal policies.
+    """
+
+    ref: float = 0.0
+    """The acceptable level of the term."""
+    scale: float = 1.0
+    """The spread over which the transform goes from penalising to saturating (> 0)."""
+
+    def __post_init__(self) -> None:
+        check_number("log_sigmoid.ref", self.ref)
+        check_number("log_sigmoid.scale", self.scale, positive=True)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        z = (x - self.ref) / self.scale
+        return -np.logaddexp(0.0, -z)  # log σ(z), stable for large |z|
+
+
+@dataclass(frozen=True)
+class Term:
+    """One weighted term of a :class:`Terms` reward, with optional transforms.
+
+    The factor value goes through, in order: ``× scale`` → ``clip`` → running normalisation →
+    log-sigmoid → ``× weight``.
+    """
+
+    weight: float = 1.0
+    """Multiplier of the transformed factor; its sign sets the direction."""
+    scale: float = 1.0
+    """Positive multiplier applied before clipping (puts the clip range in convenient units)."""
+    clip: tuple[float, float] | None = None
+    """``(low, high)`` bounds applied after scaling, or None."""
+    normalize: bool = False
+    """Standardise the term by its running mean and std (see :class:`Terms` for semantics)."""
+    log_sigmoid: LogSigmoid | None = None
+    """Log-sigmoid transform applied after normalisation, or None."""
+
+    def validate(self, where: str) -> None:
+        check_number(f"{where}.weight", self.weight)
+        check_number(f"{where}.scale", self.scale, positive=True, fix="Use `weight` for the sign.")
+        if self.clip is not None:
+            if not isinstance(self.clip, (tuple, list)) or len(self.clip) != 2:
+                raise SpecError(message(f"{where}.clip", "a pair [low, high]", self.clip, "Write clip = [-1.0, 1.0]."))
+            lo = check_number(f"{where}.clip[0]", self.clip[0])
+            hi = check_number(f"{where}.clip[1]", self.clip[1])
+            if lo >= hi:
+                raise SpecError(message(f"{where}.clip", "a pair with low < high", self.clip, "Swap the bounds."))
+        if not isinstance(self.normalize, bool):
+            raise SpecError(message(f"{where}.normalize", "true or false", self.normalize))
+        if self.log_sigmoid is not None and not isinstance(self.log_sigmoid, LogSigmoid):
+            raise SpecError(message(f"{where}.log_sigmoid", "a LogSigmoid", self.log_sigmoid))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"weight": self.weight}
+        if self.scale != 1.0:
+            out["scale"] = self.scale
+        if self.clip is not None:
+            out["clip"] = [float(self.clip[0]), float(self.clip[1])]
+        if self.normalize:
+            out["normalize"] = True
+        if self.log_sigmoid is not None:
+            out["log_sigmoid"] = {"ref": self.log_sigmoid.ref, "scale": self.log_sigmoid.scale}
+        return out
+
+    @property
+    def plain(self) -> bool:
+        return self.scale == 1.0 and self.clip is None and not self.normalize and self.log_sigmoid is None
+
+
+_TERM_FIELDS = {"weight", "scale", "clip", "normalize", "log_sigmoid"}
+
+
+@dataclass(frozen=True)
+class Terms(RewardSpec):
+    """A weighted sum of named reward factors: ``r = Σ_k w_k · t_k(f_k(s, a, s'))``.
+
+    Running normalisation (``normalize=True`` on a term) standardises the term with the mean
+    and variance of every value this reward function has seen, updated with each batch before
+    normalising it. With the vector wrapper one statistic serves all sub-envs and is updated
+    once per vector step with all of them; SB3 vector envs reset in the same step, so every
+    value is a real transition (no reset steps to mask). With the single-env wrapper each copy
+    of the env keeps its own statistic, and inside a Gymnasium vector env with next-step
+    autoreset the wrapper sits in the sub-env and never sees the reset step. Statistics are
+    frozen during evaluation (``training = False``) and shared with it. Unlike Gymnasium's
+    ``NormalizeReward``, this normalises one term by its own spread, not the reward by the
+    spread of the discounted return.
+
+    Example:
+        >>> import rewardlab as rl
+        >>> spec = rl.rewards.Terms({"angle_cost": -1.0, "torque_cost": -0.001})
+        >>> fn = spec.build("pendulum")
+        >>> obs = np.array([[0.0, 1.0, 0.0]])          # θ = π/2
+        >>> round(float(fn(obs, np.array([[2.0]]), obs, np.array([False]))[0]), 4)
+        -2.4714
+    """
+
+    kind = "terms"
+    terms: Mapping[str, Term | float] = field(default_factory=dict)
+    """Factor name -> :class:`Term` (or a plain weight)."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.terms, Mapping) or not self.terms:
+            raise SpecError(
+                message("terms", "a non-empty mapping factor -> weight", self.terms, 'Write {"angle_cost": -1.0}.')
+            )
+        normalised: dict[str, Term] = {}
+        for name, term in self.terms.items():
+            if not isinstance(name, str):
+                raise SpecError(message("terms", "keyed by factor names (str)", name))
+            if not isinstance(term, Term):
+                term = Term(weight=check_number(f"terms.{name}", term, fix="Give a weight or a Term."))
+            term.validate(f"terms.{name}")
+            normalised[name] = term
+        object.__setattr__(self, "terms", normalised)
+
+    def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
+        return _TermsFunction(self, suite.get(env))
+
+    def _fields(self) -> dict[str, Any]:
+        terms: dict[str, Term] = self.terms  # type: ignore[assignment]
+        if all(t.plain for t in terms.values()):
+            return {"weights": {k: t.weight for k, t in terms.items()}}
+        return {"terms": {k: t.to_dict() for k, t in terms.items()}}
+
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any], where: str) -> Terms:
+        check_keys(where, fields, {"weights", "terms"})
+        merged: dict[str, Term | float] = {}
+        weights = fields.get("weights", {})
+        if not isinstance(weights, Mapping):
+            raise SpecError(message(f"{where}.weights", "a table factor = weight", weights))
+        for name, w in weights.items():
+            merged[name] = check_number(f"{where}.weights.{name}", w)
+        tables = fields.get("terms", {})
+        if not isinstance(tables, Mapping):
+            raise SpecError(message(f"{where}.terms", "a table of [terms.<factor>] tables", tables))
+        for name, t in tables.items():
+            if name in merged:
+                raise SpecError(message(f"{where}.terms.{name}", "given once", name, "Drop it from `weights`."))
+            if not isinstance(t, Mapping):
+                raise SpecError(message(f"{where}.terms.{name}", "a table with weight/scale/clip/...", t))
+            check_keys(f"{where}.terms.{name}", t, _TERM_FIELDS)
+            ls = t.get("log_sigmoid")
+            if ls is not None:
+                if not isinstance(ls, Mapping):
+                    raise SpecError(message(f"{where}.terms.{name}.log_sigmoid", "a table {ref, scale}", ls))
+                check_keys(f"{where}.terms.{name}.log_sigmoid", ls, {"ref", "scale"})
+                ls = LogSigmoid(**ls)
+            clip = t.get("clip")
+            merged[name] = Term(
+                weight=check_number(f"{where}.terms.{name}.weight", t.get("weight", 1.0)),
+                scale=t.get("scale", 1.0),
+                clip=tuple(clip) if isinstance(clip, list) else clip,
+                normalize=t.get("normalize", False),
+                log_sigmoid=ls,
+            )
+        if not merged:
+            raise SpecError(message(where, "a terms reward with `weights` or [terms.*] tables", dict(fields)))
+        return cls(merged)
+
+    @property
+    def label(self) -> str:
+        return "terms(" + ",".join(self.terms) + ")"
+
+
+class _TermsFunction(RewardFunction):
+    def __init__(self, spec: Terms, env: suite.SuiteEnv) -> None:
+        super().__init__(spec, env)
+        self._terms = [(name, term, env.factor(name).fn) for name, term in spec.terms.items()]  # type: ignore[union-attr]
+        self._stats = {name: RunningMeanStd() for name, term, _ in self._terms if term.normalize}
+
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _, _ in self._terms)
+
+    def compute(self, obs, action, next_obs, done, env_reward=None):  # type: ignore[no-untyped-def]
+        done = np.asarray(done, dtype=bool)
+        terms: TermValues = {}
+        total = None
+        for name, term, fn in self._terms:
+            x = fn(obs, action, next_obs, done)
+            if not term.plain:
+                x = x * term.scale
+                if term.clip is not None:
+                    x = np.clip(x, term.clip[0], term.clip[1])
+                if term.normalize:
+                    stats = self._stats[name]
+                    if self.training:
+                        stats.update(x)
+                    x = stats.normalize(x)
+                if term.log_sigmoid is not None:
+                    x = term.log_sigmoid(x)
+            x = term.weight * x
+            terms[name] = x
+            total = x if total is None else total + x
+        return total, terms
+
+    def state_dict(self) -> dict[str, Any]:
+        return {name: s.state_dict() for name, s in self._stats.items()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        for name, s in state.items():
+            self._stats[name].load_state_dict(s)
+
+
+# --- shaped -------------------------------------------------------------------------------------
+
+
+def _import_callable(param: str, target: str) -> Callable[..., Any]:
+    if not isinstance(target, str) or target.count(":") != 1:
+        raise SpecError(message(param, '"package.module:function"', target, "Name a module and a function."))
+    module_name, attr = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SpecError(
+            message(param, "an importable module", module_name, f"Check the name and sys.path ({exc}).")
+        ) from exc
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
+        raise unknown(param, attr, names, f"a function in {module_name}")
+    return fn  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Shaped(RewardSpec):
+    """Potential-based shaping on top of any reward: ``R'(s,a,s') = R + γΦ(s') − Φ(s)``.
+
+    Shaping of this form leaves the optimal policies unchanged (Ng et al. 1999), but only when
+    ``gamma`` equals the agent's discount. ``Φ(s')`` is taken as 0 when the step terminates:
+    an absorbing terminal state must have zero potential, or the shaping adds a reward for
+    *ending* the episode and changes which policies are optimal in variable-horizon tasks. On a
+    time-limit truncation the next state is not terminal (the task would go on), so its
+    potential is kept.
+
+    Example:
+        >>> import rewardlab as rl
+        >>> spec = rl.rewards.Shaped(rl.rewards.Env(), potential="upright", gamma=0.99)
+        >>> spec.to_dict()["potential"]
+        'upright'
+    """
+
+    kind = "shaped"
+    base: RewardSpec = field(default_factory=Env)
+    """The reward to shape."""
+    potential: str = ""
+    """A potential of the suite env (``rewardlab envs`` lists them) or ``"package.module:function"``
+    for a batched ``Phi(obs) -> (batch,)`` of your own."""
+    scale: float = 1.0
+    """Multiplier of the potential."""
+    gamma: float = 0.99
+    """Discount of the shaping; must equal the agent's ``gamma`` for policy invariance."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.base, RewardSpec):
+            raise SpecError(message("base", "a reward spec", self.base, "Pass e.g. rewardlab.rewards.Env()."))
+        if not isinstance(self.potential, str) or not self.potential:
+            raise SpecError(message("potential", "a potential name or 'module:function'", self.potential))
+        check_number("scale", self.scale)
+        gamma = check_number("gamma", self.gamma)
+        if not 0.0 < gamma <= 1.0:
+            raise SpecError(message("gamma", "in (0, 1]", self.gamma, "Use the agent's discount, e.g. 0.99."))
+
+    def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
+        env = suite.get(env)
+        if ":" in self.potential:
+            phi = _import_callable("potential", self.potential)
+        elif self.potential in env.potentials:
+            phi = env.potentials[self.potential]
+        else:
+            raise unknown("potential", self.potential, env.potentials, f"a potential of {env.name!r} or 'module:function'")
+        return _ShapedFunction(self, env, self.base.build(env, spaces), phi)
+
+    def _fields(self) -> dict[str, Any]:
+        return {"potential": self.potential, "scale": self.scale, "gamma": self.gamma, "base": self.base.to_dict()}
+
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any], where: str) -> Shaped:
+        check_keys(where, fields, {"base", "potential", "scale", "gamma"})
+        base = from_dict(fields["base"], f"{where}.base") if "base" in fields else Env()
+        return cls(
+            base=base,
+            potential=fields.get("potential", ""),
+            scale=fields.get("scale", 1.0),
+            gamma=fields.get("gamma", 0.99),
+        )
+
+    @property
+    def label(self) -> str:
+        return f"shaped({self.base.label},{self.potential})"
+
+
+class _ShapedFunction(RewardFunction):
+    def __init__(self, spec: Shaped, env: suite.SuiteEnv, base: RewardFunction, phi: Callable[..., Any]) -> None:
+        super().__init__(spec, env)
+        self.base = base
+        self.phi = phi
+        self.uses_env_reward = base.uses_env_reward
+        self._gamma = spec.gamma
+        self._scale = spec.scale
+
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        return (*self.base.term_names, "shaping")
+
+    def compute(self, obs, action, next_obs, done, env_reward=None):  # type: ignore[no-untyped-def]
+        done = np.asarray(done, dtype=bool)
+        r, terms = self.base.compute(obs, action, next_obs, done, env_reward)
+        phi_s = self._scale * np.asarray(self.phi(obs), dtype=np.float64)
+        phi_next = self._scale * np.asarray(self.phi(next_obs), dtype=np.float64)
+        shaping = self._gamma * np.where(done, 0.0, phi_next) - phi_s
+        return r + shaping, {**terms, "shaping": shaping}
+
+    @property
+    def training(self) -> bool:  # type: ignore[override]
+        return self.base.training
+
+    @training.setter
+    def training(self, value: bool) -> None:
+        if hasattr(self, "base"):
+            self.base.training = value
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.base.state_dict()
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.base.load_state_dict(state)
+
+
+# --- code ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Code(RewardSpec):
+    """A reward written in Python: ``"package.module:function"``.
+
+    The function takes batched ``(obs, action, next_obs, done)`` (see :class:`RewardFn`) and
+    returns ``(batch,)`` rewards, or ``(rewards, {term: (batch,)})`` to log a breakdown. It is
+    called once on a small batch of sampled transitions when built, so a wrong shape or a NaN
+    shows up before training starts. The module is imported, so it runs with your permissions:
+    load only code you trust.
+    """
+
+    kind = "code"
+    function: str = ""
+    """``"package.module:function"``, importable from the current ``sys.path``."""
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    """Extra keyword arguments passed on every call."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.function, str) or self.function.count(":") != 1:
+            raise SpecError(message("function", '"package.module:function"', self.function, "Name a module and a function."))
+        if not isinstance(self.kwargs, Mapping):
+            raise SpecError(message("kwargs", "a table of keyword arguments", self.kwargs))
+
+    def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
+        fn = _CodeFunction(self, suite.get(env), _import_callable("function", self.function))
+        if spaces is not None:
+            fn.dry_run(*spaces)
+        return fn
+
+    def _fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"function": self.function}
+        if self.kwargs:
+            out["kwargs"] = dict(self.kwargs)
+        return out
+
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any], where: str) -> Code:
+        check_keys(where, fields, {"function", "kwargs"})
+        return cls(function=fields.get("function", ""), kwargs=fields.get("kwargs", {}))
+
+    @property
+    def label(self) -> str:
+        return "code(" + self.function.split(":")[-1] + ")"
+
+
+class _CodeFunction(RewardFunction):
+    def __init__(self, spec: Code, env: suite.SuiteEnv, fn: Callable[..., Any]) -> None:
+        super().__init__(spec, env)
+        self.fn = fn
+        self._kwargs = dict(spec.kwargs)
+        self._term_names: tuple[str, ...] = ()
+
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        return self._term_names
+
+    def compute(self, obs, action, next_obs, done, env_reward=None):  # type: ignore[no-untyped-def]
+        out = self.fn(obs, action, next_obs, np.asarray(done, dtype=bool), **self._kwargs)
+        terms: TermValues = {}
+        if isinstance(out, tuple):
+            out, terms = out
+        r = np.asarray(out, dtype=np.float64)
+        batch = len(obs)
+        if r.shape != (batch,):
+            raise SpecError(
+                message(
+                    f"{self.spec.function} return value",  # type: ignore[attr-defined]
+                    f"an array of shape ({batch},), one reward per transition",
+                    f"shape {r.shape}",
+                    "Return one float per row of the batch (e.g. reduce over the last axis).",
+                )
+            )
+        return r, {k: np.asarray(v, dtype=np.float64) for k, v in terms.items()}
+
+    def dry_run(self, observation_space: Any, action_space: Any, batch: int = 8) -> None:
+        """Call the function on sampled transitions; raise if the output is malformed or not finite."""
+        observation_space.seed(0)
+        action_space.seed(0)
+        obs = np.stack([observation_space.sample() for _ in range(batch)])
+        act = np.stack([np.asarray(action_space.sample()) for _ in range(batch)])
+        nxt = np.stack([observation_space.sample() for _ in range(batch)])
+        done = np.zeros(batch, dtype=bool)
+        r, terms = self.compute(obs, act, nxt, done)
+        if not np.all(np.isfinite(r)):
+            raise SpecError(
+                message(
+                    f"{self.spec.function} return value",  # type: ignore[attr-defined]
+                    "finite on sampled transitions",
+                    r.tolist(),
+                    "Guard divisions and logs in your reward (e.g. np.clip, an epsilon).",
+                )
+            )
+        self._term_names = tuple(terms)
+
+
+def resolve(value: RewardSpec | Mapping[str, Any] | str | None) -> RewardSpec:
+    """Alias of :func:`rewardlab.rewards.parse` kept beside the kinds for the wrappers."""
+    return parse(value)

@@ -1,0 +1,206 @@
+"""Reward specs (data) and the reward functions they build (batched callables).
+
+A spec is a small typed object, written in Python or loaded from TOML, validated on
+construction. ``spec.build(env)`` binds it to a suite env (resolving factor names) and returns
+a :class:`RewardFunction`, the one protocol every wrapper, metric and sweep calls.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from rewardlab import suite
+from rewardlab.errors import SpecError, message, suggest, unknown
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = ["RewardFn", "RewardFunction", "RewardSpec", "from_dict", "load", "parse"]
+
+Terms = dict[str, np.ndarray]
+
+
+@runtime_checkable
+class RewardFn(Protocol):
+    """The batched reward protocol.
+
+    Args:
+        obs: ``(batch,) + obs_shape`` observations before the step.
+        action: ``(batch,) + action_shape`` actions (``(batch,)`` for discrete spaces).
+        next_obs: ``(batch,) + obs_shape`` observations after the step; at an episode end the
+            true final observation, never the first one of the next episode.
+        done: ``(batch,)`` bool, True where the step *terminated* the episode (a time-limit
+            truncation is not ``done``).
+
+    Returns:
+        ``(batch,)`` rewards.
+    """
+
+    def __call__(self, obs: np.ndarray, action: np.ndarray, next_obs: np.ndarray, done: np.ndarray) -> np.ndarray: ...
+
+
+class RewardFunction(ABC):
+    """A reward spec bound to an env: the batched callable the wrappers use.
+
+    Besides the :class:`RewardFn` call it offers :meth:`compute`, which also returns the per-term
+    breakdown and can use the env's own reward (the ``env`` kind passes it through exactly).
+    Stateful rewards (running normalisation) update their statistics while ``training`` is True.
+    """
+
+    uses_env_reward: bool = False
+    """True when :meth:`compute` wants the env's own reward (``env_reward``)."""
+
+    def __init__(self, spec: RewardSpec, env: suite.SuiteEnv) -> None:
+        self.spec = spec
+        self.env = env
+        self.training = True
+
+    @abstractmethod
+    def compute(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        next_obs: np.ndarray,
+        done: np.ndarray,
+        env_reward: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, Terms]:
+        """Return ``(reward, terms)``: ``(batch,)`` rewards and a dict of ``(batch,)`` terms."""
+
+    def __call__(self, obs: np.ndarray, action: np.ndarray, next_obs: np.ndarray, done: np.ndarray) -> np.ndarray:
+        return self.compute(obs, action, next_obs, done)[0]
+
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        """Names of the terms that :meth:`compute` returns."""
+        return ()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Statistics that evaluation must share with training (empty when stateless)."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+
+class RewardSpec(ABC):
+    """Base class of reward specs. Subclasses are dataclasses with a ``kind`` name."""
+
+    kind: ClassVar[str]
+    _kinds: ClassVar[dict[str, type[RewardSpec]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            RewardSpec._kinds[cls.kind] = cls
+
+    @abstractmethod
+    def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
+        """Bind the spec to ``env``; ``spaces`` = (observation_space, action_space) when known.
+
+        Raises:
+            SpecError: the spec names something ``env`` lacks (a factor, a potential).
+        """
+
+    @abstractmethod
+    def _fields(self) -> dict[str, Any]: ...
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (TOML-ready) that :func:`from_dict` turns back into an equal spec."""
+        return {"kind": self.kind, **self._fields()}
+
+    @classmethod
+    @abstractmethod
+    def _from_fields(cls, fields: dict[str, Any], where: str) -> RewardSpec: ...
+
+    @property
+    def label(self) -> str:
+        """A short name for tables and run directories."""
+        return self.kind
+
+
+# --- validation helpers shared by the kinds ----------------------------------------------------
+
+
+def check_number(param: str, value: Any, *, positive: bool = False, fix: str = "") -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise SpecError(message(param, "a number", value, fix or "Write a plain number such as -1.0."))
+    if not math.isfinite(float(value)):
+        raise SpecError(message(param, "a finite number", value, fix or "Use a finite value."))
+    if positive and value <= 0:
+        raise SpecError(message(param, "a positive number", value, fix or "Use a value above 0."))
+    return float(value)
+
+
+def check_keys(where: str, fields: Mapping[str, Any], allowed: set[str]) -> None:
+    for key in fields:
+        if key not in allowed:
+            raise SpecError(message(f"{where}.{key}", "a known field", key, suggest(key, allowed)))
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def from_dict(data: Mapping[str, Any], where: str = "reward") -> RewardSpec:
+    """Build a spec from a dict such as a parsed TOML file; validates every field.
+
+    Raises:
+        SpecError: a field is missing, unknown or has a wrong type; the message names it.
+    """
+    if not isinstance(data, Mapping):
+        raise SpecError(message(where, "a table (dict) with a `kind` field", data, 'Write e.g. {"kind": "env"}.'))
+    if "kind" not in data:
+        raise SpecError(
+            message(f"{where}.kind", "present", None, f"Add kind = one of {sorted(RewardSpec._kinds)}.")
+        )
+    kind = data["kind"]
+    if kind not in RewardSpec._kinds:
+        raise unknown(f"{where}.kind", kind, RewardSpec._kinds, "a reward kind")
+    fields = {k: v for k, v in data.items() if k != "kind"}
+    return RewardSpec._kinds[kind]._from_fields(fields, where)
+
+
+def load(path: str | Path) -> RewardSpec:
+    """Load a reward spec from a TOML file.
+
+    Raises:
+        SpecError: the file is missing, is not valid TOML, or holds an invalid spec.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise SpecError(
+            message("reward", "a readable TOML file", str(path), "Check the path; examples are in rewards/.")
+        )
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(message("reward", "valid TOML", str(path), f"Fix the file: {exc}.")) from exc
+    return from_dict(data, where=p.name)
+
+
+def parse(value: RewardSpec | Mapping[str, Any] | str | Path | None) -> RewardSpec:
+    """Accept a spec, a dict, a TOML path, or a kind name with no fields (``"env"``)."""
+    if value is None:
+        return RewardSpec._kinds["env"]()
+    if isinstance(value, RewardSpec):
+        return value
+    if isinstance(value, Mapping):
+        return from_dict(value)
+    if isinstance(value, (str, Path)):
+        text = str(value)
+        if text == "env":
+            return RewardSpec._kinds["env"]()
+        if text.endswith(".toml") or Path(text).exists():
+            return load(text)
+        raise SpecError(
+            message("reward", "a TOML file path or 'env'", text, "Pass a path like rewards/pendulum_no_velocity.toml.")
+        )
+    raise SpecError(message("reward", "a reward spec, dict, TOML path or 'env'", value, "See rewardlab.rewards."))

@@ -1,0 +1,56 @@
+"""Per-episode accumulators shared by the single-env and vector reward wrappers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class EpisodeSums:
+    """Running sums of proxy reward, env reward and each term, for ``n`` parallel episodes."""
+
+    def __init__(self, n: int, term_names: tuple[str, ...]) -> None:
+        self.n = n
+        self.proxy = np.zeros(n)
+        self.env = np.zeros(n)
+        self.length = np.zeros(n, dtype=np.int64)
+        self.terms = {name: np.zeros(n) for name in term_names}
+
+    def add(self, proxy: np.ndarray, env: np.ndarray, terms: dict[str, np.ndarray]) -> None:
+        self.proxy += proxy
+        self.env += env
+        self.length += 1
+        for name, value in terms.items():
+            if name not in self.terms:
+                self.terms[name] = np.zeros(self.n)
+            self.terms[name] += value
+
+    def pop(self, i: int) -> dict[str, Any]:
+        """Return the summary of episode ``i`` and start a new one there."""
+        out = {
+            "proxy_return": float(self.proxy[i]),
+            "env_return": float(self.env[i]),
+            "length": int(self.length[i]),
+            "terms": {k: float(v[i]) for k, v in self.terms.items()},
+        }
+        self.proxy[i] = self.env[i] = 0.0
+        self.length[i] = 0
+        for v in self.terms.values():
+            v[i] = 0.0
+        return out
+
+
+def check_finite(reward: np.ndarray, step: int, terms: dict[str, np.ndarray], obs: np.ndarray, action: np.ndarray) -> None:
+    """Stop with a clear error when a reward is NaN or inf (it would silently poison training)."""
+    if np.all(np.isfinite(reward)):
+        return
+    from rewardlab.errors import NonFiniteRewardError
+
+    bad = int(np.flatnonzero(~np.isfinite(reward))[0])
+    parts = {k: float(v[bad]) for k, v in terms.items()}
+    raise NonFiniteRewardError(
+        f"`reward` must be finite (got {float(reward[bad])!r} at step {step}, env index {bad}; terms {parts}; "
+        f"obs {np.asarray(obs[bad]).tolist()}, action {np.asarray(action[bad]).tolist()}). "
+        "Guard the reward against division by zero or log of zero, or clip the offending term."
+    )

@@ -1,0 +1,119 @@
+"""SB3 ``VecEnvWrapper`` twins of :mod:`rewardlab.wrappers`: one reward call per vector step.
+
+SB3 vector envs reset a finished sub-env inside ``step``: the observation returned for it is
+the first one of the next episode, and the true final observation is in
+``info["terminal_observation"]``. :class:`SwapReward` uses the latter as ``next_obs``, and
+``terminated = done and not info["TimeLimit.truncated"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
+
+from rewardlab.rewards import RewardFunction
+from rewardlab.wrappers._episode import EpisodeSums, check_finite
+
+__all__ = ["DropObsDims", "SwapReward"]
+
+
+class SwapReward(VecEnvWrapper):
+    """Replace the rewards of all sub-envs with one batched ``reward_fn`` call per step.
+
+    ``infos[i]["rewardlab"]`` holds ``env_reward`` and ``terms`` (and ``episode`` at an episode
+    end), exactly as the single-env :class:`rewardlab.wrappers.SwapReward` does.
+
+    Example:
+        >>> import gymnasium as gym, rewardlab as rl
+        >>> from stable_baselines3.common.vec_env import DummyVecEnv
+        >>> fn = rl.rewards.Terms({"angle_cost": -1.0}).build("pendulum")
+        >>> venv = SwapReward(DummyVecEnv([lambda: gym.make("Pendulum-v1")] * 2), fn)
+        >>> _ = venv.reset()
+        >>> obs, rewards, dones, infos = venv.step(np.zeros((2, 1)))
+        >>> rewards.shape
+        (2,)
+    """
+
+    def __init__(self, venv: VecEnv, reward_fn: RewardFunction) -> None:
+        super().__init__(venv)
+        self.reward_fn = reward_fn
+        self._obs: np.ndarray | None = None
+        self._actions: np.ndarray | None = None
+        self._sums = EpisodeSums(self.num_envs, reward_fn.term_names)
+        self._steps = 0
+        self.term_window: dict[str, float] = {}
+        """Sum of each term over the transitions since :meth:`pop_term_means` (for logging)."""
+        self.window_transitions = 0
+
+    def reset(self) -> np.ndarray:
+        obs = self.venv.reset()
+        self._obs = np.asarray(obs)
+        self._sums = EpisodeSums(self.num_envs, self.reward_fn.term_names)
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions)
+        self.venv.step_async(actions)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        if self._obs is None or self._actions is None:
+            raise gym.error.ResetNeeded("Call reset() before step() on the vector SwapReward.")
+        obs, env_rewards, dones, infos = self.venv.step_wait()
+        next_obs = np.asarray(obs)
+        terminated = np.array(dones, dtype=bool)  # a copy: `dones` goes on to the agent unchanged
+        if terminated.any():
+            next_obs = next_obs.copy()
+            for i in np.flatnonzero(terminated):
+                next_obs[i] = infos[i]["terminal_observation"]
+                if infos[i].get("TimeLimit.truncated", False):
+                    terminated[i] = False
+        env_rewards = np.asarray(env_rewards, dtype=np.float64)
+        reward, terms = self.reward_fn.compute(self._obs, self._actions, next_obs, terminated, env_rewards)
+        self._steps += 1
+        check_finite(reward, self._steps, terms, self._obs, self._actions)
+        self._sums.add(reward, env_rewards, terms)
+        for name, value in terms.items():
+            self.term_window[name] = self.term_window.get(name, 0.0) + float(value.sum())
+        self.window_transitions += len(reward)
+        for i, info in enumerate(infos):
+            info["rewardlab"] = {"env_reward": float(env_rewards[i]), "terms": {k: float(v[i]) for k, v in terms.items()}}
+            if dones[i]:
+                info["rewardlab"]["episode"] = self._sums.pop(i)
+        self._obs = np.asarray(obs)
+        return obs, reward.astype(np.float32), dones, infos
+
+
+    def pop_term_means(self) -> dict[str, float]:
+        """Mean of each term per transition since the last call, then start a new window."""
+        n = max(self.window_transitions, 1)
+        means = {k: v / n for k, v in self.term_window.items()}
+        self.term_window, self.window_transitions = {}, 0
+        return means
+
+
+class DropObsDims(VecEnvWrapper):
+    """Remove observation dims (and the same dims of ``terminal_observation``) for the agent."""
+
+    def __init__(self, venv: VecEnv, drop: tuple[int, ...]) -> None:
+        space = venv.observation_space
+        if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+            from rewardlab.errors import ConfigError, message
+
+            raise ConfigError(message("hidden_obs", "used with a flat Box observation", space))
+        self.keep = np.array([i for i in range(space.shape[0]) if i not in set(drop)])
+        kept = gym.spaces.Box(space.low[self.keep], space.high[self.keep], dtype=space.dtype)
+        super().__init__(venv, observation_space=kept)
+
+    def reset(self) -> np.ndarray:
+        return np.asarray(self.venv.reset())[:, self.keep]
+
+    def step_wait(self) -> VecEnvStepReturn:
+        obs, rewards, dones, infos = self.venv.step_wait()
+        for i in np.flatnonzero(dones):
+            if "terminal_observation" in infos[i]:
+                infos[i]["terminal_observation"] = np.asarray(infos[i]["terminal_observation"])[self.keep]
+        return np.asarray(obs)[:, self.keep], rewards, dones, infos
