@@ -76,6 +76,10 @@ def machine_report() -> str:
         f"stable-baselines3 {sb3.__version__}, rewardlab {getattr(rewardlab, '__version__', '?')}",
         f"threads : torch {torch.get_num_threads()} (interop {torch.get_num_interop_threads()}); BLAS pools {blas}",
     ]
+    if hasattr(os, "getloadavg"):
+        load = os.getloadavg()
+        note = "  <- other processes compete for the CPUs: expect noisy ratios" if load[0] > max(affinity - 1, 0.5) else ""
+        lines.append(f"load    : {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min){note}")
     return "\n".join(lines)
 
 
@@ -151,7 +155,8 @@ def bench_vecenv(env_name: str, rounds: int, steps: int) -> dict[str, float]:
     med = {name: statistics.median(s) for name, s in samples.items()}
     print(f"\n[{env_name}] {spec.gym_id}, {N_ENVS} envs, reward {reward.label}, "
           f"{rounds} rounds x {steps} vector steps")
-    print(f"  {'variant':<8} {'median/step':>12} {'env-steps/s':>12}   {'ratio to raw (time)':<22} per-round ratios (min..max)")
+    print(f"  {'variant':<8} {'median/step':>12} {'env-steps/s':>12}   {'ratio to raw (time)':<24}"
+          f"paired per-round ratio: median [min..max]")
     for name, s in samples.items():
         eps = N_ENVS / med[name]
         if name == "raw":
@@ -161,7 +166,7 @@ def bench_vecenv(env_name: str, rounds: int, steps: int) -> dict[str, float]:
         per_round = [a / b for a, b in zip(s, samples["raw"])]
         target = f"target <= {TARGET_TERMS_OVER_RAW:.2f}x: {verdict(ratio <= TARGET_TERMS_OVER_RAW)}"
         print(f"  {name:<8} {fmt_us(med[name]):>12} {eps:12,.0f}   {name}/raw = {ratio:5.2f}x time   "
-              f"{min(per_round):.2f}..{max(per_round):.2f}   [{target}]")
+              f"{statistics.median(per_round):.2f}x [{min(per_round):.2f}..{max(per_round):.2f}]   {target}")
     return {f"{env_name}.{k}/raw": med[k] / med["raw"] for k in ("single", "vector")}
 
 
@@ -203,7 +208,8 @@ def bench_ppo(rounds: int, timesteps: int) -> dict[str, float]:
     for name, values in fps.items():
         print(f"  {name:<8} median {med[name]:8,.0f} fps   rounds: " + ", ".join(f"{v:,.0f}" for v in values))
     target = f"target >= {TARGET_PPO_SWAPPED_OVER_NATIVE:.2f}x: {verdict(ratio >= TARGET_PPO_SWAPPED_OVER_NATIVE)}"
-    print(f"  swapped/native = {ratio:.3f}x fps   per-round {min(per_round):.3f}..{max(per_round):.3f}   [{target}]")
+    print(f"  swapped/native = {ratio:.3f}x fps   paired per-round ratio: median {statistics.median(per_round):.3f}x "
+          f"[{min(per_round):.3f}..{max(per_round):.3f}]   {target}")
     return {"ppo.swapped/native": ratio}
 
 
@@ -212,8 +218,8 @@ def bench_ppo(rounds: int, timesteps: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds of (a) (default 9; quick 3)")
-    parser.add_argument("--steps", type=int, default=None, help="vector steps per round of (a) (default 3000; quick 300)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds of (a) (default 25; quick 3)")
+    parser.add_argument("--steps", type=int, default=None, help="vector steps per round of (a) (default 1000; quick 300)")
     parser.add_argument("--ppo-rounds", type=int, default=None, help="interleaved rounds of (b) (default 3; quick 1)")
     parser.add_argument("--ppo-timesteps", type=int, default=None,
                         help="timesteps per model.learn() in (b) (default 20000; quick 4096)")
@@ -221,8 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("vecenv", "ppo"), default=None, help="run one benchmark only")
     args = parser.parse_args(argv)
 
-    rounds = args.rounds or (3 if args.quick else 9)
-    steps = args.steps or (300 if args.quick else 3000)
+    rounds = args.rounds or (3 if args.quick else 25)
+    steps = args.steps or (300 if args.quick else 1000)
     ppo_rounds = args.ppo_rounds or (1 if args.quick else 3)
     ppo_timesteps = args.ppo_timesteps or (4096 if args.quick else 20_000)
 

@@ -52,8 +52,8 @@ def message(param: str, expectation: str, value: Any, fix: str = "") -> str:
     """Format the one error template used across rewardlab.
 
     Example:
-        >>> message("n_envs", "a positive integer", 0, "Pass n_envs=1 or more.")
-        "`n_envs` must be a positive integer (got 0). Pass n_envs=1 or more."
+        >>> print(message("n_envs", "a positive integer", 0, "Pass n_envs=1 or more."))
+        `n_envs` must be a positive integer (got 0). Pass n_envs=1 or more.
     """
     text = f"`{param}` must be {expectation} (got {value!r})."
     return f"{text} {fix}" if fix else text

@@ -136,7 +136,7 @@ def _run(model: BaseAlgorithm, venv: VecEnv, n_episodes: int, deterministic: boo
     state = None
     starts = np.ones(n, dtype=bool)
     while (counts < targets).any():
-        actions, state = model.predict(obs, state=state, episode_start=starts, deterministic=deterministic)
+        actions, state = model.predict(obs, state=state, episode_start=starts, deterministic=deterministic)  # type: ignore[arg-type]
         obs, _, dones, infos = venv.step(actions)
         starts = dones
         for i in np.flatnonzero(dones):

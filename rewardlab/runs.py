@@ -63,7 +63,7 @@ def append_jsonl(path: str | Path, row: dict[str, Any]) -> None:
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Read a JSONL log, skipping a last line cut short by a crash."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     p = Path(path)
     if not p.is_file():
         return rows

@@ -216,7 +216,8 @@ def _save_model(model: BaseAlgorithm, run_dir: Path) -> None:
     buffer = io.BytesIO()
     model.save(buffer)
     write_atomic(run_dir / "model.zip", buffer.getvalue())
-    norm = find_wrapper(model.get_env(), VecNormalize)
+    env = model.get_env()
+    norm = find_wrapper(env, VecNormalize) if env is not None else None
     if norm is not None:
         tmp = run_dir / ".vecnormalize.pkl.tmp"
         norm.save(str(tmp))

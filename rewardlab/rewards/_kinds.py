@@ -43,8 +43,9 @@ class Env(RewardSpec):
     Example:
         >>> import rewardlab as rl
         >>> fn = rl.rewards.Env().build("pendulum")
-        >>> float(fn(np.array([[1.0, 0.0, 0.0]]), np.array([[0.0]]), np.array([[1.0, 0.0, 0.0]]), np.array([False]))[0])
-        -0.0
+        >>> obs = np.array([[0.0, 1.0, 0.0]])   # θ = π/2, at rest
+        >>> round(float(fn(obs, np.array([[0.0]]), obs, np.array([False]))[0]), 4)   # -(π/2)²
+        -2.4674
     """
 
     kind = "env"
@@ -264,7 +265,8 @@ class Terms(RewardSpec):
 class _TermsFunction(RewardFunction):
     def __init__(self, spec: Terms, env: suite.SuiteEnv) -> None:
         super().__init__(spec, env)
-        self._terms = [(name, term, env.factor(name).fn) for name, term in spec.terms.items()]  # type: ignore[union-attr]
+        terms: Mapping[str, Term] = spec.terms  # type: ignore[assignment]  # __post_init__ made every value a Term
+        self._terms = [(name, term, env.factor(name).fn) for name, term in terms.items()]
         self._stats = {name: RunningMeanStd() for name, term, _ in self._terms if term.normalize}
 
     @property
