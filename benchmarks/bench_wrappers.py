@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -78,7 +79,9 @@ def machine_report() -> str:
     ]
     if hasattr(os, "getloadavg"):
         load = os.getloadavg()
-        note = "  <- other processes compete for the CPUs: expect noisy ratios" if load[0] > max(affinity - 1, 0.5) else ""
+        note = (
+            "  <- other processes compete for the CPUs: expect noisy ratios" if load[0] > max(affinity - 1, 0.5) else ""
+        )
         lines.append(f"load    : {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min){note}")
     return "\n".join(lines)
 
@@ -153,20 +156,23 @@ def bench_vecenv(env_name: str, rounds: int, steps: int) -> dict[str, float]:
         venv.close()
 
     med = {name: statistics.median(s) for name, s in samples.items()}
-    print(f"\n[{env_name}] {spec.gym_id}, {N_ENVS} envs, reward {reward.label}, "
-          f"{rounds} rounds x {steps} vector steps")
-    print(f"  {'variant':<8} {'median/step':>12} {'env-steps/s':>12}   {'ratio to raw (time)':<24}"
-          f"paired per-round ratio: median [min..max]")
+    print(f"\n[{env_name}] {spec.gym_id}, {N_ENVS} envs, reward {reward.label}, {rounds} rounds x {steps} vector steps")
+    print(
+        f"  {'variant':<8} {'median/step':>12} {'env-steps/s':>12}   {'ratio to raw (time)':<24}"
+        f"paired per-round ratio: median [min..max]"
+    )
     for name, s in samples.items():
         eps = N_ENVS / med[name]
         if name == "raw":
             print(f"  {name:<8} {fmt_us(med[name]):>12} {eps:12,.0f}   {'(baseline)':<22}")
             continue
         ratio = med[name] / med["raw"]
-        per_round = [a / b for a, b in zip(s, samples["raw"])]
+        per_round = [a / b for a, b in zip(s, samples["raw"], strict=True)]
         target = f"target <= {TARGET_TERMS_OVER_RAW:.2f}x: {verdict(ratio <= TARGET_TERMS_OVER_RAW)}"
-        print(f"  {name:<8} {fmt_us(med[name]):>12} {eps:12,.0f}   {name}/raw = {ratio:5.2f}x time   "
-              f"{statistics.median(per_round):.2f}x [{min(per_round):.2f}..{max(per_round):.2f}]   {target}")
+        print(
+            f"  {name:<8} {fmt_us(med[name]):>12} {eps:12,.0f}   {name}/raw = {ratio:5.2f}x time   "
+            f"{statistics.median(per_round):.2f}x [{min(per_round):.2f}..{max(per_round):.2f}]   {target}"
+        )
     return {f"{env_name}.{k}/raw": med[k] / med["raw"] for k in ("single", "vector")}
 
 
@@ -179,37 +185,60 @@ def bench_ppo(rounds: int, timesteps: int) -> dict[str, float]:
         "cartpole", Terms({"alive": 1.0}), n_envs=preset.n_envs, seed=SEED, wrapper="vector"
     )
     native_env = raw_vec_env("CartPole-v1", preset.n_envs, SEED)
-    models: dict[str, Any] = {
-        "native": PPO(preset.policy, native_env, seed=SEED, device="cpu", verbose=0,
-                      **agents._resolve_kwargs(preset.kwargs)),
-        "swapped": agents.make("ppo", swapped_env, seed=SEED),
-    }
+    # Both models draw from the global torch/numpy RNGs; each gets its own saved RNG state, so the
+    # two runs sample the same actions and minibatches and make the same updates (checked below).
+    models: dict[str, Any] = {}
+    rng: dict[str, tuple[Any, Any, Any]] = {}
+    models["native"] = PPO(
+        preset.policy, native_env, seed=SEED, device="cpu", verbose=0, **agents._resolve_kwargs(preset.kwargs)
+    )
+    rng["native"] = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+    models["swapped"] = agents.make("ppo", swapped_env, seed=SEED)
+    rng["swapped"] = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+
+    def learn(name: str, steps: int, reset: bool) -> float:
+        torch.set_rng_state(rng[name][0])
+        np.random.set_state(rng[name][1])
+        random.setstate(rng[name][2])
+        model = models[name]
+        before = model.num_timesteps
+        t0 = time.perf_counter()
+        model.learn(steps, reset_num_timesteps=reset)
+        elapsed = time.perf_counter() - t0
+        rng[name] = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+        return (model.num_timesteps - before) / elapsed
+
     # Warm up (first rollout allocates buffers, first backward builds autograd state).
-    for model in models.values():
-        model.learn(preset.n_envs * preset.kwargs["n_steps"] * 4)
+    for name in models:
+        learn(name, preset.n_envs * preset.kwargs["n_steps"] * 4, reset=True)
 
     fps: dict[str, list[float]] = {name: [] for name in models}
-    for _ in range(rounds):
-        for name, model in models.items():  # interleaved: native, swapped, native, ...
-            before = model.num_timesteps
-            t0 = time.perf_counter()
-            model.learn(timesteps, reset_num_timesteps=False)
-            elapsed = time.perf_counter() - t0
-            fps[name].append((model.num_timesteps - before) / elapsed)
+    for r in range(rounds):
+        order = ["native", "swapped"] if r % 2 == 0 else ["swapped", "native"]  # alternate who goes first
+        for name in order:
+            fps[name].append(learn(name, timesteps, reset=False))
+    params = [m.policy.state_dict() for m in models.values()]
+    identical = all(torch.equal(a, b) for a, b in zip(params[0].values(), params[1].values(), strict=True))
     for model in models.values():
         model.get_env().close()
 
     med = {name: statistics.median(v) for name, v in fps.items()}
     ratio = med["swapped"] / med["native"]
-    per_round = [s / n for s, n in zip(fps["swapped"], fps["native"])]
-    print(f"\n[ppo] CartPole-v1, preset n_envs={preset.n_envs} n_steps={preset.kwargs['n_steps']} "
-          f"batch={preset.kwargs['batch_size']} n_epochs={preset.kwargs['n_epochs']}, "
-          f"{rounds} rounds x learn({timesteps:,})")
+    per_round = [s / n for s, n in zip(fps["swapped"], fps["native"], strict=True)]
+    print(
+        f"\n[ppo] CartPole-v1, preset n_envs={preset.n_envs} n_steps={preset.kwargs['n_steps']} "
+        f"batch={preset.kwargs['batch_size']} n_epochs={preset.kwargs['n_epochs']}, "
+        f"{rounds} rounds x learn({timesteps:,})"
+    )
     for name, values in fps.items():
         print(f"  {name:<8} median {med[name]:8,.0f} fps   rounds: " + ", ".join(f"{v:,.0f}" for v in values))
+    same = "yes" if identical else "NO (the runs diverged: the fps compare different work)"
+    print(f"  identical policy parameters after training (same transitions and updates): {same}")
     target = f"target >= {TARGET_PPO_SWAPPED_OVER_NATIVE:.2f}x: {verdict(ratio >= TARGET_PPO_SWAPPED_OVER_NATIVE)}"
-    print(f"  swapped/native = {ratio:.3f}x fps   paired per-round ratio: median {statistics.median(per_round):.3f}x "
-          f"[{min(per_round):.3f}..{max(per_round):.3f}]   {target}")
+    print(
+        f"  swapped/native = {ratio:.3f}x fps   paired per-round ratio: median {statistics.median(per_round):.3f}x "
+        f"[{min(per_round):.3f}..{max(per_round):.3f}]   {target}"
+    )
     return {"ppo.swapped/native": ratio}
 
 
@@ -219,17 +248,20 @@ def bench_ppo(rounds: int, timesteps: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds of (a) (default 25; quick 3)")
-    parser.add_argument("--steps", type=int, default=None, help="vector steps per round of (a) (default 1000; quick 300)")
-    parser.add_argument("--ppo-rounds", type=int, default=None, help="interleaved rounds of (b) (default 3; quick 1)")
-    parser.add_argument("--ppo-timesteps", type=int, default=None,
-                        help="timesteps per model.learn() in (b) (default 20000; quick 4096)")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="vector steps per round of (a) (default 1000; quick 300)"
+    )
+    parser.add_argument("--ppo-rounds", type=int, default=None, help="interleaved rounds of (b) (default 6; quick 2)")
+    parser.add_argument(
+        "--ppo-timesteps", type=int, default=None, help="timesteps per model.learn() in (b) (default 20000; quick 4096)"
+    )
     parser.add_argument("--quick", action="store_true", help="a short smoke run; numbers are noisy")
     parser.add_argument("--only", choices=("vecenv", "ppo"), default=None, help="run one benchmark only")
     args = parser.parse_args(argv)
 
     rounds = args.rounds or (3 if args.quick else 25)
     steps = args.steps or (300 if args.quick else 1000)
-    ppo_rounds = args.ppo_rounds or (1 if args.quick else 3)
+    ppo_rounds = args.ppo_rounds or (2 if args.quick else 6)
     ppo_timesteps = args.ppo_timesteps or (4096 if args.quick else 20_000)
 
     torch.set_num_threads(1)
@@ -237,8 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     with threadpool_limits(limits=1):
         print("rewardlab wrapper benchmark" + (" (quick)" if args.quick else ""))
         print(machine_report())
-        print(f"targets : terms reward <= {TARGET_TERMS_OVER_RAW:.2f}x raw vec-env time per step; "
-              f"PPO fps with a swapped analytic reward >= {TARGET_PPO_SWAPPED_OVER_NATIVE:.2f}x native")
+        print(
+            f"targets : terms reward <= {TARGET_TERMS_OVER_RAW:.2f}x raw vec-env time per step; "
+            f"PPO fps with a swapped analytic reward >= {TARGET_PPO_SWAPPED_OVER_NATIVE:.2f}x native"
+        )
         results: dict[str, float] = {}
         t0 = time.perf_counter()
         if args.only in (None, "vecenv"):

@@ -104,7 +104,9 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def preset(algo: str, env: str | suite.SuiteEnv, overrides: Mapping[str, Any] | None = None, file: str | Path | None = None) -> AgentPreset:
+def preset(
+    algo: str, env: str | suite.SuiteEnv, overrides: Mapping[str, Any] | None = None, file: str | Path | None = None
+) -> AgentPreset:
     """Load the preset of ``algo`` for ``env``, with ``overrides`` applied on top.
 
     Args:
@@ -228,7 +230,9 @@ def make(
         raise ConfigError(message("agent", "an algorithm for discrete actions", algo, "Use 'ppo' or 'dqn' here."))
     kwargs = _resolve_kwargs(p.kwargs)
     if (p.normalize_obs or p.normalize_reward) and find_wrapper(env, VecNormalize) is None:
-        env = VecNormalize(env, norm_obs=p.normalize_obs, norm_reward=p.normalize_reward, gamma=kwargs.get("gamma", 0.99))
+        env = VecNormalize(
+            env, norm_obs=p.normalize_obs, norm_reward=p.normalize_reward, gamma=kwargs.get("gamma", 0.99)
+        )
     reward_fn = reward_function_of(env)
     if reward_fn is not None and isinstance(reward_fn.spec, Shaped):
         gamma = kwargs.get("gamma", 0.99)

@@ -27,7 +27,11 @@ def _cmd_envs(args: argparse.Namespace) -> int:
                     "gym_id": e.gym_id,
                     "description": e.description,
                     "factors": [
-                        {"name": f.name, "direction": "higher" if f.higher_is_better else "lower", "description": f.description}
+                        {
+                            "name": f.name,
+                            "direction": "higher" if f.higher_is_better else "lower",
+                            "description": f.description,
+                        }
                         for f in e.factors
                     ],
                     "ground_truth": dict(e.ground_truth),
@@ -107,16 +111,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"{row['timesteps']:>10}  {row['eval_proxy_return']:>14.2f}  {row['eval_env_return']:>12.2f}")
     f = result.final
     print()
-    print(f"Final ({f.n_episodes} episodes): proxy return {f.proxy_return:.2f} ± {f.proxy_std:.2f}, "
-          f"env (ground-truth) return {f.env_return:.2f} ± {f.env_std:.2f}")
+    print(
+        f"Final ({f.n_episodes} episodes): proxy return {f.proxy_return:.2f} ± {f.proxy_std:.2f}, "
+        f"env (ground-truth) return {f.env_return:.2f} ± {f.env_std:.2f}"
+    )
     print(f"Run directory: {result.run_dir}  (metrics.jsonl, config.json, model.zip, tb/)")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rewardlab", description="Design, learn and compare reward functions for RL."
-    )
+    parser = argparse.ArgumentParser(prog="rewardlab", description="Design, learn and compare reward functions for RL.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("envs", help="list the suite: envs, reward factors, directions, ground truth")
@@ -135,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-envs", type=int, default=None, help="parallel envs (default: the preset's)")
     p.add_argument("--eval-freq", type=int, default=None, help="evaluate every N steps (default: 10 evaluations)")
     p.add_argument("--eval-episodes", type=int, default=10, help="episodes per evaluation (default: 10)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a hyperparameter (JSON value)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a hyperparameter (JSON value)"
+    )
     p.add_argument("--agent-config", default=None, help="preset TOML file replacing agents/<agent>.toml")
     p.add_argument("--runs-dir", default="runs", help="root of run directories (default: runs)")
     p.add_argument("--group", default="train", help="sub-directory grouping runs (default: train)")

@@ -89,7 +89,9 @@ def evaluate(
     if env is None:
         found = suite_env_of(train_env) if train_env is not None else None
         if found is None:
-            raise ConfigError(message("env", "given (the model's env was not built by rewardlab)", None, 'Pass env="pendulum".'))
+            raise ConfigError(
+                message("env", "given (the model's env was not built by rewardlab)", None, 'Pass env="pendulum".')
+            )
         env = found
     suite_env = suite.get(env)
     if reward is None and train_fn is not None and train_fn.env.name == suite_env.name:

@@ -75,7 +75,9 @@ class TrainConfig:
         for name in ("seed", "eval_episodes", "threads"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "seed" else 1):
-                raise ConfigError(message(name, "a non-negative integer" if name == "seed" else "a positive integer", value))
+                raise ConfigError(
+                    message(name, "a non-negative integer" if name == "seed" else "a positive integer", value)
+                )
         for name in ("timesteps", "n_envs", "eval_freq"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -198,7 +200,13 @@ class _EvalCallback(BaseCallback):
 
 def _make_run_dir(config: TrainConfig) -> Path:
     name = config.run_name or "__".join(
-        [config.suite_env.name, config.reward_label, config.preset.algo, f"s{config.seed}", time.strftime("%Y%m%d-%H%M%S")]
+        [
+            config.suite_env.name,
+            config.reward_label,
+            config.preset.algo,
+            f"s{config.seed}",
+            time.strftime("%Y%m%d-%H%M%S"),
+        ]
     )
     run_dir = Path(config.runs_dir) / config.group / name
     if (run_dir / "status.json").exists() and config.run_name is not None:
@@ -206,7 +214,12 @@ def _make_run_dir(config: TrainConfig) -> Path:
 
         if read_status(run_dir)["status"] == "done":
             raise ConfigError(
-                message("run_name", "a run that is not finished yet", config.run_name, "Pick another name or delete the folder.")
+                message(
+                    "run_name",
+                    "a run that is not finished yet",
+                    config.run_name,
+                    "Pick another name or delete the folder.",
+                )
             )
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir

@@ -28,8 +28,10 @@ def test_normalize_table_is_parsed():
 @pytest.mark.parametrize(("algo", "env"), [("ppo", "cartpole"), ("sac", "pendulum"), ("dqn", "acrobot")], ids=str)
 def test_make_builds_a_model_that_learns_a_few_steps(algo, env):
     venv = rl.make_vec_env(env, n_envs=2, seed=0)
-    model = rl.agents.make(algo, venv, seed=0, learning_starts=0, policy_kwargs={"net_arch": [16]}) if algo != "ppo" else (
-        rl.agents.make(algo, venv, seed=0, n_steps=32, batch_size=32, policy_kwargs={"net_arch": [16]})
+    model = (
+        rl.agents.make(algo, venv, seed=0, learning_starts=0, policy_kwargs={"net_arch": [16]})
+        if algo != "ppo"
+        else (rl.agents.make(algo, venv, seed=0, n_steps=32, batch_size=32, policy_kwargs={"net_arch": [16]}))
     )
     model.learn(64)
     assert model.num_timesteps >= 64
@@ -51,7 +53,9 @@ def test_preset_normalisation_wraps_env_in_vecnormalize():
 
 
 def test_unknown_agent_suggests_closest():
-    with pytest.raises(UnknownNameError, match=r"`agent` must be an SB3 algorithm name \(got 'sacc'\). Did you mean 'sac'"):
+    with pytest.raises(
+        UnknownNameError, match=r"`agent` must be an SB3 algorithm name \(got 'sacc'\). Did you mean 'sac'"
+    ):
         rl.agents.preset("sacc", "pendulum")
 
 
@@ -70,7 +74,10 @@ def test_shaped_reward_with_other_gamma_warns():
 
 
 def test_unknown_env_suggests_closest():
-    with pytest.raises(UnknownNameError, match=r"`env` must be a suite env name or a registered Gymnasium id \(got 'pendulm'\). Did you mean 'pendulum'"):
+    with pytest.raises(
+        UnknownNameError,
+        match=r"`env` must be a suite env name or a registered Gymnasium id \(got 'pendulm'\). Did you mean 'pendulum'",
+    ):
         rl.make_vec_env("pendulm")
 
 

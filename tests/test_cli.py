@@ -20,7 +20,9 @@ def test_envs_json_covers_the_whole_suite(capsys):
     assert main(["envs", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert {d["name"] for d in data} == set(rl.suite.names())
-    assert {"cartpole", "acrobot", "pendulum", "mountaincar_continuous", "halfcheetah", "hopper"} <= {d["name"] for d in data}
+    assert {"cartpole", "acrobot", "pendulum", "mountaincar_continuous", "halfcheetah", "hopper"} <= {
+        d["name"] for d in data
+    }
 
 
 def test_agents_lists_presets(capsys):

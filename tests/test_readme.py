@@ -20,7 +20,9 @@ def test_readme_example_runs_with_a_tiny_budget(capsys):
     code = _example()
     assert "model.learn(20_000)" in code
     code = code.replace("model.learn(20_000)", "model.learn(300)")
-    code = code.replace('rl.agents.make("sac", env, seed=0)', 'rl.agents.make("sac", env, seed=0, policy_kwargs={"net_arch": [16]})')
+    code = code.replace(
+        'rl.agents.make("sac", env, seed=0)', 'rl.agents.make("sac", env, seed=0, policy_kwargs={"net_arch": [16]})'
+    )
     exec(compile(code, str(README), "exec"), {})
     out = capsys.readouterr().out
     assert "proxy return" in out and "env return" in out

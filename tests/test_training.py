@@ -91,7 +91,11 @@ def test_nonfinite_reward_stops_the_run_and_keeps_what_was_written(tmp_path, mon
     [
         ({"env": "cartpol"}, UnknownNameError, r"Did you mean 'cartpole'"),
         ({"agent": "ppoo"}, UnknownNameError, r"Did you mean 'ppo'"),
-        ({"reward": {"kind": "terms", "weights": {"pole_angel": -1.0}}}, UnknownNameError, r"Did you mean 'pole_angle'"),
+        (
+            {"reward": {"kind": "terms", "weights": {"pole_angel": -1.0}}},
+            UnknownNameError,
+            r"Did you mean 'pole_angle'",
+        ),
         ({"reward": "missing_reward.toml"}, SpecError, r"readable TOML file"),
         ({"timesteps": 0}, ConfigError, r"`timesteps` must be a positive integer or None"),
         ({"seed": -1}, ConfigError, r"`seed` must be a non-negative integer"),
@@ -106,7 +110,9 @@ def test_bad_config_fails_before_training(tmp_path, kw, error, match):
 
 
 def test_code_reward_with_wrong_shape_fails_before_training(tmp_path, monkeypatch):
-    (tmp_path / "shape_mod.py").write_text("import numpy as np\ndef reward(o, a, n, d):\n    return np.ones((len(o), 2))\n")
+    (tmp_path / "shape_mod.py").write_text(
+        "import numpy as np\ndef reward(o, a, n, d):\n    return np.ones((len(o), 2))\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(SpecError, match=r"must be an array of shape \(8,\).*got 'shape \(8, 2\)'"):
         _config(tmp_path, reward=rl.rewards.Code("shape_mod:reward"))

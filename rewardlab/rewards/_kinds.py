@@ -15,11 +15,13 @@ from rewardlab.rewards._running import RunningMeanStd
 from rewardlab.rewards._spec import (
     RewardFunction,
     RewardSpec,
-    Terms as TermValues,
     check_keys,
     check_number,
     from_dict,
     parse,
+)
+from rewardlab.rewards._spec import (
+    Terms as TermValues,
 )
 
 __all__ = ["Code", "Env", "LogSigmoid", "Shaped", "Term", "Terms"]
@@ -369,7 +371,9 @@ class Shaped(RewardSpec):
         elif self.potential in env.potentials:
             phi = env.potentials[self.potential]
         else:
-            raise unknown("potential", self.potential, env.potentials, f"a potential of {env.name!r} or 'module:function'")
+            raise unknown(
+                "potential", self.potential, env.potentials, f"a potential of {env.name!r} or 'module:function'"
+            )
         return _ShapedFunction(self, env, self.base.build(env, spaces), phi)
 
     def _fields(self) -> dict[str, Any]:
@@ -450,7 +454,9 @@ class Code(RewardSpec):
 
     def __post_init__(self) -> None:
         if not isinstance(self.function, str) or self.function.count(":") != 1:
-            raise SpecError(message("function", '"package.module:function"', self.function, "Name a module and a function."))
+            raise SpecError(
+                message("function", '"package.module:function"', self.function, "Name a module and a function.")
+            )
         if not isinstance(self.kwargs, Mapping):
             raise SpecError(message("kwargs", "a table of keyword arguments", self.kwargs))
 

@@ -87,7 +87,7 @@ class RewardFunction(ABC):
         """Statistics that evaluation must share with training (empty when stateless)."""
         return {}
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:  # noqa: B027 - stateless by default
         """Restore what :meth:`state_dict` returned."""
 
 
@@ -158,9 +158,7 @@ def from_dict(data: Mapping[str, Any], where: str = "reward") -> RewardSpec:
     if not isinstance(data, Mapping):
         raise SpecError(message(where, "a table (dict) with a `kind` field", data, 'Write e.g. {"kind": "env"}.'))
     if "kind" not in data:
-        raise SpecError(
-            message(f"{where}.kind", "present", None, f"Add kind = one of {sorted(RewardSpec._kinds)}.")
-        )
+        raise SpecError(message(f"{where}.kind", "present", None, f"Add kind = one of {sorted(RewardSpec._kinds)}."))
     kind = data["kind"]
     if kind not in RewardSpec._kinds:
         raise unknown(f"{where}.kind", kind, RewardSpec._kinds, "a reward kind")

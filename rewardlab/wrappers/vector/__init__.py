@@ -8,8 +8,6 @@ the first one of the next episode, and the true final observation is in
 
 from __future__ import annotations
 
-from typing import Any
-
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
@@ -19,6 +17,11 @@ from rewardlab.rewards import RewardFunction
 from rewardlab.wrappers._episode import EpisodeSums, check_finite
 
 __all__ = ["DropObsDims", "SwapReward"]
+
+
+def _floats(values: np.ndarray) -> list[float]:
+    """Python floats of a ``(batch,)`` array in one ``tolist()`` call (cheaper than per element)."""
+    return np.asarray(values, dtype=np.float64).tolist()  # type: ignore[no-any-return]
 
 
 class SwapReward(VecEnvWrapper):
@@ -45,15 +48,11 @@ class SwapReward(VecEnvWrapper):
         self._actions: np.ndarray | None = None
         self._sums = EpisodeSums(self.num_envs, reward_fn.term_names)
         self._steps = 0
-        self.term_window: dict[str, float] = {}
-        """Sum of each term over the transitions since :meth:`pop_term_means` (for logging)."""
-        self.window_transitions = 0
 
     def reset(self) -> np.ndarray:
-        obs = self.venv.reset()
-        self._obs = np.asarray(obs)
+        self._obs = np.asarray(self.venv.reset())
         self._sums = EpisodeSums(self.num_envs, self.reward_fn.term_names)
-        return obs
+        return self._obs
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = np.asarray(actions)
@@ -65,9 +64,10 @@ class SwapReward(VecEnvWrapper):
         obs, env_rewards, dones, infos = self.venv.step_wait()
         next_obs = np.asarray(obs)
         terminated = np.array(dones, dtype=bool)  # a copy: `dones` goes on to the agent unchanged
-        if terminated.any():
+        ended = terminated.ravel().nonzero()[0].tolist()  # sub-envs whose episode ended (either way)
+        if ended:
             next_obs = next_obs.copy()
-            for i in np.flatnonzero(terminated):
+            for i in ended:
                 next_obs[i] = infos[i]["terminal_observation"]
                 if infos[i].get("TimeLimit.truncated", False):
                     terminated[i] = False
@@ -76,23 +76,18 @@ class SwapReward(VecEnvWrapper):
         self._steps += 1
         check_finite(reward, self._steps, terms, self._obs, self._actions)
         self._sums.add(reward, env_rewards, terms)
-        for name, value in terms.items():
-            self.term_window[name] = self.term_window.get(name, 0.0) + float(value.sum())
-        self.window_transitions += len(reward)
+        env_list = _floats(env_rewards)
+        term_lists = [(k, _floats(v)) for k, v in terms.items()]
         for i, info in enumerate(infos):
-            info["rewardlab"] = {"env_reward": float(env_rewards[i]), "terms": {k: float(v[i]) for k, v in terms.items()}}
-            if dones[i]:
-                info["rewardlab"]["episode"] = self._sums.pop(i)
+            info["rewardlab"] = {"env_reward": env_list[i], "terms": {k: v[i] for k, v in term_lists}}
+        for i in ended:
+            infos[i]["rewardlab"]["episode"] = self._sums.pop(i)
         self._obs = np.asarray(obs)
         return obs, reward.astype(np.float32), dones, infos
 
-
     def pop_term_means(self) -> dict[str, float]:
         """Mean of each term per transition since the last call, then start a new window."""
-        n = max(self.window_transitions, 1)
-        means = {k: v / n for k, v in self.term_window.items()}
-        self.term_window, self.window_transitions = {}, 0
-        return means
+        return self._sums.pop_window()
 
 
 class DropObsDims(VecEnvWrapper):
