@@ -106,6 +106,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )
     result = train(config)
     print()
+    print(
+        f"Evaluations ({config.eval_episodes} episodes each). proxy = the reward the agent was trained on "
+        f"({config.reward_label}); env = {config.suite_env.gym_id}'s own (ground-truth) reward."
+    )
     print(f"{'timesteps':>10}  {'proxy return':>14}  {'env return':>12}")
     for row in result.metrics:
         print(f"{row['timesteps']:>10}  {row['eval_proxy_return']:>14.2f}  {row['eval_env_return']:>12.2f}")
