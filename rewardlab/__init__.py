@@ -11,7 +11,7 @@ The flat public API::
 
 from __future__ import annotations
 
-from rewardlab import agents, errors, rewards, suite, wrappers
+from rewardlab import agents, errors, metrics, rewards, suite, wrappers
 from rewardlab._make import make_env, make_vec_env
 from rewardlab.errors import ConfigError, RewardLabError, SpecError
 from rewardlab.evaluation import EvalResult, evaluate
@@ -31,6 +31,7 @@ __all__ = [
     "evaluate",
     "make_env",
     "make_vec_env",
+    "metrics",
     "rewards",
     "suite",
     "train",

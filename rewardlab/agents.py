@@ -33,7 +33,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["ALGORITHMS", "AgentPreset", "algorithms", "make", "preset"]
+__all__ = ["ALGORITHMS", "AgentPreset", "algorithms", "check", "make", "preset"]
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "dqn": DQN, "a2c": A2C, "td3": TD3}
 _RUN_KEYS = {"policy", "n_envs", "n_timesteps", "normalize"}
@@ -156,6 +156,31 @@ def preset(
     )
 
 
+def check(p: AgentPreset, action_space: Any) -> None:
+    """Raise before training if the preset cannot build a model for this action space.
+
+    Checks that the algorithm fits the action space, that every hyperparameter is a keyword of
+    the SB3 constructor (suggesting the closest), and that values such as schedules and
+    activation names resolve.
+
+    Raises:
+        ConfigError: with the parameter, the value and the fix.
+    """
+    import inspect
+
+    import gymnasium as gym
+
+    if p.algo == "dqn" and not isinstance(action_space, gym.spaces.Discrete):
+        raise ConfigError(message("agent", "an algorithm for continuous actions", p.algo, "Use 'sac' or 'ppo' here."))
+    if p.algo in ("sac", "td3") and not isinstance(action_space, gym.spaces.Box):
+        raise ConfigError(message("agent", "an algorithm for discrete actions", p.algo, "Use 'ppo' or 'dqn' here."))
+    params = set(inspect.signature(ALGORITHMS[p.algo].__init__).parameters) - {"self", "policy", "env"}
+    for key in p.kwargs:
+        if key not in params:
+            raise unknown("hyperparameter", key, params, f"a keyword argument of SB3 {ALGORITHMS[p.algo].__name__}")
+    _resolve_kwargs(p.kwargs)
+
+
 def _linear(start: float) -> Callable[[float], float]:
     def schedule(progress_remaining: float) -> float:
         return progress_remaining * start
@@ -222,12 +247,7 @@ def make(
         raise ConfigError(message("env", "a VecEnv built by rewardlab.make_vec_env", type(env).__name__))
     p = preset(algo, suite_env, overrides, preset_file)
     cls = ALGORITHMS[p.algo]
-    import gymnasium as gym
-
-    if p.algo == "dqn" and not isinstance(env.action_space, gym.spaces.Discrete):
-        raise ConfigError(message("agent", "an algorithm for continuous actions", algo, "Use 'sac' or 'ppo' here."))
-    if p.algo in ("sac", "td3") and not isinstance(env.action_space, gym.spaces.Box):
-        raise ConfigError(message("agent", "an algorithm for discrete actions", algo, "Use 'ppo' or 'dqn' here."))
+    check(p, env.action_space)
     kwargs = _resolve_kwargs(p.kwargs)
     if (p.normalize_obs or p.normalize_reward) and find_wrapper(env, VecNormalize) is None:
         env = VecNormalize(

@@ -89,9 +89,10 @@ class TrainConfig:
         raw = self.suite_env.make()
         try:
             self.reward_spec.build(self.suite_env, (raw.observation_space, raw.action_space))
+            self.preset = agents.preset(self.agent, self.suite_env, self.hyperparams, self.agent_config)
+            agents.check(self.preset, raw.action_space)
         finally:
             raw.close()
-        self.preset = agents.preset(self.agent, self.suite_env, self.hyperparams, self.agent_config)
 
     @property
     def reward_label(self) -> str:

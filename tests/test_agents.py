@@ -84,3 +84,11 @@ def test_unknown_env_suggests_closest():
 def test_bad_n_envs_is_rejected():
     with pytest.raises(ConfigError, match=r"`n_envs` must be a positive integer \(got 0\)"):
         rl.make_vec_env("pendulum", n_envs=0)
+
+
+def test_unknown_hyperparameter_suggests_the_closest_before_training(tmp_path):
+    with pytest.raises(
+        UnknownNameError, match=r"`hyperparameter` must be a keyword argument of SB3 PPO \(got 'learnin_rate'\)"
+    ):
+        rl.TrainConfig(env="cartpole", hyperparams={"learnin_rate": 0.1}, runs_dir=str(tmp_path))
+    assert not any(tmp_path.iterdir())

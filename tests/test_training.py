@@ -100,8 +100,9 @@ def test_nonfinite_reward_stops_the_run_and_keeps_what_was_written(tmp_path, mon
         ({"timesteps": 0}, ConfigError, r"`timesteps` must be a positive integer or None"),
         ({"seed": -1}, ConfigError, r"`seed` must be a non-negative integer"),
         ({"hyperparams": [1]}, ConfigError, r"`hyperparams` must be a dict"),
+        ({"env": "pendulum", "agent": "dqn"}, ConfigError, r"`agent` must be an algorithm for continuous actions"),
     ],
-    ids=["env", "agent", "factor", "file", "timesteps", "seed", "hyperparams"],
+    ids=["env", "agent", "factor", "file", "timesteps", "seed", "hyperparams", "dqn-on-box"],
 )
 def test_bad_config_fails_before_training(tmp_path, kw, error, match):
     with pytest.raises(error, match=match):

@@ -1,0 +1,32 @@
+"""Exact reward-comparison metrics on tabular MDPs: STARC, EPIC, DARD and normalised regret.
+
+The metrics compare two reward functions on a finite MDP, as arrays over transitions ``R[s, a, s']``
+(``(S, A)`` and ``(S,)`` arrays are broadcast), without sampling:
+
+* :func:`starc_distance` -- STARC (Skalse et al., ICLR 2024): canonicalise (VAL or minimal),
+  normalise, then measure; halved to lie in [0, 1];
+* :func:`epic_distance` -- EPIC (Gleave et al., ICLR 2021);
+* :func:`dard_distance` -- DARD (Wulfe et al., ICLR 2022);
+* :func:`canonicalize` -- the canonicalisations themselves;
+* :func:`regret` -- exact normalised regret, the ground truth the distances are meant to bound.
+
+Example:
+    >>> import numpy as np
+    >>> from rewardlab.metrics import TabularMDP, starc_distance
+    >>> T = np.full((3, 2, 3), 1 / 3)
+    >>> mdp = TabularMDP(transitions=T, gamma=0.95, initial=np.ones(3) / 3)
+    >>> r = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])
+    >>> phi = np.array([1.0, -2.0, 0.5])
+    >>> shaped = r[:, :, None] + 0.95 * phi[None, None, :] - phi[:, None, None]
+    >>> round(starc_distance(r, shaped, mdp, canonicalization="val", norm=2, metric=2), 9)
+    0.0
+"""
+
+from __future__ import annotations
+
+from rewardlab.metrics._canon import canonicalize
+from rewardlab.metrics._distances import dard_distance, epic_distance, starc_distance
+from rewardlab.metrics._mdp import TabularMDP
+from rewardlab.metrics._regret import regret
+
+__all__ = ["TabularMDP", "canonicalize", "dard_distance", "epic_distance", "regret", "starc_distance"]
