@@ -6,8 +6,10 @@ ground truth written through them. ``rewardlab`` finds this package through the
 
 - :mod:`rewardlab_envs.classic`: CartPole-v1, Acrobot-v1, Pendulum-v1, MountainCarContinuous-v0.
 - :mod:`rewardlab_envs.locomotion`: HalfCheetah-v5 and Hopper-v5 (MuJoCo).
+- :mod:`rewardlab_envs.gridworld`: tabular gridworlds (a slippery cliff walk, a random maze) that
+  also export their exact MDP (``SuiteEnv.tabular``) for the exact metrics.
 """
 
-from rewardlab_envs import classic, locomotion
+from rewardlab_envs import classic, gridworld, locomotion
 
-__all__ = ["classic", "locomotion"]
+__all__ = ["classic", "gridworld", "locomotion"]

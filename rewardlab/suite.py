@@ -19,11 +19,14 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from rewardlab.errors import ConfigError, message, unknown
+
+if TYPE_CHECKING:
+    from rewardlab.metrics import TabularEnvModel
 
 __all__ = [
     "Factor",
@@ -92,6 +95,11 @@ class SuiteEnv:
     needed for the forward-progress factor and hidden from the policy as in the standard env)."""
     description: str = ""
     """One line about the task."""
+    tabular: Callable[[], TabularEnvModel] | None = None
+    """For envs with a finite state space: builds the exact MDP of the env (transitions, the
+    reset distribution, terminal states absorbing, the observation of each state), on which
+    reward specs are tabulated and compared exactly (:func:`rewardlab.metrics.tabular_model`,
+    :func:`rewardlab.metrics.reward_table`). None when the env has no exact model."""
 
     def __post_init__(self) -> None:
         seen = [f.name for f in self.factors]
@@ -110,6 +118,15 @@ class SuiteEnv:
         for f in self.factors:
             if f.name == name:
                 return f
+        if not self.factors:
+            raise ConfigError(
+                message(
+                    "factor",
+                    f"a reward factor of {self.name!r}",
+                    name,
+                    f"{self.name!r} is outside the suite and declares no factors: use kind = 'env' or 'code'.",
+                )
+            )
         raise unknown("factor", name, self.factor_names, f"a reward factor of {self.name!r}")
 
     def ground_truth_text(self) -> str:

@@ -28,5 +28,30 @@ from rewardlab.metrics._canon import canonicalize
 from rewardlab.metrics._distances import dard_distance, epic_distance, starc_distance
 from rewardlab.metrics._mdp import TabularMDP
 from rewardlab.metrics._regret import regret
+from rewardlab.metrics._sampled import (
+    Estimate,
+    Transitions,
+    epic_estimate,
+    estimate_distances,
+    sample_transitions,
+    starc_val_estimate,
+)
+from rewardlab.metrics._tabular import TabularEnvModel, reward_table, tabular_model
 
-__all__ = ["TabularMDP", "canonicalize", "dard_distance", "epic_distance", "regret", "starc_distance"]
+__all__ = [
+    "Estimate",
+    "TabularEnvModel",
+    "TabularMDP",
+    "Transitions",
+    "canonicalize",
+    "dard_distance",
+    "epic_distance",
+    "epic_estimate",
+    "estimate_distances",
+    "regret",
+    "reward_table",
+    "sample_transitions",
+    "starc_distance",
+    "starc_val_estimate",
+    "tabular_model",
+]

@@ -97,6 +97,11 @@ def starc_distance(
     scaling (or both are trivial). When ``metric != norm`` the range is ``[0, max m(x)]`` over
     ``n(x) ≤ 1`` rather than [0, 1].
 
+    **Large MDPs.** ``"val"`` without ``weights`` works on ``(S, A)`` arrays only (c_VAL is constant
+    in s', so its norms over the S·A·S entries are computed analytically): with a sparse τ and
+    ``(S, A)`` or ``(S,)`` rewards it handles 10⁵ states. The other canonicalisations, and
+    ``weights``, build ``(S, A, S)`` arrays.
+
     Args:
         reward1: ``(S, A, S)``, ``(S, A)`` or ``(S,)`` array.
         reward2: same, for the second reward.
@@ -136,6 +141,8 @@ def starc_distance(
     if policy is not None and canonicalization != "val":
         raise ConfigError(message("policy", f"None for canonicalization={canonicalization!r}", "an array"))
     pi = mdp.check_policy(policy)
+    if canonicalization == "val" and w is None:
+        return _starc_val_compact(reward1, reward2, mdp, pi, p_norm, p_metric)
     tables = (mdp.reward_table(reward1, "reward1"), mdp.reward_table(reward2, "reward2"))
     standardized = []
     for table in tables:
@@ -149,6 +156,61 @@ def starc_distance(
             canon = dard_canonical(table, mdp, _uniform(mdp.n_actions))
         standardized.append(_standardize(canon, table, p_norm, w))
     return 0.5 * _norm(standardized[0] - standardized[1], p_metric, w)
+
+
+def _starc_val_compact(
+    reward1: Any, reward2: Any, mdp: TabularMDP, policy: np.ndarray, p_norm: float, p_metric: float
+) -> float:
+    """Unweighted STARC-VAL from ``(S, A)`` advantages, never building an ``(S, A, S)`` array.
+
+    c_VAL(R) = A^π_R(s, a) is constant in s', so an L_p norm over its S·A·S entries is
+    ``(S · Σ_{s,a} |A(s, a)|^p)^(1/p)`` (L∞: ``max |A|``): the same value as the dense path, from
+    O(S·A) memory plus the sparse τ. ``(S, A)`` and ``(S,)`` rewards are not broadcast either. This is
+    what makes STARC-VAL usable on sparse MDPs with 10⁵ states, where one dense reward table
+    would take S·A·S·8 bytes (320 GB at S = 10⁵, A = 4).
+    """
+    n_entries = mdp.n_states * mdp.n_actions * mdp.n_states
+    standardized = []
+    for param, reward in (("reward1", reward1), ("reward2", reward2)):
+        advantage, magnitude = _val_advantage(reward, param, mdp, policy)
+        size = _entry_norm(advantage, p_norm, mdp.n_states)
+        scale = magnitude * (1.0 if p_norm == math.inf else n_entries ** (1.0 / p_norm))
+        if size <= ZERO_TOL * scale or size == 0.0:  # the zero rule of _standardize
+            standardized.append(np.zeros_like(advantage))
+        else:
+            standardized.append(advantage / size)
+    return 0.5 * _entry_norm(standardized[0] - standardized[1], p_metric, mdp.n_states)
+
+
+def _val_advantage(reward: Any, param: str, mdp: TabularMDP, policy: np.ndarray) -> tuple[np.ndarray, float]:
+    """VAL's ``A^π_R(s, a)`` as an ``(S, A)`` array, and ``max |R|``.
+
+    ``r̄(s, a) = R(s, a) · Σ_{s'} τ(s, a, s')`` for an ``(S, A)`` or ``(S,)`` reward (the row sum, not
+    1, so that the result matches the broadcast ``(S, A, S)`` table up to rounding).
+    """
+    n_s, n_a = mdp.n_states, mdp.n_actions
+    if isinstance(reward, (np.ndarray, list, tuple)):
+        arr = as_real_array(param, reward, "a tabular reward")
+    else:  # a reward spec, which reward_table tabulates (or rejects) to (S, A, S)
+        arr = mdp.reward_table(reward, param)
+    if arr.shape in ((n_s, n_a), (n_s,)):
+        r_bar = (arr if arr.ndim == 2 else arr[:, None]) * mdp.next_expectation(np.ones(n_s))
+    elif arr.shape == (n_s, n_a, n_s):
+        r_bar = mdp.expected_reward(arr)
+    else:  # reward_table rejects the shape with the usual message
+        r_bar = mdp.expected_reward(mdp.reward_table(arr, param))
+    values = mdp._values(policy, r_bar)
+    advantage = r_bar + mdp.gamma * mdp.next_expectation(values) - values[:, None]
+    return advantage, float(np.max(np.abs(arr)))
+
+
+def _entry_norm(x: np.ndarray, p: float, repeats: int) -> float:
+    """L_p norm of an ``(S, A)`` array repeated ``repeats`` times along s' (unweighted, as ``_norm``)."""
+    if p == math.inf:
+        return float(np.max(np.abs(x)))
+    if p == 1.0:
+        return float(repeats * np.sum(np.abs(x)))
+    return math.sqrt(repeats * float(np.sum(x * x)))
 
 
 def _uniform(n: int) -> np.ndarray:

@@ -191,19 +191,48 @@ class TabularMDP:
     # --- rewards and policies -------------------------------------------------------------------
 
     def reward_table(self, reward: Any, param: str = "reward") -> np.ndarray:
-        """Broadcast a tabular reward to ``(S, A, S)``.
+        """Broadcast a tabular reward to ``(S, A, S)``, or tabulate a reward spec.
+
+        An MDP exported from a suite env (:func:`~rewardlab.metrics.tabular_model`) carries the
+        env's name in ``env_name``; on such an MDP ``reward`` may also be a reward spec, a dict,
+        a TOML path or ``"env"``, tabulated by :func:`~rewardlab.metrics.reward_table` (one
+        batched call; terminal states absorbing with reward 0). So may the rewards of every
+        metric and of :meth:`evaluate`, :meth:`optimal_policy`, ... that call this method.
 
         Args:
             reward: ``(S, A, S)`` for R(s, a, s'), ``(S, A)`` for R(s, a) or ``(S,)`` for R(s) of
-                the current state.
+                the current state; or a spec, on an MDP that knows its env.
             param: the argument name used in error messages.
 
         Returns:
             A float64 ``(S, A, S)`` array (a new array, safe to modify).
 
         Raises:
-            ConfigError: not a real, finite numpy array of one of the three shapes.
+            ConfigError: not a real, finite numpy array of one of the three shapes; or a spec on
+                an MDP without ``env_name``.
         """
+        if not isinstance(reward, np.ndarray):
+            # Imported here: specs live above the metrics (rewards -> suite), and arrays need none of it.
+            from collections.abc import Mapping
+            from pathlib import Path
+
+            from rewardlab.rewards import RewardSpec
+
+            if isinstance(reward, (RewardSpec, Mapping, str, Path)):
+                env_name = getattr(self, "env_name", None)
+                if env_name is None:
+                    fix = (
+                        "This MDP does not know its env: export it with rewardlab.metrics.tabular_model(env).mdp, "
+                        "or tabulate the spec with rewardlab.metrics.reward_table(reward, env)."
+                    )
+                    raise ConfigError(message(param, "a numpy array on this MDP", type(reward).__name__, fix))
+                from rewardlab.metrics._tabular import reward_table
+
+                table = reward_table(reward, env_name)
+                if table.shape != (self.n_states, self.n_actions, self.n_states):
+                    shape = (self.n_states, self.n_actions, self.n_states)
+                    raise ConfigError(message(param, f"tabulated to {shape}", table.shape, "Check `env_name`."))
+                return table
         arr = as_real_array(param, reward, "a tabular reward")
         n_s, n_a = self.n_states, self.n_actions
         if arr.shape == (n_s, n_a, n_s):

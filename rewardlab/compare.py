@@ -1,0 +1,349 @@
+"""Compare reward specs on one env: a distance matrix with intervals, written to a run folder.
+
+``compare("pendulum", ["rewards/a.toml", "rewards/b.toml", "env"])`` computes the distance of every
+pair of specs and writes, under ``runs/compare/<env>__<metric>__<time>/``:
+
+* ``distances.csv`` -- one row per pair: ``reward_a, reward_b, value, ci_low, ci_high, n, ...``;
+* ``matrix.csv`` -- the symmetric matrix of point values, names as header and first column;
+* ``heatmap.png`` -- the matrix as an annotated heatmap;
+* ``config.json`` -- the resolved settings (specs as dicts), versions and timing.
+
+On an env with an exact tabular model (``SuiteEnv.tabular``, see
+:func:`rewardlab.metrics.tabular_model`) the distances are computed exactly on its MDP (uniform
+D_S and D_A for EPIC, uniform π for STARC-VAL) and the intervals collapse to the value. Otherwise
+they are estimated from sampled transitions (:mod:`rewardlab.metrics` ``estimate_distances``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rewardlab import suite
+from rewardlab.errors import ConfigError, message, unknown
+from rewardlab.metrics import Estimate, estimate_distances, sample_transitions
+from rewardlab.rewards import RewardSpec, parse
+from rewardlab.runs import write_atomic, write_json
+
+__all__ = ["METRICS", "CompareResult", "compare"]
+
+METRICS = ("epic", "starc-val")
+"""The metric names :func:`compare` accepts."""
+
+_TITLES = {"epic": "EPIC", "starc-val": "STARC-VAL"}
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    """The distances between every pair of compared reward specs."""
+
+    env: str
+    """Suite name of the env."""
+    metric: str
+    """``"epic"`` or ``"starc-val"``."""
+    names: tuple[str, ...]
+    """One short name per spec (file stem, ``"env"``, or the spec's label), in input order."""
+    estimates: tuple[tuple[Estimate, ...], ...]
+    """``K x K`` symmetric :class:`~rewardlab.metrics.Estimate` matrix with a zero diagonal."""
+    exact: bool
+    """True when computed exactly on the env's tabular MDP rather than estimated."""
+    seconds: float
+    """Wall time of the computation (sampling included)."""
+    run_dir: Path | None = None
+    """Where the files were written (None when ``write=False``)."""
+    config: dict[str, Any] = field(default_factory=dict)
+    """The resolved settings, as saved in ``config.json``."""
+
+    @property
+    def values(self) -> np.ndarray:
+        """``(K, K)`` point values."""
+        return np.array([[e.value for e in row] for row in self.estimates])
+
+    @property
+    def ci_low(self) -> np.ndarray:
+        """``(K, K)`` lower ends of the 95% intervals."""
+        return np.array([[e.ci_low for e in row] for row in self.estimates])
+
+    @property
+    def ci_high(self) -> np.ndarray:
+        """``(K, K)`` upper ends of the 95% intervals."""
+        return np.array([[e.ci_high for e in row] for row in self.estimates])
+
+    def pairs(self) -> list[tuple[str, str, Estimate]]:
+        """Every unordered pair ``(name_a, name_b, estimate)``, in input order."""
+        k = len(self.names)
+        return [(self.names[i], self.names[j], self.estimates[i][j]) for i in range(k) for j in range(i + 1, k)]
+
+    def table(self) -> str:
+        """A readable text table: the matrix of values, then each pair with its interval."""
+        title = _TITLES[self.metric]
+        if self.exact:
+            how = "exact, on the env's tabular MDP"
+        else:
+            e = self.estimates[0][1]
+            how = f"estimated from {e.n_transitions} transitions"
+            if self.metric == "epic":
+                how += f", {e.n_canonical_samples} canonical samples"
+            how += ", 95% bootstrap CI"
+        width = max(len(n) for n in self.names)
+        cell = max(8, *(len(n) for n in self.names))
+        lines = [f"{title} distance on {self.env} ({how}); 0 = equivalent up to shaping and rescaling, 1 = negated", ""]
+        lines.append(" " * width + "  " + "  ".join(f"{n:>{cell}}" for n in self.names))
+        for name, row in zip(self.names, self.estimates, strict=True):
+            lines.append(f"{name:<{width}}  " + "  ".join(f"{e.value:>{cell}.3f}" for e in row))
+        lines.append("")
+        pair_width = max(len(f"{a} vs {b}") for a, b, _ in self.pairs())
+        for a, b, est in self.pairs():
+            interval = "(exact)" if self.exact else f"[{est.ci_low:.3f}, {est.ci_high:.3f}]"
+            lines.append(f"{a + ' vs ' + b:<{pair_width}}  {est.value:.3f}  {interval}")
+        return "\n".join(lines)
+
+
+def _spec_name(raw: Any, spec: RewardSpec) -> str:
+    if isinstance(raw, (str, Path)):
+        return "env" if str(raw) == "env" else Path(str(raw)).stem
+    return spec.label
+
+
+def _unique(names: list[str]) -> tuple[str, ...]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return tuple(out)
+
+
+def _has_tabular_model(env: suite.SuiteEnv) -> bool:
+    return getattr(env, "tabular", None) is not None
+
+
+def _tabular_gamma(env: suite.SuiteEnv) -> float:
+    from rewardlab.metrics import tabular_model
+
+    return tabular_model(env).mdp.gamma
+
+
+def compare(
+    env: str | suite.SuiteEnv,
+    specs: Sequence[RewardSpec | str | Path | Any],
+    metric: str = "epic",
+    n: int = 2000,
+    *,
+    policy: Any = "random",
+    seed: int = 0,
+    gamma: float = 0.99,
+    n_canonical: int = 256,
+    n_bootstrap: int = 200,
+    runs_dir: str | Path = "runs",
+    write: bool = True,
+) -> CompareResult:
+    """Distances between every pair of reward specs on ``env``.
+
+    Args:
+        env: suite env name or Gymnasium id.
+        specs: two or more reward specs: TOML paths, ``"env"``, dicts or spec objects.
+        metric: ``"epic"`` or ``"starc-val"`` (see :mod:`rewardlab.metrics`).
+        n: transitions to sample (ignored when the env has an exact tabular model).
+        policy: the coverage policy: ``"random"``, an SB3 model, a path to a ``model.zip`` or to
+            a transitions ``.npz`` (see :func:`rewardlab.metrics.sample_transitions`).
+        seed: seeds the sampling, the canonical draws and the bootstrap.
+        gamma: discount of the canonicalisations; use the agent's (shaping specs assume 0.99).
+        n_canonical: EPIC's Monte Carlo draws per transition.
+        n_bootstrap: bootstrap resamples for the 95% intervals.
+        runs_dir: root of the run folders; results go to ``runs_dir/compare/<env>__<metric>__<time>``.
+        write: write the files (``distances.csv``, ``matrix.csv``, ``heatmap.png``, ``config.json``).
+
+    Returns:
+        A :class:`CompareResult`.
+
+    Raises:
+        ConfigError: fewer than 2 specs, a bad ``n``, γ or policy; ``SpecError`` for a bad spec.
+        UnknownNameError: unknown ``metric`` or env (the message suggests the closest).
+    """
+    if metric not in METRICS:
+        raise unknown("metric", metric, METRICS, "a distance metric")
+    if isinstance(specs, (str, Path)) or len(specs) < 2:
+        got = specs if isinstance(specs, (str, Path)) else list(specs)
+        raise ConfigError(message("specs", "at least 2 reward specs", got, "Pass e.g. a TOML file and 'env'."))
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 10:
+        raise ConfigError(message("n", "an integer >= 10", n, "Pass n=2000 or so; intervals narrow as 1/sqrt(n)."))
+    suite_env = suite.get(env)
+    parsed = [parse(s) for s in specs]
+    names = _unique([_spec_name(raw, spec) for raw, spec in zip(specs, parsed, strict=True)])
+    start = time.perf_counter()
+    exact = _has_tabular_model(suite_env)
+    if exact:
+        estimates = _exact_matrix(parsed, suite_env, metric)
+    else:
+        raw_env = suite_env.make()
+        try:
+            spaces = (raw_env.observation_space, raw_env.action_space)
+        finally:
+            raw_env.close()
+        fns = [spec.build(suite_env, spaces) for spec in parsed]
+        transitions = sample_transitions(suite_env, int(n), policy, seed=seed)
+        estimates = estimate_distances(
+            fns, transitions, metric, gamma=gamma, n_canonical=n_canonical, n_bootstrap=n_bootstrap, seed=seed
+        )
+    seconds = time.perf_counter() - start
+    config = _config(suite_env, metric, names, parsed, specs, n, policy, seed, gamma, n_canonical, n_bootstrap, exact)
+    config["seconds"] = round(seconds, 3)
+    result = CompareResult(
+        env=suite_env.name,
+        metric=metric,
+        names=names,
+        estimates=tuple(tuple(row) for row in estimates),
+        exact=exact,
+        seconds=seconds,
+        config=config,
+    )
+    if not write:
+        return result
+    run_dir = _run_dir(Path(runs_dir), suite_env.name, metric)
+    _write(result, run_dir)
+    return replace(result, run_dir=run_dir)
+
+
+def _exact_matrix(specs: list[RewardSpec], env: suite.SuiteEnv, metric: str) -> list[list[Estimate]]:
+    from rewardlab.metrics import epic_distance, reward_table, starc_distance, tabular_model
+
+    mdp = tabular_model(env).mdp
+    tables = [reward_table(spec, env) for spec in specs]
+    k = len(tables)
+    size = mdp.n_states * mdp.n_actions * mdp.n_states
+    method = f"{metric} (exact)"
+    out = [[Estimate(0.0, 0.0, 0.0, size, 0, method) for _ in range(k)] for _ in range(k)]
+    for i in range(k):
+        for j in range(i + 1, k):
+            if metric == "epic":
+                value = epic_distance(tables[i], tables[j], mdp)
+            else:
+                value = starc_distance(tables[i], tables[j], mdp, "val")
+            out[i][j] = out[j][i] = Estimate(value, value, value, size, 0, method)
+    return out
+
+
+def _config(
+    env: suite.SuiteEnv,
+    metric: str,
+    names: tuple[str, ...],
+    parsed: list[RewardSpec],
+    raw: Sequence[Any],
+    n: int,
+    policy: Any,
+    seed: int,
+    gamma: float,
+    n_canonical: int,
+    n_bootstrap: int,
+    exact: bool,
+) -> dict[str, Any]:
+    import gymnasium
+    import stable_baselines3
+
+    import rewardlab
+
+    policy_text = policy if isinstance(policy, (str, Path)) else type(policy).__name__
+    return {
+        "env": env.name,
+        "gym_id": env.gym_id,
+        "metric": metric,
+        "exact": exact,
+        "specs": [
+            {"name": name, "source": str(src) if isinstance(src, (str, Path)) else None, "spec": spec.to_dict()}
+            for name, spec, src in zip(names, parsed, raw, strict=True)
+        ],
+        "n": None if exact else int(n),
+        "policy": None if exact else str(policy_text),
+        "seed": seed,
+        "gamma": _tabular_gamma(env) if exact else gamma,
+        "n_canonical": n_canonical if metric == "epic" and not exact else None,
+        "n_bootstrap": None if exact else n_bootstrap,
+        "command": " ".join(sys.argv),
+        "versions": {
+            "rewardlab": rewardlab.__version__,
+            "numpy": np.__version__,
+            "gymnasium": gymnasium.__version__,
+            "stable_baselines3": stable_baselines3.__version__,
+        },
+    }
+
+
+def _run_dir(root: Path, env: str, metric: str) -> Path:
+    base = root / "compare" / f"{env}__{metric}__{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir, k = base, 1
+    while run_dir.exists():  # two comparisons in the same second
+        k += 1
+        run_dir = base.with_name(f"{base.name}-{k}")
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def _write(result: CompareResult, run_dir: Path) -> None:
+    pairs = io.StringIO()
+    writer = csv.writer(pairs, lineterminator="\n")
+    writer.writerow(["reward_a", "reward_b", "value", "ci_low", "ci_high", "n", "n_canonical_samples", "method"])
+    for a, b, est in result.pairs():
+        writer.writerow(
+            [
+                a,
+                b,
+                repr(est.value),
+                repr(est.ci_low),
+                repr(est.ci_high),
+                est.n_transitions,
+                est.n_canonical_samples,
+                est.method,
+            ]
+        )
+    write_atomic(run_dir / "distances.csv", pairs.getvalue())
+    matrix = io.StringIO()
+    writer = csv.writer(matrix, lineterminator="\n")
+    writer.writerow(["", *result.names])
+    for name, row in zip(result.names, result.values, strict=True):
+        writer.writerow([name, *(repr(float(v)) for v in row)])
+    write_atomic(run_dir / "matrix.csv", matrix.getvalue())
+    write_atomic(run_dir / "heatmap.png", _heatmap(result))
+    write_json(run_dir / "config.json", result.config)
+
+
+def _heatmap(result: CompareResult) -> bytes:
+    """The distance matrix as an annotated PNG (value and interval in each cell)."""
+    from matplotlib.figure import Figure  # the object API: no pyplot state, no GUI backend
+
+    k = len(result.names)
+    side = max(4.5, 1.5 * k + 2.5)
+    fig = Figure(figsize=(side + 1.2, side), dpi=120, layout="constrained")
+    ax = fig.add_subplot()
+    values = result.values
+    image = ax.imshow(values, cmap="viridis", vmin=0.0, vmax=1.0)
+    ax.set_xticks(range(k), labels=result.names, rotation=30, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(k), labels=result.names)
+    font = 10 if k <= 5 else 8
+    for i in range(k):
+        for j in range(k):
+            text = f"{values[i, j]:.3f}"
+            if not result.exact and i != j:
+                text += f"\n[{result.ci_low[i, j]:.3f}, {result.ci_high[i, j]:.3f}]"
+            color = "black" if values[i, j] > 0.6 else "white"
+            ax.text(j, i, text, ha="center", va="center", color=color, fontsize=font)
+    title = _TITLES[result.metric]
+    if result.exact:
+        subtitle = "exact (tabular MDP)"
+    else:
+        e = result.estimates[0][1]
+        policy = result.config.get("policy") or "random"
+        subtitle = f"{e.n_transitions} transitions of policy {Path(str(policy)).name}, 95% bootstrap CI"
+    ax.set_title(f"{title} distance on {result.env}\n{subtitle}", fontsize=11)
+    fig.colorbar(image, ax=ax, shrink=0.8, label=f"{title} distance (0 = equivalent)")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
