@@ -12,8 +12,13 @@ action leads back to it with probability 1, and the reward of those self-loops i
 the spec (the episode is over, nothing more is earned). Transitions *into* a terminal state are
 evaluated with ``done=True``, as the env's ``terminated`` flag, so a ``Shaped`` reward takes
 ``Φ(s') = 0`` there, exactly as it does in the wrappers. With these conventions a potential
-shaping of a reward on the env is a potential shaping of its table on the MDP (with ``Φ = 0`` on
-terminal states), so the exact metrics see it as equivalent to the unshaped reward.
+shaping of a reward on the env is a potential shaping of its table on every *possible*
+transition (with ``Φ = 0`` on terminal states), so STARC (``val`` and ``minimal``) and regret see
+it as equivalent to the unshaped reward. The canonicalisations of EPIC and DARD also read the
+table on impossible transitions, and there the zero rows of terminal states
+(``R(s_T, a, s') = 0`` for ``s' ≠ s_T``) are *not* a shaping (that would need ``γΦ(s')``): on
+``cliffworld`` EPIC(Env, Shaped(Env)) is about 0.28. Compare shaped rewards on these envs with
+STARC (``tests/metrics/test_sampled_vs_exact_gridworld.py`` pins this down).
 
 Example:
     >>> import rewardlab as rl
