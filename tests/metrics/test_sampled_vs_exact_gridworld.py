@@ -171,8 +171,8 @@ def test_the_tabulated_shaping_differs_from_a_shaping_only_on_impossible_transit
     reason=(
         "reward_table sets R = 0 on every (terminal s, a, s'), including the impossible s' != s, so "
         "Shaped(Env()) is a potential shaping of Env()'s table only on possible transitions; EPIC reads "
-        "R(S, A, S') on impossible ones (terminal S, live S') and is not 0 (STARC-VAL is). The "
-        "rewardlab.metrics._tabular docstring claims all exact metrics see the shaping as equivalent."
+        "R(S, A, S') on impossible ones (terminal S, live S') and is not 0 (STARC-VAL is); documented in "
+        "rewardlab.metrics._tabular. Drop this marker when the tabulation makes terminal rows a shaping."
     ),
 )
 def test_exact_epic_of_the_tabulated_shaping_is_zero(case):
