@@ -11,7 +11,7 @@ The flat public API::
 
 from __future__ import annotations
 
-from rewardlab import agents, errors, metrics, rewards, suite, wrappers
+from rewardlab import agents, errors, metrics, preferences, rewards, suite, wrappers
 from rewardlab._make import make_env, make_vec_env
 from rewardlab.errors import ConfigError, RewardLabError, SpecError
 from rewardlab.evaluation import EvalResult, evaluate
@@ -32,6 +32,7 @@ __all__ = [
     "make_env",
     "make_vec_env",
     "metrics",
+    "preferences",
     "rewards",
     "suite",
     "train",
