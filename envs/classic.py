@@ -7,6 +7,8 @@ The ground truth of each env is the exact weighted sum of its factors that Gymna
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from rewardlab.suite import Factor, SuiteEnv, register
@@ -14,6 +16,11 @@ from rewardlab.suite import Factor, SuiteEnv, register
 
 def _f(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
+
+
+def _set_state_vector(env: Any, obs: np.ndarray) -> None:
+    """CartPole and MountainCarContinuous observe their whole state: it is the observation."""
+    env.unwrapped.state = np.array(obs, dtype=np.float64).reshape(-1)
 
 
 # --- CartPole-v1: +1 on every step, including the one that terminates. -----------------------
@@ -30,6 +37,7 @@ CARTPOLE = register(
         ),
         ground_truth={"alive": 1.0},
         potentials={"upright": lambda o: -np.abs(_f(o[:, 2])), "centered": lambda o: -np.abs(_f(o[:, 0]))},
+        set_state=_set_state_vector,
     )
 )
 
@@ -39,6 +47,12 @@ def _acrobot_height(o: np.ndarray) -> np.ndarray:
     # obs = [cos t1, sin t1, cos t2, sin t2, dt1, dt2]; tip height = -cos(t1) - cos(t1 + t2)
     c1, s1, c2, s2 = (_f(o[:, i]) for i in range(4))
     return -c1 - (c1 * c2 - s1 * s2)
+
+
+def _acrobot_set_state(env: Any, obs: np.ndarray) -> None:
+    # obs = [cos t1, sin t1, cos t2, sin t2, dt1, dt2] -> state [t1, t2, dt1, dt2]
+    o = _f(obs).reshape(-1)
+    env.unwrapped.state = np.array([np.arctan2(o[1], o[0]), np.arctan2(o[3], o[2]), o[4], o[5]])
 
 
 ACROBOT = register(
@@ -53,6 +67,7 @@ ACROBOT = register(
         ),
         ground_truth={"time_cost": -1.0},
         potentials={"tip_height": _acrobot_height},
+        set_state=_acrobot_set_state,
     )
 )
 
@@ -60,6 +75,12 @@ ACROBOT = register(
 # --- Pendulum-v1: -(θ² + 0.1 θ'² + 0.001 u²), computed on the state *before* the step. -------
 def _pendulum_angle(o: np.ndarray) -> np.ndarray:
     return np.arctan2(_f(o[:, 1]), _f(o[:, 0]))  # normalised to [-π, π], as the env's angle_normalize
+
+
+def _pendulum_set_state(env: Any, obs: np.ndarray) -> None:
+    # obs = [cos θ, sin θ, θ'] -> state [θ, θ']
+    o = _f(obs).reshape(-1)
+    env.unwrapped.state = np.array([np.arctan2(o[1], o[0]), o[2]])
 
 
 PENDULUM = register(
@@ -79,6 +100,7 @@ PENDULUM = register(
         ),
         ground_truth={"angle_cost": -1.0, "velocity_cost": -0.1, "torque_cost": -0.001},
         potentials={"upright": lambda o: _f(o[:, 0]), "angle": lambda o: -np.abs(_pendulum_angle(o))},
+        set_state=_pendulum_set_state,
     )
 )
 
@@ -102,5 +124,6 @@ MOUNTAINCAR = register(
         ),
         ground_truth={"goal_reached": 100.0, "action_cost": -0.1},
         potentials={"height": lambda o: np.sin(3.0 * _f(o[:, 0])), "position": lambda o: _f(o[:, 0])},
+        set_state=_set_state_vector,
     )
 )

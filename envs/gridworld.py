@@ -192,13 +192,13 @@ class GridWorldEnv(gym.Env[np.ndarray, np.int64]):
         layout: rows of ``#`` (wall), ``.`` (free), ``S`` (start), ``G`` (goal), ``C`` (cliff).
             Without ``S`` the env starts uniformly among the free non-terminal cells.
         slip: probability that the move goes in a uniformly random direction instead.
-        render_mode: None or ``"ansi"``.
+        render_mode: None, ``"ansi"`` (text) or ``"rgb_array"`` (``(rows * 24, cols * 24, 3)`` uint8).
 
     ``state`` is the index of the agent's free cell (the exported MDP's state); setting it puts
     the agent there. Stepping from a terminal state (without a reset) stays there with reward 0.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012 - Gymnasium declares it a plain attribute
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}  # noqa: RUF012 - Gymnasium declares it a plain attribute
 
     def __init__(self, layout: Sequence[str] = CLIFF_LAYOUT, slip: float = 0.0, render_mode: str | None = None):
         if not 0.0 <= slip < 1.0:
@@ -231,7 +231,9 @@ class GridWorldEnv(gym.Env[np.ndarray, np.int64]):
         reward = -STEP_COST + GOAL_REWARD * float(g.goal[self.state]) - CLIFF_PENALTY * float(g.cliff[self.state])
         return g.observation(self.state), reward, bool(g.terminal[self.state]), False, {"state": self.state}
 
-    def render(self) -> str | None:
+    def render(self) -> str | np.ndarray | None:
+        if self.render_mode == "rgb_array":
+            return self._render_rgb()
         if self.render_mode != "ansi":
             return None
         g = self.grid
@@ -241,6 +243,21 @@ class GridWorldEnv(gym.Env[np.ndarray, np.int64]):
         chars[g.cells[g.cliff]] = "C"
         chars[g.cells[self.state]] = "A"
         return "\n".join("".join(row) for row in chars.reshape(g.rows, g.cols))
+
+    def _render_rgb(self, cell: int = 24) -> np.ndarray:
+        g = self.grid
+        colors = np.full((g.n_cells, 3), 60, dtype=np.uint8)  # walls dark grey
+        colors[g.cells] = 235  # free cells near white
+        colors[g.cells[g.goal]] = (60, 170, 80)
+        colors[g.cells[g.cliff]] = (200, 60, 50)
+        image = np.repeat(np.repeat(colors.reshape(g.rows, g.cols, 3), cell, axis=0), cell, axis=1)
+        # grid lines, so that a one-cell move is visible
+        image[::cell] = image[:, ::cell] = 150
+        r, c = divmod(int(g.cells[self.state]), g.cols)
+        yy, xx = np.mgrid[:cell, :cell] - (cell - 1) / 2.0
+        disc = yy**2 + xx**2 <= (cell * 0.35) ** 2
+        image[r * cell : (r + 1) * cell, c * cell : (c + 1) * cell][disc] = (40, 90, 220)  # the agent
+        return image
 
 
 # --- registration ---------------------------------------------------------------------------
@@ -303,6 +320,17 @@ def _factors(grid: Grid, cliff: bool) -> tuple[Factor, ...]:
     return tuple(out)
 
 
+def _set_state_from(grid: Grid) -> Any:
+    def set_state(env: Any, obs: np.ndarray) -> None:
+        """The agent's cell is the argmax of the one-hot observation."""
+        cell = int(np.argmax(np.asarray(obs).reshape(-1)))
+        if grid.state_of[cell] < 0:
+            raise ValueError(f"`obs` must mark a free cell (got the wall cell {cell})")
+        env.unwrapped.state = int(grid.state_of[cell])
+
+    return set_state
+
+
 def _potentials(grid: Grid) -> dict[str, Any]:
     return {
         "goal_distance": lambda o: -grid.path_length[_cell(o)],
@@ -339,6 +367,7 @@ CLIFFWORLD = register(
         ground_truth={"goal_reached": GOAL_REWARD, "cliff_fall": -CLIFF_PENALTY, "step_cost": -STEP_COST},
         potentials=_potentials(_CLIFF_GRID),
         tabular=lambda: _tabular("cliffworld", CLIFF_LAYOUT, CLIFF_SLIP),
+        set_state=_set_state_from(_CLIFF_GRID),
     )
 )
 
@@ -351,5 +380,6 @@ MAZE = register(
         ground_truth={"goal_reached": GOAL_REWARD, "step_cost": -STEP_COST},
         potentials=_potentials(_MAZE_GRID),
         tabular=lambda: _tabular("maze", MAZE_LAYOUT, 0.0),
+        set_state=_set_state_from(_MAZE_GRID),
     )
 )

@@ -8,8 +8,11 @@ reward wrappers see x, and the agent gets the standard observation without it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from rewardlab.errors import ConfigError, message
 from rewardlab.suite import Factor, SuiteEnv, register
 
 _DT = 0.05  # HalfCheetah: frame_skip 5 x timestep 0.01
@@ -28,6 +31,22 @@ def _ctrl_cost(o: np.ndarray, a: np.ndarray, n: np.ndarray, d: np.ndarray) -> np
     return np.sum(a * a, axis=1)
 
 
+def _mujoco_set_state(env: Any, obs: np.ndarray) -> None:
+    """``qpos = obs[:nq]``, ``qvel = obs[nq:]``: the suite keeps the x position in the observation.
+
+    Hopper clips the observed velocities to [-10, 10], so a clipped velocity is restored clipped;
+    the rendered pose depends on ``qpos`` only, and the observation is reproduced exactly.
+    """
+    raw = env.unwrapped
+    o = np.asarray(obs, dtype=np.float64).reshape(-1)
+    nq, nv = raw.model.nq, raw.model.nv
+    if o.shape != (nq + nv,):
+        raise ConfigError(
+            message("obs", f"of shape ({nq + nv},), the x position included", o.shape, "Pass a raw suite observation.")
+        )
+    raw.set_state(o[:nq], o[nq:])
+
+
 HALFCHEETAH = register(
     SuiteEnv(
         name="halfcheetah",
@@ -41,6 +60,7 @@ HALFCHEETAH = register(
         potentials={"x_position": lambda o: np.asarray(o[:, 0], dtype=np.float64)},
         make_kwargs={"exclude_current_positions_from_observation": False},
         hidden_obs=(0,),
+        set_state=_mujoco_set_state,
     )
 )
 
@@ -61,5 +81,6 @@ HOPPER = register(
         potentials={"x_position": lambda o: np.asarray(o[:, 0], dtype=np.float64)},
         make_kwargs={"exclude_current_positions_from_observation": False},
         hidden_obs=(0,),
+        set_state=_mujoco_set_state,
     )
 )

@@ -7,11 +7,15 @@ The flat public API::
     model = rl.agents.make("sac", env)
     model.learn(20_000)
     print(rl.evaluate(model))      # mean proxy return and mean env (ground-truth) return
+
+Subpackages: ``rewards`` (reward specs), ``wrappers``, ``agents``, ``preferences`` (segments,
+labels, reward models, the RLHF loop), ``metrics`` (STARC, EPIC, DARD), ``sweeps`` (ablation
+sweeps and reports), ``suite`` (the envs with their reward factors).
 """
 
 from __future__ import annotations
 
-from rewardlab import agents, errors, metrics, preferences, rewards, suite, wrappers
+from rewardlab import agents, errors, metrics, preferences, rewards, suite, sweeps, wrappers
 from rewardlab._make import make_env, make_vec_env
 from rewardlab.errors import ConfigError, RewardLabError, SpecError
 from rewardlab.evaluation import EvalResult, evaluate
@@ -35,6 +39,7 @@ __all__ = [
     "preferences",
     "rewards",
     "suite",
+    "sweeps",
     "train",
     "wrappers",
 ]

@@ -26,6 +26,8 @@ import numpy as np
 from rewardlab.errors import ConfigError, message, unknown
 
 if TYPE_CHECKING:
+    import gymnasium
+
     from rewardlab.metrics import TabularEnvModel
 
 __all__ = [
@@ -100,6 +102,11 @@ class SuiteEnv:
     reset distribution, terminal states absorbing, the observation of each state), on which
     reward specs are tabulated and compared exactly (:func:`rewardlab.metrics.tabular_model`,
     :func:`rewardlab.metrics.reward_table`). None when the env has no exact model."""
+    set_state: Callable[[gymnasium.Env[Any, Any], np.ndarray], None] | None = None
+    """Restores the simulator from a full observation (``obs_shape``, hidden dims included) so a
+    stored segment can be rendered (:func:`rewardlab.preferences.render_segment`); it receives the
+    env built by :meth:`make`, wrappers included. None when the env cannot be rendered from
+    observations."""
 
     def __post_init__(self) -> None:
         seen = [f.name for f in self.factors]

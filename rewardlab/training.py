@@ -69,6 +69,8 @@ class TrainConfig:
     """torch and BLAS threads of this process."""
     progress_bar: bool = True
     """Show a progress bar (tqdm + rich)."""
+    meta: dict[str, Any] = field(default_factory=dict)
+    """Free-form labels saved in ``config.json`` (a sweep's trial: sweep, variant, env, agent, seed)."""
 
     def __post_init__(self) -> None:
         self.suite_env = suite.get(self.env)
@@ -93,6 +95,22 @@ class TrainConfig:
             agents.check(self.preset, raw.action_space)
         finally:
             raw.close()
+        if getattr(self.reward_spec, "relabel", False):
+            self._check_relabel()
+
+    def _check_relabel(self) -> None:
+        """Relabelling recomputes rewards from the replay buffer: it must hold what the reward sees."""
+        problem = None
+        if self.preset.algo not in ("sac", "td3", "ddpg", "dqn"):
+            problem = f"an off-policy agent (sac, td3, ddpg, dqn), not {self.preset.algo!r}"
+        elif self.suite_env.hidden_obs:
+            problem = (
+                f"an env without hidden observation dims ({self.suite_env.name!r} hides {self.suite_env.hidden_obs})"
+            )
+        elif self.preset.normalize_obs or self.preset.normalize_reward:
+            problem = "a preset without VecNormalize"
+        if problem is not None:
+            raise ConfigError(message("reward.relabel", f"used with {problem}", True, "Set relabel = false."))
 
     @property
     def reward_label(self) -> str:
@@ -158,6 +176,9 @@ class _EvalCallback(BaseCallback):
 
     def _on_training_start(self) -> None:
         self.swap = find_wrapper(self.training_env, vec_wrappers.SwapReward)
+        self.reward_fn = self.swap.reward_fn if self.swap is not None else None
+        # Rewards whose model learns during training (HERON online) bump `version` per update.
+        self.reward_version = getattr(self.reward_fn, "version", None)
 
     def _on_step(self) -> bool:
         dones = self.locals["dones"]
@@ -165,6 +186,13 @@ class _EvalCallback(BaseCallback):
             infos = self.locals["infos"]
             for i in np.flatnonzero(dones):
                 self.train_episodes.append(infos[i]["rewardlab"]["episode"])
+        fn = self.reward_fn
+        if fn is not None and self.reward_version is not None and fn.version != self.reward_version:
+            self.reward_version = fn.version
+            if getattr(fn.spec, "relabel", False):
+                from rewardlab.rewards._heron import relabel_replay_buffer
+
+                relabel_replay_buffer(self.model, fn)
         if self.num_timesteps >= self.next_eval:
             self.next_eval += self.eval_freq
             self.evaluate_now()
@@ -188,6 +216,9 @@ class _EvalCallback(BaseCallback):
             row["train_env_return"] = float(np.mean([e["env_return"] for e in self.train_episodes]))
         if self.swap is not None:
             row["train_term_means"] = self.swap.pop_term_means()
+        stats = getattr(self.reward_fn, "stats", None)
+        if stats:  # a learned reward's label statistics (HERON: fraction decided per level)
+            row["reward_stats"] = dict(stats)
         for key, value in row.items():
             if isinstance(value, dict):
                 for name, v in value.items():
@@ -238,6 +269,13 @@ def _save_model(model: BaseAlgorithm, run_dir: Path) -> None:
         tmp.replace(run_dir / "vecnormalize.pkl")
 
 
+def _save_reward_model(callback: _EvalCallback, run_dir: Path) -> None:
+    """Save a reward model trained with the agent (HERON), so `learned` specs can load it."""
+    save = getattr(callback.reward_fn, "save_model", None)
+    if save is not None:
+        save(run_dir / "reward_model")
+
+
 def train(config: TrainConfig) -> TrainResult:
     """Train ``config.agent`` on ``config.reward`` and evaluate under both rewards.
 
@@ -277,6 +315,7 @@ def train(config: TrainConfig) -> TrainResult:
             if final is None or callback.next_eval - eval_freq < model.num_timesteps:
                 final = callback.evaluate_now()
             _save_model(model, run_dir)
+            _save_reward_model(callback, run_dir)
             venv.close()
     except BaseException as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)

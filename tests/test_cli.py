@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import rewardlab as rl
 from rewardlab.cli import main
 
@@ -53,3 +55,11 @@ def test_train_with_bad_input_prints_a_clear_error(tmp_path, capsys):
 def test_bad_set_override_is_rejected(tmp_path, capsys):
     assert main(["train", "--env", "cartpole", "--set", "learning_rate", "--runs-dir", str(tmp_path)]) == 2
     assert "`--set` must be KEY=VALUE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [[], ["compare"], ["sweep"], ["report"], ["prefs"], ["rlhf"]], ids=str)
+def test_help_of_every_command_prints(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--help"])
+    assert exc.value.code == 0
+    assert "usage: rewardlab" in capsys.readouterr().out

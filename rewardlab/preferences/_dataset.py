@@ -18,9 +18,10 @@ Saving is atomic: the data file gets a new content-addressed name, then the head
 or the new one, never a mix. Stale data files are removed after the header is written.
 
 Human labels: :meth:`PreferenceDataset.export_pairs_to_label` writes a CSV or JSONL of the pairs
-with each segment's return (env reward and every factor) and an empty ``label`` column;
-:meth:`PreferenceDataset.import_labels` reads it back. Rendering video clips of the segments is
-not done here.
+with each segment's return (env reward and every factor) and an empty ``label`` column, and
+with ``clips=True`` an animated GIF of each pair (left | right) beside it
+(:func:`rewardlab.preferences.write_pair_clips`); :meth:`PreferenceDataset.import_labels` reads
+the labels back.
 """
 
 from __future__ import annotations
@@ -320,24 +321,49 @@ class PreferenceDataset:
 
     # --- human labels ------------------------------------------------------------------------------
 
-    def export_pairs_to_label(self, path: str | Path, pair_ids: Any = None) -> Path:
+    def export_pairs_to_label(
+        self, path: str | Path, pair_ids: Any = None, *, clips: bool = False, fps: int = 30
+    ) -> Path:
         """Write the pairs for a person to label, as CSV (``.csv``) or JSON lines (``.jsonl``).
 
         Each row: ``pair_id``, ``left`` and ``right`` (segment indices), ``left_steps`` and
         ``right_steps`` (real steps), ``left_return`` / ``right_return`` (env reward) and
-        ``left_<factor>`` / ``right_<factor>`` (summed factors), and an empty ``label`` to fill
-        in (see :meth:`import_labels`). Video clips of the segments are not rendered here.
+        ``left_<factor>`` / ``right_<factor>`` (summed factors), with ``clips=True`` a ``clip``
+        column, and an empty ``label`` to fill in (see :meth:`import_labels`).
 
         Args:
             path: the file to write (atomically).
             pair_ids: the pairs to export (default: all).
+            clips: also render each pair as an animated GIF (left | right,
+                :func:`~rewardlab.preferences.write_pair_clips`) into the folder ``<stem>_clips/``
+                beside ``path``; the ``clip`` column holds its path relative to ``path``'s folder
+                (``<stem>_clips/pair_<id>.gif``). The clips are written before the label file, so
+                a rendering error leaves no label file behind.
+            fps: frames per second of the clips.
+
+        Returns:
+            The label file.
+
+        Raises:
+            ConfigError: unknown pair ids, a suffix other than ``.csv``/``.jsonl``; with
+                ``clips=True``, an env that cannot be rendered from observations (no
+                ``set_state``: export without clips) or no OpenGL backend for MuJoCo.
+            MissingDependencyError: with ``clips=True``, the env's renderer needs a missing
+                package (pygame for classic control).
         """
         from rewardlab.runs import write_atomic
 
         p = Path(path)
-        ids = np.arange(len(self)) if pair_ids is None else np.asarray(pair_ids, dtype=np.int64).reshape(-1)
-        if len(ids) and (ids.min() < 0 or ids.max() >= len(self)):
-            raise ConfigError(message("pair_ids", f"ids in [0, {len(self)})", ids.tolist(), "Pass existing pair ids."))
+        ids = self._check_pair_ids(pair_ids)
+        if p.suffix not in (".csv", ".jsonl"):
+            raise ConfigError(message("path", "a .csv or .jsonl file", str(path), "Use one of these suffixes."))
+        clip_paths: dict[int, str] = {}
+        if clips:
+            from rewardlab.preferences._clips import write_pair_clips
+
+            folder = f"{p.stem}_clips"
+            written = write_pair_clips(self, p.parent / folder, ids, fps=fps)
+            clip_paths = {int(i): f"{folder}/{w.name}" for i, w in zip(ids, written, strict=True)}
         sums = {"return": self.segments.returns()}
         sums.update({f: self.segments.returns({f: 1.0}) for f in sorted(self.segments.factors)})
         steps = self.segments.mask.sum(axis=1)
@@ -348,21 +374,28 @@ class PreferenceDataset:
             row["left_steps"], row["right_steps"] = int(steps[left]), int(steps[right])
             for key, values in sums.items():
                 row[f"left_{key}"], row[f"right_{key}"] = float(values[left]), float(values[right])
+            if clips:
+                row["clip"] = clip_paths[int(i)]
             row["label"] = ""
             rows.append(row)
         if p.suffix == ".jsonl":
             text = "".join(json.dumps(r) + "\n" for r in rows)
-        elif p.suffix == ".csv":
+        else:
             out = io.StringIO()
             fields = list(rows[0]) if rows else ["pair_id", "left", "right", "label"]
             writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
             text = out.getvalue()
-        else:
-            raise ConfigError(message("path", "a .csv or .jsonl file", str(path), "Use one of these suffixes."))
         write_atomic(p, text)
         return p
+
+    def _check_pair_ids(self, pair_ids: Any) -> np.ndarray:
+        """``(k,)`` int64 pair ids (all pairs when None); unknown ids raise a ConfigError."""
+        ids = np.arange(len(self)) if pair_ids is None else np.asarray(pair_ids, dtype=np.int64).reshape(-1)
+        if len(ids) and (ids.min() < 0 or ids.max() >= len(self)):
+            raise ConfigError(message("pair_ids", f"ids in [0, {len(self)})", ids.tolist(), "Pass existing pair ids."))
+        return ids
 
     def import_labels(self, path: str | Path, provenance: Mapping[str, Any] | None = None) -> int:
         """Read human labels from a CSV or JSONL file and set them on the dataset's pairs.

@@ -135,6 +135,11 @@ class Term:
     """Standardise the term by its running mean and std (see :class:`Terms` for semantics)."""
     log_sigmoid: LogSigmoid | None = None
     """Log-sigmoid transform applied after normalisation, or None."""
+    reward: RewardSpec | None = None
+    """A whole reward spec whose output is the term's value instead of the factor of that name
+    (the term's key is then a free label). This is how several learned rewards combine:
+    ``[terms.helpful] reward = {kind = "learned", model = "..."}, log_sigmoid = {ref = 0.0}``;
+    a sum of log-sigmoid-transformed terms reads as "good on every property" (Wang et al. 2024)."""
 
     def validate(self, where: str) -> None:
         check_number(f"{where}.weight", self.weight)
@@ -150,6 +155,8 @@ class Term:
             raise SpecError(message(f"{where}.normalize", "true or false", self.normalize))
         if self.log_sigmoid is not None and not isinstance(self.log_sigmoid, LogSigmoid):
             raise SpecError(message(f"{where}.log_sigmoid", "a LogSigmoid", self.log_sigmoid))
+        if self.reward is not None and not isinstance(self.reward, RewardSpec):
+            raise SpecError(message(f"{where}.reward", "a reward spec", self.reward, 'Write {kind = "learned", ...}.'))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"weight": self.weight}
@@ -161,14 +168,22 @@ class Term:
             out["normalize"] = True
         if self.log_sigmoid is not None:
             out["log_sigmoid"] = {"ref": self.log_sigmoid.ref, "scale": self.log_sigmoid.scale}
+        if self.reward is not None:
+            out["reward"] = self.reward.to_dict()
         return out
 
     @property
     def plain(self) -> bool:
-        return self.scale == 1.0 and self.clip is None and not self.normalize and self.log_sigmoid is None
+        return (
+            self.scale == 1.0
+            and self.clip is None
+            and not self.normalize
+            and self.log_sigmoid is None
+            and self.reward is None
+        )
 
 
-_TERM_FIELDS = {"weight", "scale", "clip", "normalize", "log_sigmoid"}
+_TERM_FIELDS = {"weight", "scale", "clip", "normalize", "log_sigmoid", "reward"}
 
 
 @dataclass(frozen=True)
@@ -215,7 +230,7 @@ class Terms(RewardSpec):
         object.__setattr__(self, "terms", normalised)
 
     def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
-        return _TermsFunction(self, suite.get(env))
+        return _TermsFunction(self, suite.get(env), spaces)
 
     def _fields(self) -> dict[str, Any]:
         terms: dict[str, Term] = self.terms  # type: ignore[assignment]
@@ -254,6 +269,7 @@ class Terms(RewardSpec):
                 clip=tuple(clip) if isinstance(clip, list) else clip,
                 normalize=t.get("normalize", False),
                 log_sigmoid=ls,
+                reward=from_dict(t["reward"], f"{where}.terms.{name}.reward") if "reward" in t else None,
             )
         if not merged:
             raise SpecError(message(where, "a terms reward with `weights` or [terms.*] tables", dict(fields)))
@@ -265,11 +281,26 @@ class Terms(RewardSpec):
 
 
 class _TermsFunction(RewardFunction):
-    def __init__(self, spec: Terms, env: suite.SuiteEnv) -> None:
+    def __init__(self, spec: Terms, env: suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> None:
         super().__init__(spec, env)
         terms: Mapping[str, Term] = spec.terms  # type: ignore[assignment]  # __post_init__ made every value a Term
-        self._terms = [(name, term, env.factor(name).fn) for name, term in terms.items()]
+        # A term with its own reward spec evaluates that reward; any other term is a factor.
+        self._nested = {name: term.reward.build(env, spaces) for name, term in terms.items() if term.reward is not None}
+        self._terms = [
+            (name, term, self._nested[name] if name in self._nested else env.factor(name).fn)
+            for name, term in terms.items()
+        ]
         self._stats = {name: RunningMeanStd() for name, term, _ in self._terms if term.normalize}
+
+    @property
+    def training(self) -> bool:  # type: ignore[override]
+        return self._training
+
+    @training.setter
+    def training(self, value: bool) -> None:
+        self._training = value
+        for fn in getattr(self, "_nested", {}).values():
+            fn.training = value
 
     @property
     def term_names(self) -> tuple[str, ...]:
@@ -298,11 +329,18 @@ class _TermsFunction(RewardFunction):
         return total, terms
 
     def state_dict(self) -> dict[str, Any]:
-        return {name: s.state_dict() for name, s in self._stats.items()}
+        state: dict[str, Any] = {name: s.state_dict() for name, s in self._stats.items()}
+        if self._nested:
+            state["__nested__"] = {name: fn.state_dict() for name, fn in self._nested.items()}
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         for name, s in state.items():
-            self._stats[name].load_state_dict(s)
+            if name == "__nested__":
+                for nested, sub in s.items():
+                    self._nested[nested].load_state_dict(sub)
+            else:
+                self._stats[name].load_state_dict(s)
 
 
 # --- shaped -------------------------------------------------------------------------------------

@@ -1,0 +1,977 @@
+"""Reward models learned from pairwise preferences (Christiano et al. 2017, ``imitation``).
+
+A :class:`RewardModel` is an ensemble of ``E`` MLPs ``r_e(x)`` over per-transition features
+``x`` (the observation, the one-hot or flattened action, optionally the next observation and
+named reward factors; :class:`FeatureSpec`). A segment's predicted return is the sum of ``r_e``
+over its real (unmasked) steps, and the Bradley-Terry model says
+
+``P(a > b) = (1 - eps) * sigmoid(R(a) - R(b)) + eps / 2``
+
+where ``eps = noise_prob`` is ``imitation``'s (and Christiano's) assumption that a fraction of
+the labels are random. :func:`train_reward_model` fits the ensemble to a
+:class:`~rewardlab.preferences.PreferenceDataset` with the cross-entropy of that model, each
+member on its own bootstrap resample of the pairs, with early stopping on held-out pairs.
+
+The ensemble is one module with batched weights ``(E, in, out)`` (one ``bmm`` per layer for all
+members). Inputs are standardised with the mean/std of the training features (fitted once, kept
+across warm starts); outputs can be standardised to mean 0, std 1 on given segments
+(:meth:`RewardModel.fit_output_normalization`), since a learned reward has an arbitrary offset
+and scale. Inference in the reward wrappers runs a numpy copy of the weights (faster than torch
+for the batch of ``n_envs`` transitions per step; ``benchmarks/bench_reward_model.py``).
+
+A model is saved as a directory with ``model.safetensors`` (weights and normalisation tensors)
+and ``model.json`` (architecture, features, spaces, statistics, training report); loading never
+unpickles anything.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F  # torch's own idiom
+
+from rewardlab import suite
+from rewardlab.errors import ConfigError, message, unknown
+from rewardlab.preferences._dataset import PreferenceDataset
+from rewardlab.preferences._segments import Segments
+
+__all__ = [
+    "MODEL_FORMAT_VERSION",
+    "FeatureSpec",
+    "RewardModel",
+    "TrainReport",
+    "bradley_terry_loss",
+    "preference_probability",
+    "train_reward_model",
+]
+
+MODEL_FORMAT_VERSION = 1
+"""Version of the on-disk format written by :meth:`RewardModel.save`."""
+
+WEIGHTS = "model.safetensors"
+DESCRIPTION = "model.json"
+
+_STD_FLOOR = 1e-6
+"""Features (or outputs) with a smaller std are only centred: dividing would blow up noise."""
+
+
+# --- activations (torch for training, numpy for inference; the same functions) -----------------
+
+
+def _np_relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
+
+
+def _np_leaky_relu(x: np.ndarray) -> np.ndarray:
+    return np.where(x >= 0.0, x, 0.01 * x)
+
+
+def _np_elu(x: np.ndarray) -> np.ndarray:
+    return np.where(x > 0.0, x, np.expm1(np.minimum(x, 0.0)))
+
+
+def _np_silu(x: np.ndarray) -> np.ndarray:
+    return x / (1.0 + np.exp(-x))
+
+
+_ACTIVATIONS: dict[str, tuple[Any, Any]] = {
+    "relu": (F.relu, _np_relu),
+    "tanh": (torch.tanh, np.tanh),
+    "leaky_relu": (F.leaky_relu, _np_leaky_relu),  # slope 0.01, torch's default
+    "elu": (F.elu, _np_elu),
+    "silu": (F.silu, _np_silu),
+}
+
+
+# --- features ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Which parts of a transition the reward model sees.
+
+    Example:
+        >>> FeatureSpec(action=False, next_obs=True)
+        FeatureSpec(obs=True, action=False, next_obs=True, factors=())
+    """
+
+    obs: bool = True
+    """The observation before the step (the full one, hidden dims included, as in :class:`Segments`)."""
+    action: bool = True
+    """The action: one-hot for discrete spaces, flattened otherwise."""
+    next_obs: bool = False
+    """The observation after the step."""
+    factors: tuple[str, ...] = ()
+    """Named reward factors of the suite env as extra inputs (HERON feeds them); checked against
+    the env when the model is built."""
+
+    def __post_init__(self) -> None:
+        for name in ("obs", "action", "next_obs"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ConfigError(message(f"features.{name}", "a bool", getattr(self, name)))
+        factors = self.factors
+        if isinstance(factors, str) or not isinstance(factors, Sequence):
+            raise ConfigError(
+                message("features.factors", "a tuple of factor names", factors, 'Pass factors=("angle_cost",).')
+            )
+        if not all(isinstance(f, str) for f in factors):
+            raise ConfigError(message("features.factors", "a tuple of factor names (str)", factors))
+        if len(set(factors)) != len(factors):
+            raise ConfigError(message("features.factors", "names without duplicates", factors))
+        object.__setattr__(self, "factors", tuple(factors))
+        if not (self.obs or self.action or self.next_obs or self.factors):
+            raise ConfigError(
+                message("features", "at least one input", self, "Enable obs, action or next_obs, or name factors.")
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["factors"] = list(self.factors)
+        return d
+
+
+def _describe_space(space: Any, param: str) -> dict[str, Any]:
+    """JSON-ready description of a Box or Discrete space (non-finite bounds as strings)."""
+    from gymnasium import spaces
+
+    if isinstance(space, spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
+    if isinstance(space, spaces.Box):
+
+        def bound(a: np.ndarray) -> list[Any]:
+            return [float(v) if math.isfinite(v) else str(float(v)) for v in np.asarray(a, np.float64).reshape(-1)]
+
+        return {
+            "type": "Box",
+            "shape": [int(d) for d in space.shape],
+            "dtype": str(space.dtype),
+            "low": bound(space.low),
+            "high": bound(space.high),
+        }
+    raise ConfigError(
+        message(param, "a gymnasium Box or Discrete space", type(space).__name__, "Reward models need flat spaces.")
+    )
+
+
+def _build_space(desc: Any, param: str) -> Any:
+    from gymnasium import spaces
+
+    try:
+        if desc["type"] == "Discrete":
+            return spaces.Discrete(int(desc["n"]), start=int(desc.get("start", 0)))
+        if desc["type"] == "Box":
+            shape = tuple(int(d) for d in desc["shape"])
+            dtype = np.dtype(desc["dtype"])
+            low = np.array([float(v) for v in desc["low"]], dtype=dtype).reshape(shape)
+            high = np.array([float(v) for v in desc["high"]], dtype=dtype).reshape(shape)
+            return spaces.Box(low, high, shape=shape, dtype=dtype)  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(message(param, "a Box or Discrete description", desc, str(exc))) from exc
+    raise ConfigError(message(param, "a Box or Discrete description", desc, "The model.json is corrupt."))
+
+
+def _space_width(space: Any) -> int:
+    from gymnasium import spaces
+
+    if isinstance(space, spaces.Discrete):
+        return int(space.n)
+    return int(np.prod(space.shape, dtype=np.int64))
+
+
+# --- the ensemble module -------------------------------------------------------------------------
+
+
+class EnsembleMLP(nn.Module):
+    """``E`` MLPs with batched weights: layer ``l`` holds ``weight (E, in, out)``, ``bias (E, out)``.
+
+    The input standardisation (``input_mean``, ``input_std``, ``(F,)``) and the output one
+    (``output_mean``, ``output_std``, ``(1,)``) are buffers, so that ``state_dict`` is the whole model.
+    """
+
+    input_mean: torch.Tensor
+    input_std: torch.Tensor
+    output_mean: torch.Tensor
+    output_std: torch.Tensor
+
+    def __init__(self, n_features: int, hidden: tuple[int, ...], ensemble: int, activation: str, seed: int) -> None:
+        super().__init__()
+        self.activation = activation
+        self._act = _ACTIVATIONS[activation][0]
+        sizes = (n_features, *hidden, 1)
+        g = torch.Generator().manual_seed(int(seed))
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in itertools.pairwise(sizes):
+            # nn.Linear's default init (uniform in +-1/sqrt(fan_in)), drawn per member from one seeded generator
+            bound = 1.0 / math.sqrt(fan_in)
+            self.weights.append(
+                nn.Parameter(torch.empty(ensemble, fan_in, fan_out).uniform_(-bound, bound, generator=g))
+            )
+            self.biases.append(nn.Parameter(torch.empty(ensemble, fan_out).uniform_(-bound, bound, generator=g)))
+        self.register_buffer("input_mean", torch.zeros(n_features))
+        self.register_buffer("input_std", torch.ones(n_features))
+        self.register_buffer("output_mean", torch.zeros(1))
+        self.register_buffer("output_std", torch.ones(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw member rewards (input standardisation applied, output standardisation not).
+
+        Args:
+            x: ``(N, F)`` features shared by all members, or ``(E, N, F)`` one batch per member.
+
+        Returns:
+            ``(E, N)`` rewards.
+        """
+        h = (x - self.input_mean) / self.input_std
+        n_layers = len(self.weights)
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            h = torch.matmul(h, w) + b.unsqueeze(1)  # (N, in) @ (E, in, out) broadcasts to (E, N, out)
+            if i < n_layers - 1:
+                h = self._act(h)
+        return h.squeeze(-1)
+
+
+def _check_bool(param: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(message(param, "a bool", value))
+    return bool(value)
+
+
+class RewardModel:
+    """An ensemble of ``E`` MLPs ``r_e(features) -> scalar`` reward per transition.
+
+    Args:
+        obs_space: the raw env's observation space (a ``Box``; hidden dims included).
+        action_space: the env's action space (``Box`` or ``Discrete``; discrete actions are one-hot).
+        features: what the model sees (:class:`FeatureSpec`).
+        hidden: hidden layer sizes (``()`` = a linear model).
+        ensemble: number of members ``E >= 1`` (``>= 2`` for disagreement-based querying).
+        activation: ``"relu"``, ``"tanh"``, ``"leaky_relu"``, ``"elu"`` or ``"silu"``.
+        seed: seeds the members' initial weights (one generator, members drawn in turn).
+        env: the suite env name (checked against datasets; factor names are checked against it).
+
+    Raises:
+        ConfigError: an unsupported space, bad ``hidden``, ``ensemble``, ``seed`` or
+            ``activation`` (the message suggests the closest), or factors unknown to ``env``.
+
+    Example:
+        >>> model = RewardModel.for_env("cartpole", hidden=(16,), ensemble=2)
+        >>> model.n_features, model.predict_members(np.zeros((3, 4)), np.array([0, 1, 1]), None).shape
+        (6, (2, 3))
+    """
+
+    def __init__(
+        self,
+        obs_space: Any,
+        action_space: Any,
+        features: FeatureSpec = FeatureSpec(),  # frozen dataclass, safe as a default
+        hidden: Sequence[int] = (64, 64),
+        ensemble: int = 1,
+        activation: str = "relu",
+        seed: int = 0,
+        env: str = "",
+    ) -> None:
+        if not isinstance(features, FeatureSpec):
+            raise ConfigError(message("features", "a FeatureSpec", type(features).__name__, "Pass FeatureSpec(...)."))
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+            raise ConfigError(message("hidden", "a tuple of positive ints", hidden, "Pass hidden=(64, 64)."))
+        if not all(isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in hidden):
+            raise ConfigError(message("hidden", "a tuple of positive ints", tuple(hidden), "Pass hidden=(64, 64)."))
+        if isinstance(ensemble, bool) or not isinstance(ensemble, (int, np.integer)) or ensemble < 1:
+            raise ConfigError(message("ensemble", "an integer >= 1", ensemble, "Pass ensemble=1, or 3 for querying."))
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ConfigError(message("seed", "an integer >= 0", seed))
+        if activation not in _ACTIVATIONS:
+            raise unknown("activation", str(activation), _ACTIVATIONS, "one of " + ", ".join(map(repr, _ACTIVATIONS)))
+        if not isinstance(env, str):
+            raise ConfigError(message("env", "a suite env name (str)", env))
+        obs_desc = _describe_space(obs_space, "obs_space")
+        if obs_desc["type"] != "Box":
+            raise ConfigError(
+                message("obs_space", "a Box space", obs_desc["type"], "Reward models need Box observations.")
+            )
+        self.action_desc = _describe_space(action_space, "action_space")
+        self.obs_desc = obs_desc
+        if features.factors:
+            if not env:
+                raise ConfigError(
+                    message("env", "the suite env whose factors the model reads", env, "Pass env=... or use for_env.")
+                )
+            names = suite.get(env).factor_names
+            for name in features.factors:
+                if name not in names:
+                    raise unknown("features.factors", name, names, f"a reward factor of {env!r}")
+        self.obs_space = obs_space
+        self.action_space = action_space
+        self.features = features
+        self.hidden = tuple(int(h) for h in hidden)
+        self.ensemble = int(ensemble)
+        self.activation = activation
+        self.seed = int(seed)
+        self.env = env
+        self._obs_width = _space_width(obs_space)
+        self._act_width = _space_width(action_space)
+        self._discrete = self.action_desc["type"] == "Discrete"
+        self.n_features = (
+            self._obs_width * (int(features.obs) + int(features.next_obs))
+            + self._act_width * int(features.action)
+            + len(features.factors)
+        )
+        self.module = EnsembleMLP(self.n_features, self.hidden, self.ensemble, activation, self.seed)
+        self.input_fitted = False
+        """Whether the input standardisation has been fitted (at the first training call)."""
+        self.output_fitted = False
+        self.report: TrainReport | None = None
+        """The report of the last :func:`train_reward_model` call (saved with the model)."""
+        self._np_act = _ACTIVATIONS[activation][1]
+        self.refresh()
+
+    @classmethod
+    def for_env(
+        cls,
+        env: Any,
+        features: FeatureSpec = FeatureSpec(),  # frozen dataclass, safe as a default
+        hidden: Sequence[int] = (64, 64),
+        ensemble: int = 1,
+        activation: str = "relu",
+        seed: int = 0,
+    ) -> RewardModel:
+        """A model for a suite env (name, Gymnasium id or :class:`~rewardlab.suite.SuiteEnv`).
+
+        Uses the *raw* env's spaces, so the model sees the full observation (hidden dims included),
+        as :class:`Segments` and the reward wrappers store it.
+        """
+        suite_env = suite.get(env)
+        raw = suite_env.make()
+        try:
+            obs_space, action_space = raw.observation_space, raw.action_space
+        finally:
+            raw.close()
+        return cls(obs_space, action_space, features, hidden, ensemble, activation, seed, suite_env.name)
+
+    # --- features and inference ------------------------------------------------------------------
+
+    def featurize(
+        self,
+        obs: Any,
+        action: Any,
+        next_obs: Any,
+        factors: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """The model's input features, before input standardisation.
+
+        Args:
+            obs: ``(B,) + obs_shape`` observations (ignored unless ``features.obs``).
+            action: ``(B,) + action_shape`` actions, ``(B,)`` ints for discrete spaces.
+            next_obs: ``(B,) + obs_shape`` next observations (ignored unless ``features.next_obs``).
+            factors: factor name -> ``(B,)`` values, for every name in ``features.factors``.
+
+        Returns:
+            ``(B, n_features)`` float32: ``[obs, action, next_obs, factors]`` in that order.
+
+        Raises:
+            ConfigError: a missing factor or an input of the wrong shape.
+        """
+        spec = self.features
+        parts: list[np.ndarray] = []
+        batch = -1
+        if spec.obs:
+            o = np.asarray(obs, dtype=np.float32)
+            batch = o.shape[0] if o.ndim else -1
+            parts.append(self._flat("obs", o, self._obs_width))
+        if spec.action:
+            a = np.asarray(action)
+            if self._discrete:
+                a = a.reshape(-1)
+                if a.dtype.kind == "f":
+                    a = a.astype(np.int64)
+                idx = a - self.action_desc["start"]
+                if idx.size and (idx.min() < 0 or idx.max() >= self._act_width):
+                    raise ConfigError(message("action", f"actions of Discrete({self._act_width})", a[:5].tolist()))
+                one_hot = np.zeros((a.shape[0], self._act_width), dtype=np.float32)
+                one_hot[np.arange(a.shape[0]), idx] = 1.0
+                parts.append(one_hot)
+            else:
+                parts.append(self._flat("action", np.asarray(a, dtype=np.float32), self._act_width))
+        if spec.next_obs:
+            parts.append(self._flat("next_obs", np.asarray(next_obs, dtype=np.float32), self._obs_width))
+        if spec.factors:
+            if factors is None:
+                raise ConfigError(
+                    message("factors", f"values of {list(spec.factors)}", None, "The model reads these factors.")
+                )
+            cols = []
+            for name in spec.factors:
+                if name not in factors:
+                    raise unknown("factors", name, factors, "a factor the model reads (missing from the mapping)")
+                cols.append(np.asarray(factors[name], dtype=np.float32).reshape(-1))
+            parts.append(np.stack(cols, axis=1))
+        x = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        if batch >= 0 and any(p.shape[0] != batch for p in parts):
+            raise ConfigError(message("inputs", "one row per transition in each input", [p.shape for p in parts]))
+        return x
+
+    @staticmethod
+    def _flat(param: str, x: np.ndarray, width: int) -> np.ndarray:
+        if x.ndim == 0 or x.size != x.shape[0] * width:
+            raise ConfigError(message(param, f"a (batch, ...) array with {width} values per row", x.shape))
+        return x.reshape(x.shape[0], width)
+
+    def refresh(self) -> None:
+        """Copy the torch weights and statistics to the numpy inference cache.
+
+        Called after training and loading; call it after updating :attr:`module` by hand.
+        """
+        m = self.module
+        with torch.no_grad():
+            self._np_weights = [w.detach().numpy().copy() for w in m.weights]  # (E, in, out) float32
+            self._np_biases = [b.detach().numpy()[:, None, :].copy() for b in m.biases]  # (E, 1, out)
+            self._np_in_mean = m.input_mean.numpy().copy()
+            self._np_in_std = m.input_std.numpy().copy()
+            self._np_out = (float(m.output_mean.item()), float(m.output_std.item()))
+
+    def _members_numpy(self, x: np.ndarray) -> np.ndarray:
+        """``(E, B)`` raw member rewards of ``(B, F)`` features, in numpy (the fast path)."""
+        h = (x - self._np_in_mean) / self._np_in_std
+        last = len(self._np_weights) - 1
+        for i, (w, b) in enumerate(zip(self._np_weights, self._np_biases, strict=True)):
+            h = np.matmul(h, w) + b  # (B, in) @ (E, in, out) -> (E, B, out)
+            if i < last:
+                h = self._np_act(h)
+        return h[..., 0]  # type: ignore[no-any-return]
+
+    def _members_torch(self, x: np.ndarray) -> np.ndarray:
+        """``(E, B)`` raw member rewards through the torch module (reference and benchmark)."""
+        with torch.no_grad():
+            return self.module(torch.from_numpy(x)).numpy()  # type: ignore[no-any-return]
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Differentiable ``(E, N)`` raw member rewards of ``(N, F)`` (or ``(E, N, F)``) features."""
+        return self.module(x)  # type: ignore[no-any-return]
+
+    def predict_members(
+        self, obs: Any, action: Any, next_obs: Any, factors: Mapping[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """``(E, B)`` float64 reward of each member (input-standardised, no output standardisation)."""
+        return self._members_numpy(self.featurize(obs, action, next_obs, factors)).astype(np.float64)
+
+    def predict(
+        self, obs: Any, action: Any, next_obs: Any, factors: Mapping[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """``(B,)`` float64 reward: the ensemble mean, output standardisation applied.
+
+        Args are as in :meth:`featurize`. Runs in numpy on a cached copy of the weights: for the
+        small batches of a vec-env step this is several times faster than a torch call.
+        """
+        r = self._members_numpy(self.featurize(obs, action, next_obs, factors))
+        mean, std = self._np_out
+        return (r.mean(axis=0, dtype=np.float64) - mean) / std  # type: ignore[no-any-return]
+
+    # --- segments --------------------------------------------------------------------------------
+
+    def _check_segments(self, segments: Segments, param: str = "segments") -> None:
+        if not isinstance(segments, Segments):
+            raise ConfigError(message(param, "a Segments object", type(segments).__name__))
+        if self.env and segments.env and segments.env != self.env:
+            raise ConfigError(
+                message(
+                    f"{param}.env", f"{self.env!r}, the model's env", segments.env, "Use segments of the model's env."
+                )
+            )
+        missing = [f for f in self.features.factors if f not in segments.factors]
+        if missing:
+            raise unknown(f"{param}.factors", missing[0], segments.factors, "a factor stored in the segments")
+        if segments.obs_shape and int(np.prod(segments.obs_shape)) != self._obs_width:
+            raise ConfigError(message(f"{param}.obs_shape", f"{self._obs_width} values", segments.obs_shape))
+
+    def segment_features(self, segments: Segments) -> np.ndarray:
+        """``(n, L, F)`` float32 features of every step (padding included; mask it)."""
+        self._check_segments(segments)
+        n, length = segments.mask.shape
+        flat = n * length
+        obs = segments.obs.reshape((flat, *segments.obs_shape))
+        act = segments.actions.reshape((flat, *segments.action_shape))
+        nxt = segments.next_obs.reshape((flat, *segments.obs_shape))
+        factors = {k: segments.factors[k].reshape(flat) for k in self.features.factors}
+        if self._discrete:
+            act = np.where(segments.mask.reshape(flat), act, self.action_desc["start"])  # padding: any valid action
+        return self.featurize(obs, act, nxt, factors or None).reshape(n, length, self.n_features)
+
+    def segment_returns(self, segments: Segments) -> torch.Tensor:
+        """``(E, n)`` differentiable sums of each member's reward over the real steps of each segment."""
+        x = torch.from_numpy(self.segment_features(segments))
+        mask = torch.from_numpy(segments.mask).to(x.dtype)
+        return _returns(self.module, x, mask)
+
+    def fit_input_normalization(self, features: np.ndarray) -> None:
+        """Standardise inputs with the mean/std of ``(N, F)`` raw features (std floored, then 1)."""
+        x = np.asarray(features, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.n_features or len(x) == 0:
+            raise ConfigError(message("features", f"an (N, {self.n_features}) array with N >= 1", x.shape))
+        mean = x.mean(axis=0)
+        std = x.std(axis=0)
+        std = np.where(std < _STD_FLOOR, 1.0, std)
+        with torch.no_grad():
+            self.module.input_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+            self.module.input_std.copy_(torch.as_tensor(std, dtype=torch.float32))
+        self.input_fitted = True
+        self.refresh()
+
+    def fit_output_normalization(self, segments: Segments) -> None:
+        """Shift and scale :meth:`predict` to mean 0, std 1 over the real steps of ``segments``."""
+        x = self.segment_features(segments)[segments.mask]
+        if len(x) == 0:
+            raise ConfigError(message("segments", "segments with real steps", 0, "The mask is all False."))
+        r = self._members_numpy(x).mean(axis=0, dtype=np.float64)
+        mean, std = float(r.mean()), float(r.std())
+        std = 1.0 if std < _STD_FLOOR else std
+        with torch.no_grad():
+            self.module.output_mean.fill_(mean)
+            self.module.output_std.fill_(std)
+        self.output_fitted = True
+        self.refresh()
+
+    # --- persistence ------------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        """The JSON description written to ``model.json``."""
+        m = self.module
+        return {
+            "format": "rewardlab.reward_model",
+            "format_version": MODEL_FORMAT_VERSION,
+            "env": self.env,
+            "architecture": {
+                "n_features": self.n_features,
+                "hidden": list(self.hidden),
+                "ensemble": self.ensemble,
+                "activation": self.activation,
+                "seed": self.seed,
+            },
+            "features": self.features.to_dict(),
+            "observation_space": self.obs_desc,
+            "action_space": self.action_desc,
+            "normalization": {
+                "input_fitted": self.input_fitted,
+                "input_mean": m.input_mean.tolist(),
+                "input_std": m.input_std.tolist(),
+                "output_fitted": self.output_fitted,
+                "output_mean": float(m.output_mean.item()),
+                "output_std": float(m.output_std.item()),
+            },
+            "training": self.report.to_dict() if self.report is not None else None,
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``model.safetensors`` and ``model.json`` to the directory ``path``, atomically each.
+
+        The JSON is written last, so it is the commit point of a save.
+
+        Returns:
+            The directory.
+        """
+        from safetensors.torch import save as st_save
+
+        from rewardlab.runs import write_atomic, write_json
+
+        root = Path(path)
+        root.mkdir(parents=True, exist_ok=True)
+        tensors = {k: v.detach().contiguous().clone() for k, v in self.module.state_dict().items()}
+        write_atomic(root / WEIGHTS, st_save(tensors, metadata={"format": "rewardlab.reward_model"}))
+        write_json(root / DESCRIPTION, self.describe())
+        return root
+
+    @classmethod
+    def load(cls, path: str | Path) -> RewardModel:
+        """Read a model written by :meth:`save` (safetensors + JSON; nothing is unpickled).
+
+        Raises:
+            ConfigError: a missing directory or file, invalid JSON, an unknown format version, a
+                weights file that is not safetensors, or tensors that do not match the architecture.
+        """
+        from safetensors.torch import load as st_load
+
+        root = Path(path)
+        if root.name == DESCRIPTION:
+            root = root.parent
+        desc_path, weights_path = root / DESCRIPTION, root / WEIGHTS
+        for p in (desc_path, weights_path):
+            if not p.is_file():
+                raise ConfigError(
+                    message(
+                        "path", f"a reward model directory with {p.name}", str(path), "Save one with RewardModel.save."
+                    )
+                )
+        try:
+            desc = json.loads(desc_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(message(str(desc_path), "valid JSON", str(exc), "The file is corrupt; re-save.")) from exc
+        if not isinstance(desc, dict):
+            raise ConfigError(message(str(desc_path), "a JSON object", type(desc).__name__))
+        version = desc.get("format_version")
+        if version != MODEL_FORMAT_VERSION:
+            raise ConfigError(
+                message(
+                    f"{DESCRIPTION} format_version",
+                    f"{MODEL_FORMAT_VERSION}",
+                    version,
+                    "Upgrade rewardlab to read this model, or re-save it.",
+                )
+            )
+        try:
+            arch = desc["architecture"]
+            features = FeatureSpec(**{**desc["features"], "factors": tuple(desc["features"]["factors"])})
+            model = cls(
+                _build_space(desc["observation_space"], "observation_space"),
+                _build_space(desc["action_space"], "action_space"),
+                features,
+                tuple(arch["hidden"]),
+                int(arch["ensemble"]),
+                str(arch["activation"]),
+                int(arch.get("seed", 0)),
+                str(desc.get("env", "")),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(message(str(desc_path), "a complete model description", str(exc), "Re-save.")) from exc
+        if model.n_features != arch.get("n_features", model.n_features):
+            raise ConfigError(message("n_features", f"{arch['n_features']}", model.n_features, "Corrupt model.json."))
+        try:
+            tensors = st_load(weights_path.read_bytes())
+        except Exception as exc:  # safetensors raises its own error types (and OSError/ValueError variants)
+            raise ConfigError(
+                message(str(weights_path), "a safetensors file", type(exc).__name__, f"{exc}. Re-save the model.")
+            ) from exc
+        expected = model.module.state_dict()
+        if sorted(tensors) != sorted(expected):
+            raise ConfigError(
+                message(WEIGHTS, f"tensors {sorted(expected)}", sorted(tensors), "Weights and model.json disagree.")
+            )
+        for key, ref in expected.items():
+            if tuple(tensors[key].shape) != tuple(ref.shape):
+                raise ConfigError(
+                    message(
+                        f"{WEIGHTS}[{key!r}]",
+                        f"of shape {tuple(ref.shape)} per the architecture in {DESCRIPTION}",
+                        tuple(tensors[key].shape),
+                        "Weights and model.json disagree; re-save the model.",
+                    )
+                )
+        model.module.load_state_dict({k: tensors[k].to(ref.dtype) for k, ref in expected.items()})
+        norm = desc.get("normalization", {})
+        model.input_fitted = bool(norm.get("input_fitted", True))
+        model.output_fitted = bool(norm.get("output_fitted", False))
+        if desc.get("training"):
+            model.report = TrainReport(**desc["training"])
+        model.refresh()
+        return model
+
+
+def _returns(module: nn.Module, x: torch.Tensor, mask: torch.Tensor, per_member: bool = False) -> torch.Tensor:
+    """``(E, ...)`` sums of each member's reward over the real steps (the last step axis).
+
+    Args:
+        x: ``(..., L, F)`` features shared by all members, or with ``per_member`` ``(E, ..., L, F)``.
+        mask: ``(..., L)`` (or ``(E, ..., L)``) 0/1 or bool, 1 on real steps.
+    """
+    # Flatten every leading axis into one batch so that each layer is one (batched) matmul.
+    if per_member:
+        r = module(x.reshape(x.shape[0], -1, x.shape[-1])).reshape(mask.shape)
+    else:
+        r = module(x.reshape(-1, x.shape[-1]))
+        r = r.reshape((r.shape[0], *mask.shape))
+    return (r * mask).sum(dim=-1)
+
+
+# --- Bradley-Terry ---------------------------------------------------------------------------------
+
+
+def preference_probability(return_a: Any, return_b: Any) -> Any:
+    """``P(a > b) = sigmoid(R_a - R_b)``, computed without overflow, for numpy arrays or torch tensors.
+
+    Example:
+        >>> float(preference_probability(np.float64(2.0), np.float64(2.0)))
+        0.5
+    """
+    if isinstance(return_a, torch.Tensor) or isinstance(return_b, torch.Tensor):
+        return torch.sigmoid(torch.as_tensor(return_a) - torch.as_tensor(return_b))
+    d = np.asarray(return_a, dtype=np.float64) - np.asarray(return_b, dtype=np.float64)
+    e = np.exp(-np.abs(d))  # never overflows; the two branches are the same function
+    return np.where(d >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def bradley_terry_loss(
+    return_a: torch.Tensor, return_b: torch.Tensor, labels: torch.Tensor, noise_prob: float = 0.0
+) -> torch.Tensor:
+    """Mean cross-entropy of the Bradley-Terry model with ``imitation``'s label-noise assumption.
+
+    ``p = (1 - noise_prob) * sigmoid(R_a - R_b) + noise_prob / 2`` and the loss is the mean of
+    ``-(y log p + (1 - y) log(1 - p))``; soft labels (``0.5`` = equal) are allowed. Computed in
+    log space (``logsigmoid``, ``logaddexp``), so it stays finite for any ``|R_a - R_b|``.
+
+    Args:
+        return_a, return_b: segment returns of any (broadcastable) shape, e.g. ``(E, B)``.
+        labels: ``1`` = ``a`` preferred, ``0`` = ``b``, ``0.5`` = equal; broadcastable to the returns.
+        noise_prob: probability in ``[0, 1)`` that a label is a coin flip.
+
+    Example:
+        >>> round(float(bradley_terry_loss(torch.tensor([0.0]), torch.tensor([0.0]), torch.tensor([1.0]))), 4)
+        0.6931
+    """
+    if isinstance(noise_prob, bool) or not isinstance(noise_prob, (int, float)) or not 0.0 <= noise_prob < 1.0:
+        raise ConfigError(message("noise_prob", "a number in [0, 1)", noise_prob, "Pass 0.1 for 10% random labels."))
+    d = return_a - return_b
+    labels = torch.as_tensor(labels, dtype=d.dtype)
+    log_p = F.logsigmoid(d)  # log sigmoid(d)
+    log_q = F.logsigmoid(-d)  # log (1 - sigmoid(d))
+    if noise_prob > 0.0:
+        # log((1-eps) s + eps/2) = logaddexp(log(1-eps) + log s, log(eps/2)), exact and finite
+        log_keep, log_half = math.log1p(-noise_prob), math.log(noise_prob / 2.0)
+        half = torch.full_like(d, log_half)
+        log_p = torch.logaddexp(log_keep + log_p, half)
+        log_q = torch.logaddexp(log_keep + log_q, half)
+    return -(labels * log_p + (1.0 - labels) * log_q).mean()
+
+
+# --- training -------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainReport:
+    """What :func:`train_reward_model` did, JSON-ready through :meth:`to_dict`."""
+
+    n_pairs: int
+    """Pairs in the dataset."""
+    n_train: int
+    """Pairs trained on (before bootstrap resampling)."""
+    n_val: int
+    """Held-out pairs for early stopping (0 with ``val_fraction = 0``)."""
+    epochs: int
+    """Epochs run (fewer than asked when early stopping triggered)."""
+    train_loss: float
+    """Bradley-Terry loss on the training pairs (mean over members), best weights."""
+    val_loss: float | None
+    """The same on the held-out pairs; ``None`` without a validation split."""
+    train_accuracy: float
+    """Fraction of non-tied training pairs on whose side the ensemble-mean return difference falls."""
+    val_accuracy: float | None
+    """The same on the held-out pairs."""
+    pairs_per_second: float
+    """Training throughput: training pairs per second of the optimisation loop (each pair is
+    used by all ``E`` members; with bootstrap, each member sees its own resample)."""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """One entry per epoch: ``epoch``, ``train_loss`` (mean minibatch loss), ``val_loss``, ``val_accuracy``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _accuracy(diff: np.ndarray, labels: np.ndarray) -> float:
+    decided = labels != 0.5
+    if not decided.any():
+        return math.nan
+    return float(np.mean((diff[decided] > 0) == (labels[decided] > 0.5)))
+
+
+def _check_number(param: str, value: Any, lo: float, hi: float, fix: str, *, integer: bool = False) -> Any:
+    kinds: tuple[type, ...] = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    ok = not isinstance(value, bool) and isinstance(value, kinds)
+    v: Any = value  # isinstance on a tuple variable narrows to object
+    if not ok or not (lo <= v <= hi) or v != v:
+        what = "an integer" if integer else "a number"
+        raise ConfigError(message(param, f"{what} in [{lo:g}, {hi:g}]", value, fix))
+    return int(v) if integer else float(v)
+
+
+def train_reward_model(
+    model: RewardModel,
+    dataset: PreferenceDataset,
+    *,
+    epochs: int = 100,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    val_fraction: float = 0.2,
+    patience: int = 10,
+    noise_prob: float = 0.0,
+    bootstrap: bool = True,
+    seed: int = 0,
+    progress: bool = False,
+    refit_normalization: bool = False,
+) -> TrainReport:
+    """Fit ``model`` to the labelled pairs of ``dataset`` with the Bradley-Terry loss (AdamW).
+
+    The pairs are split into training and validation pairs with ``seed``. Each member trains on
+    its own bootstrap resample of the training pairs when ``ensemble > 1 and bootstrap`` (so the
+    members disagree where data is thin, which active querying relies on). After each epoch the
+    validation loss is computed; training stops after ``patience`` epochs without improvement and
+    the best weights are restored. Inputs are standardised with the feature statistics of the
+    training segments' real steps, fitted at the first call and kept on later calls (a warm start
+    on a grown dataset continues from the current weights) unless ``refit_normalization``.
+
+    Args:
+        model: the :class:`RewardModel` (trained in place).
+        dataset: segments, pairs and labels (``1`` first preferred, ``0`` second, ``0.5`` equal).
+        epochs: maximum passes over the training pairs.
+        batch_size: pairs per minibatch (per member).
+        lr: AdamW learning rate.
+        weight_decay: AdamW's decoupled weight decay.
+        val_fraction: fraction of pairs held out, in ``[0, 1)``; ``0`` = no early stopping.
+        patience: epochs without a better validation loss before stopping.
+        noise_prob: the label-noise probability of :func:`bradley_terry_loss`.
+        bootstrap: resample the training pairs per member (only with ``ensemble > 1``).
+        seed: seeds the split, the resampling and the minibatch order; same seed and data ->
+            identical weights.
+        progress: print one line per epoch.
+        refit_normalization: refit the input standardisation on this dataset.
+
+    Returns:
+        A :class:`TrainReport` (also stored as ``model.report`` and saved with the model).
+
+    Raises:
+        ConfigError: a bad argument (the message names it and the fix), a dataset of another
+            env, segments without the factors the model reads, or too few pairs to split.
+    """
+    if not isinstance(model, RewardModel):
+        raise ConfigError(message("model", "a RewardModel", type(model).__name__))
+    if not isinstance(dataset, PreferenceDataset):
+        raise ConfigError(message("dataset", "a PreferenceDataset", type(dataset).__name__))
+    if model.env and dataset.env and dataset.env != model.env:
+        raise ConfigError(
+            message(
+                "dataset.env",
+                f"{model.env!r}, the model's env",
+                dataset.env,
+                "Label segments of the model's env, or build the model with RewardModel.for_env(dataset.env).",
+            )
+        )
+    epochs = _check_number("epochs", epochs, 1, math.inf, "Pass epochs=100, for example.", integer=True)
+    batch_size = _check_number("batch_size", batch_size, 1, math.inf, "Pass batch_size=64.", integer=True)
+    lr = _check_number("lr", lr, 1e-12, math.inf, "Pass lr=1e-3.")
+    weight_decay = _check_number("weight_decay", weight_decay, 0.0, math.inf, "Pass weight_decay=0.0.")
+    val_fraction = _check_number("val_fraction", val_fraction, 0.0, 0.99, "Pass val_fraction=0.2 (0 = no split).")
+    patience = _check_number("patience", patience, 1, math.inf, "Pass patience=10.", integer=True)
+    noise_prob = _check_number("noise_prob", noise_prob, 0.0, 0.999, "Pass noise_prob=0.1 for 10% random labels.")
+    seed = _check_number("seed", seed, 0, math.inf, "Pass seed=0.", integer=True)
+    bootstrap = _check_bool("bootstrap", bootstrap)
+    progress = _check_bool("progress", progress)
+    refit_normalization = _check_bool("refit_normalization", refit_normalization)
+
+    segments = dataset.segments
+    model._check_segments(segments, "dataset.segments")
+    pairs = np.asarray(dataset.pairs, dtype=np.int64)
+    labels = np.asarray(dataset.labels, dtype=np.float64)
+    m = len(pairs)
+    rng = np.random.default_rng(seed)
+    n_val = round(val_fraction * m) if val_fraction > 0 else 0
+    if val_fraction > 0 and n_val == 0 and m >= 2:
+        n_val = 1
+    n_train = m - n_val
+    if n_train < 1:
+        raise ConfigError(
+            message(
+                "dataset", "at least one training pair", f"{m} pairs, val_fraction={val_fraction}", "Label more pairs."
+            )
+        )
+    order = rng.permutation(m)
+    val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+
+    feats_np = model.segment_features(segments)  # (n, L, F), computed once
+    mask_np = segments.mask
+    if refit_normalization or not model.input_fitted:
+        # the statistics of the segments the training pairs use (real steps only)
+        used = np.unique(pairs[train_idx])
+        model.fit_input_normalization(feats_np[used][mask_np[used]])
+    x = torch.from_numpy(feats_np)
+    mask = torch.from_numpy(mask_np).to(x.dtype)
+    pa, pb = torch.from_numpy(pairs[:, 0]), torch.from_numpy(pairs[:, 1])
+    y = torch.from_numpy(labels).to(x.dtype)
+    e = model.ensemble
+    module = model.module
+
+    def evaluate(idx: np.ndarray) -> tuple[float, float]:
+        """(loss averaged over members, accuracy of the ensemble mean) on the pairs ``idx``."""
+        with torch.no_grad():
+            segs = np.unique(pairs[idx])
+            ret = torch.zeros(e, x.shape[0], dtype=x.dtype)
+            sel = torch.from_numpy(segs)
+            ret[:, sel] = _returns(module, x[sel], mask[sel])
+            t = torch.from_numpy(idx)
+            ra, rb = ret[:, pa[t]], ret[:, pb[t]]
+            loss = float(bradley_terry_loss(ra, rb, y[t], noise_prob))
+            diff = (ra - rb).mean(dim=0).numpy()
+        return loss, _accuracy(diff, labels[idx])
+
+    if e > 1 and bootstrap:
+        samples = train_idx[rng.integers(0, n_train, size=(e, n_train))]  # (E, n_train) per-member resample
+    else:
+        samples = np.broadcast_to(train_idx, (e, n_train))
+    optimizer = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
+    best_state = copy.deepcopy(module.state_dict())
+    best_val, since_best, run_epochs = math.inf, 0, 0
+    history: list[dict[str, Any]] = []
+    updates, train_time = 0, 0.0
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        # one permutation per member of its own sample, so minibatches differ across members
+        perm = np.argsort(rng.random((e, n_train)), axis=1)
+        epoch_order = torch.from_numpy(np.take_along_axis(samples, perm, axis=1))
+        total, count = 0.0, 0
+        module.train()
+        for s in range(0, n_train, batch_size):
+            batch = epoch_order[:, s : s + batch_size]  # (E, b) pair ids
+            b = batch.shape[1]
+            seg = torch.cat([pa[batch], pb[batch]], dim=1)  # (E, 2b) segment ids
+            ret = _returns(module, x[seg], mask[seg], per_member=True)  # (E, 2b)
+            loss = bradley_terry_loss(ret[:, :b], ret[:, b:], y[batch], noise_prob)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * b
+            count += b
+        train_time += time.perf_counter() - start
+        updates += n_train
+        run_epochs = epoch
+        row: dict[str, Any] = {"epoch": epoch, "train_loss": total / max(count, 1)}
+        if n_val:
+            val_loss, val_acc = evaluate(val_idx)
+            row.update(val_loss=val_loss, val_accuracy=val_acc)
+            if val_loss < best_val - 1e-7:
+                best_val, since_best = val_loss, 0
+                best_state = copy.deepcopy(module.state_dict())
+            else:
+                since_best += 1
+        history.append(row)
+        if progress:
+            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        if n_val and since_best >= patience:
+            break
+    if n_val:
+        module.load_state_dict(best_state)
+    module.eval()
+    train_loss, train_acc = evaluate(train_idx)
+    val_loss_f, val_acc_f = evaluate(val_idx) if n_val else (None, None)
+    report = TrainReport(
+        n_pairs=m,
+        n_train=n_train,
+        n_val=n_val,
+        epochs=run_epochs,
+        train_loss=train_loss,
+        val_loss=val_loss_f,
+        train_accuracy=train_acc,
+        val_accuracy=val_acc_f,
+        pairs_per_second=updates / train_time if train_time > 0 else math.inf,
+        history=history,
+    )
+    model.report = report
+    model.refresh()
+    return report

@@ -1,0 +1,759 @@
+"""The online preference loop of Christiano et al. (2017), resumable after a kill.
+
+:func:`run_rlhf` alternates, for ``n_iterations`` stages, between querying labels on segments of
+the current agent, updating the reward model on every label so far, and training the agent on
+the reward model (``imitation``'s ``PreferenceComparisons`` order: the labels of a stage shape the
+agent's training of the same stage)::
+
+    stage 0        random-policy segments -> initial_fraction * label_budget labels -> train model
+    stage t >= 1   segments of the current agent -> select pairs (ensemble disagreement or uniform)
+                   -> oracle labels -> train model on the whole dataset (warm start)
+                   -> relabel the replay buffer (off-policy) -> agent.learn(chunk) -> evaluate
+
+**Label schedule** (documented, constant): ``n_0 = max(1, round(initial_fraction * label_budget))``
+labels in stage 0, and the remaining ``label_budget - n_0`` split evenly over the stages (the first
+``remainder`` stages get one more). ``imitation`` defaults to a hyperbolic schedule; a constant one
+is simpler to reason about and gives the last stages, where the agent's behaviour is new, as many
+labels as the first. **Timesteps**: stage ``t`` trains until ``round(total_timesteps * t / n)``
+steps, so the total does not drift with the rollout size.
+
+The agent trains on a reward function that holds the *same* :class:`RewardModel` object the loop
+keeps training, so each update is seen at the next env step without rebuilding the env.
+
+**Run directory** ``runs/<group>/<env>__rlhf__<agent>__s<seed>__<time>/``: ``config.json``,
+``status.json``, ``metrics.jsonl`` (one row per stage), ``dataset/``, ``reward_model/``,
+``agent.zip`` (+ ``replay_buffer.pkl`` for off-policy agents, ``vecnormalize.pkl`` when the preset
+normalises) and ``state.json`` (last completed stage, labels used, timesteps, RNG states).
+
+**Checkpoints and resume.** After each stage the artefacts are written to ``.next/`` first, then
+``state.json`` is replaced (the commit point, with ``"commit": ".next"``), then the artefacts are
+moved into place and ``.next/`` removed. A kill before the commit leaves the previous stage intact
+(``.next/`` is discarded on resume); a kill after it is finished on resume (the moves are
+idempotent). ``metrics.jsonl`` rows of uncommitted stages are dropped. Resuming with the same
+``run_name`` (or ``resume=<run dir>``) continues after the last committed stage and ends with the
+same number of labels and timesteps as an uninterrupted run.
+
+What is *not* bit-identical on resume: the vector envs restart their episodes (SB3 does not save
+the env state or the partial rollout) and their seeds, so the stages after the resume see other
+episodes than an uninterrupted run would. The dataset, the reward model, the agent (policy,
+optimiser, replay buffer), the loop's numpy generator and the global torch / numpy / ``random``
+RNG states are restored exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rewardlab import agents, suite
+from rewardlab.errors import ConfigError, message, unknown
+from rewardlab.preferences._dataset import PreferenceDataset
+from rewardlab.preferences._oracles import BoltzmannOracle, ImperfectOracle, PreferenceOracle, label_pairs
+from rewardlab.preferences._segments import Segments, collect_segments
+from rewardlab.runs import append_jsonl, read_jsonl, read_status, write_atomic, write_json, write_status
+
+if TYPE_CHECKING:
+    from stable_baselines3.common.base_class import BaseAlgorithm
+
+    from rewardlab.evaluation import EvalResult
+    from rewardlab.preferences._model import RewardModel
+    from rewardlab.rewards._learned import _ModelFunction
+
+__all__ = ["RLHFConfig", "RLHFResult", "label_schedule", "run_rlhf"]
+
+_QUERIES = ("disagreement", "uniform")
+_NORMALIZATIONS = ("scale", "standard", "none")
+_ORACLES: dict[str, type] = {"boltzmann": BoltzmannOracle, "imperfect": ImperfectOracle}
+_OFF_POLICY = ("sac", "td3", "dqn")
+_COMMIT = ".next"
+"""Staging directory of a checkpoint (see the module docstring)."""
+_ARTEFACTS = ("dataset", "reward_model", "agent.zip", "replay_buffer.pkl", "vecnormalize.pkl")
+_RESULT_FIELDS = (
+    "env",
+    "agent",
+    "seed",
+    "total_timesteps",
+    "label_budget",
+    "n_iterations",
+    "initial_fraction",
+    "segment_length",
+    "segments_per_iteration",
+    "query",
+    "ensemble",
+    "hidden",
+    "reward_epochs",
+    "reward_lr",
+    "val_fraction",
+    "reward_normalization",
+    "oracle",
+    "relabel",
+    "n_envs",
+    "hyperparams",
+)
+"""Fields that change what a run computes: a resumed run must have the same ones."""
+
+
+def _int(param: str, value: Any, lo: int, fix: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+        raise ConfigError(message(param, f"an integer >= {lo}", value, fix))
+    return int(value)
+
+
+def _positive(param: str, value: Any, fix: str = "") -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    if not ok:
+        raise ConfigError(message(param, "a finite number > 0", value, fix))
+    return float(value)
+
+
+def label_schedule(label_budget: int, n_iterations: int, initial_fraction: float) -> list[int]:
+    """Labels queried in each stage: ``[n_0, n_1, ..., n_T]`` summing to ``label_budget``.
+
+    ``n_0 = max(1, round(initial_fraction * label_budget))`` (random-policy segments, before any
+    agent training); the rest is split evenly over the ``T = n_iterations`` stages, the first
+    ``remainder`` stages getting one more.
+
+    Example:
+        >>> label_schedule(30, 3, 0.1)
+        [3, 9, 9, 9]
+        >>> label_schedule(10, 4, 0.25)
+        [2, 2, 2, 2, 2]
+    """
+    n0 = min(label_budget, max(1, round(initial_fraction * label_budget)))
+    rest = label_budget - n0
+    base, extra = divmod(rest, n_iterations)
+    return [n0] + [base + (1 if t < extra else 0) for t in range(n_iterations)]
+
+
+@dataclass
+class RLHFConfig:
+    """Everything one online preference run needs; validated on construction.
+
+    Raises:
+        ConfigError: a field is out of range; the message names the field, the value and the fix.
+        UnknownNameError: an unknown env, agent, query method or oracle kind (with a suggestion).
+
+    Example:
+        >>> c = RLHFConfig(env="cartpole", agent="ppo", total_timesteps=1000, label_budget=30, n_iterations=3)
+        >>> c.schedule
+        [3, 9, 9, 9]
+    """
+
+    env: str
+    """Suite env name (``pendulum``) or Gymnasium id."""
+    agent: str = "ppo"
+    """SB3 algorithm with a preset: ``ppo``, ``sac``, ``dqn``, ``a2c``, ``td3``."""
+    seed: int = 0
+    """Seed of every RNG (agent, envs, segment collection, pair selection, oracle, reward model)."""
+    total_timesteps: int = 100_000
+    """Agent env steps over the whole run, split evenly over the stages."""
+    label_budget: int = 500
+    """Total number of queried pairs (labels), stage 0 included."""
+    n_iterations: int = 5
+    """Stages of (query, train the reward model, train the agent) after the initial stage."""
+    initial_fraction: float = 0.1
+    """Fraction in ``(0, 1]`` of the budget queried on random-policy segments before any agent
+    training (``imitation``: 0.1; Christiano's rl-teacher: 0.25)."""
+    segment_length: int = 50
+    """Steps per segment; a segment never crosses an episode boundary (shorter ones are padded)."""
+    segments_per_iteration: int | None = None
+    """Fresh segments collected per stage to draw pairs from; None = ``max(4 * pairs, 2)``."""
+    query: str = "disagreement"
+    """Pair selection: ``"disagreement"`` (ensemble variance of P(a > b)) or ``"uniform"``.
+    Stage 0 always draws uniformly (the model is untrained)."""
+    ensemble: int = 3
+    """Reward-model ensemble members (>= 2 for ``query = "disagreement"``)."""
+    hidden: Sequence[int] = (64, 64)
+    """Hidden layer sizes of each reward-model MLP."""
+    reward_epochs: int = 50
+    """Reward-model epochs per stage (early stopping on the validation split)."""
+    reward_lr: float = 1e-3
+    """Adam learning rate of the reward model."""
+    val_fraction: float = 0.2
+    """Fraction in ``[0, 1)`` of the pairs held out to report accuracy and stop early."""
+    reward_normalization: str = "scale"
+    """After each update: ``"scale"`` divides the learned reward by its std over the dataset's
+    steps (keeps the sign), ``"standard"`` also shifts it to mean 0 (Christiano et al.), ``"none"``.
+    A shift is not harmless where episodes terminate (CartPole): a negative reward per step teaches
+    the agent to end episodes early. Bradley-Terry on padded segments (different real lengths)
+    does identify the per-step offset, so ``"scale"`` keeps it."""
+    oracle: Mapping[str, Any] = field(default_factory=lambda: {"kind": "boltzmann", "temperature": 1.0})
+    """Synthetic labeller: ``{"kind": "boltzmann", "temperature": 1.0, "reward": "env", "gamma": 1.0}``
+    or ``{"kind": "imperfect", "beta": ..., "mistake_prob": ..., ...}`` (the fields of
+    :class:`BoltzmannOracle` / :class:`ImperfectOracle`)."""
+    relabel: bool | None = None
+    """Rewrite an off-policy agent's replay-buffer rewards after each reward-model update;
+    None = True for off-policy agents (``sac``, ``td3``, ``dqn``), False otherwise."""
+    n_envs: int | None = None
+    """Parallel envs of the agent; None takes the preset's."""
+    eval_episodes: int = 10
+    """Episodes of the evaluation after each stage (learned and ground-truth return)."""
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    """SB3 hyperparameters overriding the preset (``{"learning_rate": 1e-3}``)."""
+    runs_dir: str = "runs"
+    """Root of the run directories."""
+    group: str = "rlhf"
+    """Sub-directory of ``runs_dir`` grouping related runs."""
+    run_name: str | None = None
+    """Run directory name; None builds ``<env>__rlhf__<agent>__s<seed>__<time>``. An existing,
+    unfinished run of that name is resumed."""
+    resume: str | None = None
+    """A run directory to resume (overrides ``runs_dir``/``group``/``run_name``)."""
+    threads: int = 1
+    """torch and BLAS threads of this process."""
+    progress: bool = True
+    """Show a progress bar over the stages."""
+
+    def __post_init__(self) -> None:
+        self.suite_env = suite.get(self.env)
+        self.seed = _int("seed", self.seed, 0)
+        self.total_timesteps = _int("total_timesteps", self.total_timesteps, 1, "Pass e.g. total_timesteps=100_000.")
+        self.n_iterations = _int("n_iterations", self.n_iterations, 1, "Pass e.g. n_iterations=5.")
+        self.label_budget = _int("label_budget", self.label_budget, 1, "Pass e.g. label_budget=500.")
+        f = self.initial_fraction
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f <= 1.0:
+            raise ConfigError(
+                message("initial_fraction", "a number in (0, 1]", f, "Use 0.1 (imitation) or 0.25 (rl-teacher).")
+            )
+        self.segment_length = _int("segment_length", self.segment_length, 1, "Pass e.g. segment_length=50.")
+        if self.segments_per_iteration is not None:
+            self.segments_per_iteration = _int(
+                "segments_per_iteration", self.segments_per_iteration, 2, "Pass None for 4 segments per pair."
+            )
+        if self.query not in _QUERIES:
+            raise unknown("query", self.query, _QUERIES, "a pair-selection method")
+        self.ensemble = _int("ensemble", self.ensemble, 1, "Pass ensemble=3.")
+        if self.query == "disagreement" and self.ensemble < 2:
+            raise ConfigError(
+                message(
+                    "ensemble",
+                    '>= 2 with query="disagreement" (members must be able to disagree)',
+                    self.ensemble,
+                    'Pass ensemble=3 or query="uniform".',
+                )
+            )
+        hidden = self.hidden
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+            raise ConfigError(message("hidden", "a list of layer sizes", hidden, "Pass hidden=(64, 64)."))
+        self.hidden = tuple(_int("hidden", h, 1, "Pass layer sizes such as (64, 64).") for h in hidden)
+        self.reward_epochs = _int("reward_epochs", self.reward_epochs, 1, "Pass e.g. reward_epochs=50.")
+        self.reward_lr = _positive("reward_lr", self.reward_lr, "Pass e.g. reward_lr=1e-3.")
+        v = self.val_fraction
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v < 1.0:
+            raise ConfigError(message("val_fraction", "a number in [0, 1)", v, "Pass 0.2, or 0 for no validation."))
+        if self.reward_normalization not in _NORMALIZATIONS:
+            raise unknown("reward_normalization", self.reward_normalization, _NORMALIZATIONS, "a normalisation")
+        self.oracle_obj: PreferenceOracle = _build_oracle(self.oracle)
+        self.eval_episodes = _int("eval_episodes", self.eval_episodes, 1)
+        self.threads = _int("threads", self.threads, 1)
+        if self.n_envs is not None:
+            self.n_envs = _int("n_envs", self.n_envs, 1, "Pass None for the preset's.")
+        if not isinstance(self.hyperparams, dict):
+            raise ConfigError(message("hyperparams", "a dict of SB3 keyword arguments", self.hyperparams))
+        raw = self.suite_env.make()
+        try:
+            self.preset = agents.preset(self.agent, self.suite_env, self.hyperparams)
+            agents.check(self.preset, raw.action_space)
+        finally:
+            raw.close()
+        off_policy = self.preset.algo in _OFF_POLICY
+        if self.relabel is None:
+            self.relabel = off_policy
+        elif not isinstance(self.relabel, bool):
+            raise ConfigError(message("relabel", "True, False or None", self.relabel))
+        if self.relabel:
+            problem = None
+            if not off_policy:
+                problem = f"an off-policy agent ({', '.join(_OFF_POLICY)}), not {self.preset.algo!r}"
+            elif self.suite_env.hidden_obs:
+                problem = f"an env without hidden observation dims ({self.suite_env.name!r} hides some)"
+            elif self.preset.normalize_obs or self.preset.normalize_reward:
+                problem = "a preset without VecNormalize (the buffer holds normalised observations)"
+            if problem is not None:
+                raise ConfigError(message("relabel", f"used with {problem}", True, "Pass relabel=False."))
+        self.schedule: list[int] = label_schedule(self.label_budget, self.n_iterations, float(f))
+        if self.schedule[0] < 1:
+            raise ConfigError(message("label_budget", "at least 1", self.label_budget))
+
+    def segments_for(self, n_pairs: int) -> int:
+        """Segments collected in a stage that queries ``n_pairs`` pairs."""
+        return self.segments_per_iteration or max(4 * n_pairs, 2)
+
+    def resolved(self) -> dict[str, Any]:
+        """The config with every default filled in, as saved in ``config.json``."""
+        import gymnasium
+        import stable_baselines3
+        import torch
+
+        import rewardlab
+
+        data = asdict(self)
+        data.update(
+            env=self.suite_env.name,
+            agent=self.preset.algo,
+            hidden=list(self.hidden),
+            oracle=dict(self.oracle),
+            oracle_provenance=self.oracle_obj.provenance(),
+            n_envs=self.n_envs or self.preset.n_envs,
+            label_schedule=self.schedule,
+            agent_preset=self.preset.to_dict(),
+            command=" ".join(sys.argv),
+            versions={
+                "rewardlab": rewardlab.__version__,
+                "python": platform.python_version(),
+                "numpy": np.__version__,
+                "torch": torch.__version__,
+                "gymnasium": gymnasium.__version__,
+                "stable_baselines3": stable_baselines3.__version__,
+            },
+        )
+        return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
+
+
+def _build_oracle(spec: Any) -> PreferenceOracle:
+    if isinstance(spec, PreferenceOracle):
+        return spec
+    if not isinstance(spec, Mapping) or "kind" not in spec:
+        raise ConfigError(
+            message("oracle", 'a dict with a "kind"', spec, 'Pass {"kind": "boltzmann", "temperature": 1.0}.')
+        )
+    kind = spec["kind"]
+    if kind not in _ORACLES:
+        raise unknown("oracle.kind", str(kind), _ORACLES, "an oracle kind")
+    cls = _ORACLES[kind]
+    kwargs = {k: v for k, v in spec.items() if k != "kind"}
+    allowed = {f.name for f in dataclasses.fields(cls)}
+    for key in kwargs:
+        if key not in allowed:
+            raise unknown(f"oracle.{key}", key, allowed, f"a field of {cls.__name__}")
+    return cls(**kwargs)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class RLHFResult:
+    """What a finished online run produced."""
+
+    run_dir: Path
+    """The run directory."""
+    final: EvalResult
+    """The last evaluation: learned (``proxy_return``) and ground-truth (``env_return``) returns."""
+    labels_used: int
+    """Pairs queried over the run (== ``label_budget``)."""
+    timesteps: int
+    """Agent env steps over the run."""
+    reward_val_accuracy: float | None
+    """Validation accuracy of the last reward-model update (None with ``val_fraction = 0``)."""
+    history: list[dict[str, Any]]
+    """Every row of ``metrics.jsonl``, one per stage."""
+
+
+# --- run directory ------------------------------------------------------------------------------
+
+
+def _run_dir(config: RLHFConfig) -> Path:
+    if config.resume is not None:
+        path = Path(config.resume)
+        if not (path / "state.json").is_file() and not (path / "config.json").is_file():
+            raise ConfigError(
+                message("resume", "a run directory written by run_rlhf", str(path), "Check the path (state.json).")
+            )
+        return path
+    name = config.run_name or "__".join(
+        [config.suite_env.name, "rlhf", config.preset.algo, f"s{config.seed}", time.strftime("%Y%m%d-%H%M%S")]
+    )
+    return Path(config.runs_dir) / config.group / name
+
+
+def _check_same_config(run_dir: Path, resolved: Mapping[str, Any]) -> None:
+    saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    for key in _RESULT_FIELDS:
+        if saved.get(key) != resolved.get(key):
+            raise ConfigError(
+                message(
+                    key,
+                    f"{saved.get(key)!r} as in the run being resumed ({run_dir})",
+                    resolved.get(key),
+                    "Resume with the same settings, or pick another run_name.",
+                )
+            )
+
+
+def _finish_commit(run_dir: Path) -> None:
+    """Move the staged artefacts of a committed checkpoint into place (idempotent)."""
+    staged = run_dir / _COMMIT
+    if not staged.is_dir():
+        return
+    for name in _ARTEFACTS:
+        src = staged / name
+        if not src.exists():
+            continue
+        dst = run_dir / name
+        if src.is_dir():
+            if dst.exists():
+                shutil.rmtree(dst)
+            os.replace(src, dst)
+        else:
+            os.replace(src, dst)
+    shutil.rmtree(staged)
+
+
+def _save_sb3(obj_save: Callable[[str], None], path: Path) -> None:
+    # SB3 writes in place: write to a temporary name, then rename, so a kill never leaves half a file
+    tmp = path.with_name(f".{path.name}.tmp")
+    obj_save(str(tmp))
+    written = tmp if tmp.exists() else Path(str(tmp) + ".zip")  # SB3 appends .zip to names without it
+    os.replace(written, path)
+
+
+def _checkpoint(
+    run_dir: Path,
+    state: dict[str, Any],
+    dataset: PreferenceDataset,
+    model: RewardModel,
+    agent: BaseAlgorithm,
+) -> None:
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from rewardlab._make import find_wrapper
+
+    staged = run_dir / _COMMIT
+    if staged.exists():
+        shutil.rmtree(staged)
+    staged.mkdir(parents=True)
+    dataset.save(staged / "dataset")
+    model.save(staged / "reward_model")
+    buffer = io.BytesIO()
+    agent.save(buffer, exclude=["_update_current_progress_remaining"])  # our closure (_global_progress)
+    write_atomic(staged / "agent.zip", buffer.getvalue())
+    if getattr(agent, "replay_buffer", None) is not None:
+        _save_sb3(agent.save_replay_buffer, staged / "replay_buffer.pkl")  # type: ignore[attr-defined]
+    env = agent.get_env()
+    norm = find_wrapper(env, VecNormalize) if env is not None else None
+    if norm is not None:
+        _save_sb3(norm.save, staged / "vecnormalize.pkl")
+    write_json(run_dir / "state.json", {**state, "commit": _COMMIT})  # the commit point
+    _finish_commit(run_dir)
+
+
+def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    import torch
+
+    np_state = np.random.get_state()
+    py_state = random.getstate()
+    return {
+        "loop": rng.bit_generator.state,
+        "torch": torch.get_rng_state().tolist(),
+        "numpy_global": [np_state[0], np_state[1].tolist(), *np_state[2:]],  # type: ignore[index]
+        "python_random": [py_state[0], list(py_state[1]), py_state[2]],
+    }
+
+
+def _restore_rng(saved: Mapping[str, Any]) -> np.random.Generator:
+    import torch
+
+    rng = np.random.default_rng()
+    rng.bit_generator.state = saved["loop"]
+    torch.set_rng_state(torch.tensor(saved["torch"], dtype=torch.uint8))
+    g = saved["numpy_global"]
+    np.random.set_state((g[0], np.asarray(g[1], dtype=np.uint32), *g[2:]))  # type: ignore[arg-type]
+    p = saved["python_random"]
+    random.setstate((p[0], tuple(p[1]), p[2]))
+    return rng
+
+
+# --- the loop -----------------------------------------------------------------------------------
+
+
+def _reward_fn(model: RewardModel, run_dir: Path, suite_env: suite.SuiteEnv) -> _ModelFunction:
+    from rewardlab.rewards._learned import Learned, _ModelFunction
+
+    return _ModelFunction(Learned(model=str(run_dir / "reward_model")), suite_env, model, 1.0, "learned")
+
+
+def _global_progress(agent: BaseAlgorithm, total: int) -> None:
+    """Make SB3's schedules (``lin_*`` learning rate, clip range) span the whole run.
+
+    ``learn(chunk, reset_num_timesteps=False)`` computes progress against ``num_timesteps + chunk``,
+    so a linear schedule would decay to 0 at the end of every stage; this measures it against the
+    run's ``total_timesteps`` instead.
+    """
+
+    def update(num_timesteps: int, total_timesteps: int) -> None:
+        agent._current_progress_remaining = max(0.0, 1.0 - float(num_timesteps) / float(total))
+
+    agent._update_current_progress_remaining = update  # type: ignore[method-assign]
+
+
+def _query(
+    config: RLHFConfig,
+    stage: int,
+    n_pairs: int,
+    policy: Any,
+    model: RewardModel,
+    rng: np.random.Generator,
+) -> tuple[Segments, np.ndarray, np.ndarray, int]:
+    """Collect segments, select ``n_pairs`` pairs and label them.
+
+    Returns:
+        ``(segments, pairs, labels, n_skipped)``: only the segments the kept pairs use, the pairs
+        re-indexed into them, their labels (oracle-skipped pairs dropped).
+    """
+    from rewardlab.preferences._active import select_pairs
+
+    n_seg = config.segments_for(n_pairs)
+    seed = int(rng.integers(2**31))
+    segments = collect_segments(config.suite_env, n_seg, config.segment_length, policy, seed=seed)
+    method = "uniform" if stage == 0 else config.query
+    pairs = select_pairs(model, segments, n_pairs, method=method, seed=int(rng.integers(2**31)))
+    labels = label_pairs(segments, pairs, config.oracle_obj, seed=int(rng.integers(2**31)))
+    keep = ~np.isnan(labels)
+    pairs, labels = pairs[keep], labels[keep]
+    used, inverse = np.unique(pairs, return_inverse=True)
+    return segments.subset(used), inverse.reshape(pairs.shape), labels, int((~keep).sum())
+
+
+def run_rlhf(config: RLHFConfig) -> RLHFResult:
+    """Run (or resume) the online preference loop described in the module docstring.
+
+    Args:
+        config: the run's settings; an existing unfinished run directory of the same name (or
+            ``config.resume``) is resumed after its last completed stage.
+
+    Returns:
+        :class:`RLHFResult` with the final evaluation and the per-stage history.
+
+    Raises:
+        ConfigError: the run is already done, or a resumed run had other settings.
+    """
+    import torch
+    from stable_baselines3.common.utils import set_random_seed
+    from threadpoolctl import threadpool_limits
+
+    from rewardlab._make import make_vec_env
+    from rewardlab.agents import ALGORITHMS
+    from rewardlab.evaluation import evaluate
+    from rewardlab.preferences._model import RewardModel, train_reward_model
+    from rewardlab.rewards._heron import relabel_replay_buffer
+
+    run_dir = _run_dir(config)
+    resolved = config.resolved()
+    state: dict[str, Any] | None = None
+    if (run_dir / "state.json").is_file():
+        if read_status(run_dir).get("status") == "done":
+            raise ConfigError(
+                message("run_name", "a run that is not finished yet", str(run_dir), "Pick another name or delete it.")
+            )
+        _check_same_config(run_dir, resolved)
+        state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
+        if state.get("commit") and (run_dir / _COMMIT).is_dir():
+            _finish_commit(run_dir)  # killed after the commit point: finish moving the artefacts
+    if (run_dir / _COMMIT).exists():
+        shutil.rmtree(run_dir / _COMMIT)  # a checkpoint that was never committed
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if state is None:
+        write_json(run_dir / "config.json", resolved)
+        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+    write_status(run_dir, "running", started=time.strftime("%Y-%m-%dT%H:%M:%S"), resumed=state is not None)
+    torch.set_num_threads(config.threads)
+    n_stages = config.n_iterations
+    n_envs = config.n_envs or config.preset.n_envs
+    try:
+        with threadpool_limits(limits=config.threads):
+            if state is None:
+                set_random_seed(config.seed)
+                rng = np.random.default_rng(config.seed)
+                model = RewardModel.for_env(
+                    config.suite_env, hidden=tuple(config.hidden), ensemble=config.ensemble, seed=config.seed
+                )
+                stage, labels_used, dataset = -1, 0, None
+            else:
+                rng = _restore_rng(state["rng"])
+                stage, labels_used = int(state["stage"]), int(state["labels_used"])
+                dataset = PreferenceDataset.load(run_dir / "dataset")
+                model = RewardModel.load(run_dir / "reward_model")
+                rows = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r.get("stage", -1) <= stage]
+                write_atomic(run_dir / "metrics.jsonl", "".join(json.dumps(r, default=float) + "\n" for r in rows))
+            fn = _reward_fn(model, run_dir, config.suite_env)
+            venv = make_vec_env(config.suite_env, fn, n_envs=n_envs, seed=config.seed + 1000 * (stage + 1))
+            if state is None:
+                agent = agents.make(config.agent, venv, seed=config.seed, **config.hyperparams)
+            else:
+                agent = _load_agent(ALGORITHMS[config.preset.algo], run_dir, venv)
+            _global_progress(agent, config.total_timesteps)
+            report: Any = None
+            result: EvalResult | None = None
+            bar = _progress_bar(config, stage)
+            try:
+                while stage < n_stages:
+                    stage += 1
+                    t0 = time.time()
+                    n_pairs = config.schedule[stage]
+                    skipped = 0
+                    if n_pairs > 0:
+                        policy = "random" if stage == 0 else agent
+                        segs, pairs, labels, skipped = _query(config, stage, n_pairs, policy, model, rng)
+                        provenance = {**config.oracle_obj.provenance(), "stage": stage, "n_queried": n_pairs}
+                        if dataset is None:
+                            dataset = PreferenceDataset(segs, pairs, labels, provenance=[provenance])
+                        else:
+                            dataset.append(segments=segs, pairs=pairs, labels=labels, provenance=provenance)
+                        labels_used += n_pairs
+                    if dataset is None:  # cannot happen: schedule[0] >= 1, so stage 0 creates it
+                        raise RuntimeError("no preference dataset after the initial stage")
+                    if len(dataset) > 0 and (n_pairs > 0 or report is None):
+                        report = train_reward_model(
+                            model,
+                            dataset,
+                            epochs=config.reward_epochs,
+                            lr=config.reward_lr,
+                            val_fraction=config.val_fraction,
+                            seed=config.seed + stage,
+                        )
+                        _normalize_output(model, dataset.segments, config.reward_normalization)
+                        if config.relabel:
+                            relabel_replay_buffer(agent, fn)
+                    if stage > 0:
+                        target = round(config.total_timesteps * stage / n_stages)
+                        if target > agent.num_timesteps:
+                            agent.learn(target - agent.num_timesteps, reset_num_timesteps=False, progress_bar=False)
+                    row = _metrics_row(stage, agent, labels_used, n_pairs, skipped, dataset, report, t0)
+                    if stage > 0:
+                        result = evaluate(
+                            agent,
+                            reward=_reward_fn(model, run_dir, config.suite_env),
+                            n_episodes=config.eval_episodes,
+                            seed=config.seed + 10_000,
+                        )
+                        row.update(eval_proxy_return=result.proxy_return, eval_env_return=result.env_return)
+                        row.update(eval_proxy_std=result.proxy_std, eval_env_std=result.env_std)
+                    row["time_s"] = round(time.time() - t0, 2)
+                    append_jsonl(run_dir / "metrics.jsonl", row)
+                    new_state = {
+                        "stage": stage,
+                        "n_stages": n_stages,
+                        "labels_used": labels_used,
+                        "timesteps": int(agent.num_timesteps),
+                        "n_pairs": len(dataset),
+                        "n_segments": len(dataset.segments),
+                        "rng": _rng_state(rng),
+                    }
+                    _checkpoint(run_dir, new_state, dataset, model, agent)
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(
+                            labels=labels_used, steps=int(agent.num_timesteps), env_return=row.get("eval_env_return")
+                        )
+            finally:
+                if bar is not None:
+                    bar.close()
+            # the last stage's evaluation is the final one (same seed, same agent and model)
+            final = result or evaluate(
+                agent,
+                reward=_reward_fn(model, run_dir, config.suite_env),
+                n_episodes=config.eval_episodes,
+                seed=config.seed + 10_000,
+            )
+            venv.close()
+    except BaseException as exc:
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        write_status(run_dir, "failed", error=reason, traceback=traceback.format_exc())
+        raise
+    history = read_jsonl(run_dir / "metrics.jsonl")
+    val_acc = history[-1].get("reward_val_accuracy") if history else None
+    write_status(
+        run_dir,
+        "done",
+        finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        labels_used=labels_used,
+        timesteps=int(agent.num_timesteps),
+        final_proxy_return=final.proxy_return,
+        final_env_return=final.env_return,
+        reward_val_accuracy=val_acc,
+    )
+    return RLHFResult(
+        run_dir=run_dir,
+        final=final,
+        labels_used=labels_used,
+        timesteps=int(agent.num_timesteps),
+        reward_val_accuracy=val_acc,
+        history=history,
+    )
+
+
+def _normalize_output(model: RewardModel, segments: Segments, how: str) -> None:
+    if how == "none":
+        return
+    model.fit_output_normalization(segments)
+    if how == "scale":  # keep the offset Bradley-Terry learned from segments of different lengths
+        with _no_grad():
+            model.module.output_mean.fill_(0.0)  # type: ignore[operator]  # a registered buffer
+        model.refresh()
+
+
+def _no_grad() -> Any:
+    import torch
+
+    return torch.no_grad()
+
+
+def _load_agent(cls: Any, run_dir: Path, venv: Any) -> BaseAlgorithm:
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    if (run_dir / "vecnormalize.pkl").is_file():
+        venv = VecNormalize.load(str(run_dir / "vecnormalize.pkl"), venv)
+    agent = cls.load(str(run_dir / "agent.zip"), env=venv, device="cpu")
+    if (run_dir / "replay_buffer.pkl").is_file():
+        agent.load_replay_buffer(str(run_dir / "replay_buffer.pkl"))
+    return agent  # type: ignore[no-any-return]
+
+
+def _metrics_row(
+    stage: int,
+    agent: BaseAlgorithm,
+    labels_used: int,
+    n_pairs: int,
+    skipped: int,
+    dataset: PreferenceDataset,
+    report: Any,
+    t0: float,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "stage": stage,
+        "timesteps": int(agent.num_timesteps),
+        "labels": labels_used,
+        "labels_stage": n_pairs,
+        "labels_skipped": skipped,
+        "dataset_pairs": len(dataset),
+    }
+    if report is not None:
+        row.update(
+            reward_train_accuracy=report.train_accuracy,
+            reward_val_accuracy=report.val_accuracy,
+            reward_train_loss=report.train_loss,
+            reward_val_loss=report.val_loss,
+            reward_epochs=report.epochs,
+        )
+    return row
+
+
+def _progress_bar(config: RLHFConfig, done_stage: int) -> Any:
+    if not config.progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=config.n_iterations + 1, initial=done_stage + 1, desc="rlhf stages", unit="stage")

@@ -1,0 +1,470 @@
+"""The reward kinds backed by a torch reward model: ``learned`` and ``hierarchical``.
+
+``learned`` loads a saved :class:`~rewardlab.preferences.RewardModel` (safetensors + JSON, never
+unpickled). ``hierarchical`` (HERON, Bukharin et al.) trains one from a ranking of the env's
+reward factors: pairs of samples are labelled by the decision tree the ranking induces
+(:func:`~rewardlab.preferences.hierarchical_labels`) and a Bradley-Terry model is fitted to the
+labels, either before the agent trains (``mode = "offline"``) or while it trains, from the
+agent's own transitions (``mode = "online"``, as in HERON's code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rewardlab import suite
+from rewardlab.errors import SpecError, message, unknown
+from rewardlab.rewards._spec import RewardFunction, RewardSpec, check_keys, check_number
+
+if TYPE_CHECKING:
+    from rewardlab.preferences._model import RewardModel
+
+__all__ = ["Hierarchical", "Learned"]
+
+
+def _factor_values(env: suite.SuiteEnv, names: Sequence[str], obs: Any, action: Any, next_obs: Any, done: Any):  # type: ignore[no-untyped-def]
+    return {name: np.asarray(env.factor(name).fn(obs, action, next_obs, done), dtype=np.float64) for name in names}
+
+
+class _ModelFunction(RewardFunction):
+    """A reward function that evaluates a :class:`RewardModel` on each batch of transitions."""
+
+    def __init__(self, spec: RewardSpec, env: suite.SuiteEnv, model: RewardModel, scale: float, term: str) -> None:
+        super().__init__(spec, env)
+        self.model = model
+        self.scale = scale
+        self.term = term
+        self._factor_names = tuple(model.features.factors)
+
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        return (self.term,)
+
+    def compute(self, obs, action, next_obs, done, env_reward=None):  # type: ignore[no-untyped-def]
+        factors = (
+            _factor_values(self.env, self._factor_names, obs, action, next_obs, np.asarray(done, dtype=bool))
+            if self._factor_names
+            else None
+        )
+        r = self.scale * self.model.predict(obs, action, next_obs, factors)
+        return r, {self.term: r}
+
+    def state_dict(self) -> dict[str, Any]:
+        # The model itself, by reference: evaluation shares the weights the agent trains on.
+        return {"model": self.model}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if "model" in state:
+            self.model = state["model"]
+
+
+# --- learned --------------------------------------------------------------------------------------
+
+
+_PREF_FIELDS = {
+    "n_segments": 400,
+    "length": 25,
+    "policy": "random",
+    "n_pairs": 1000,
+    "reward": "env",
+    "temperature": 1.0,
+    "features": ["obs", "action"],
+    "hidden": [64, 64],
+    "ensemble": 1,
+    "epochs": 50,
+    "lr": 1e-3,
+    "seed": 0,
+}
+
+
+def _check_preferences(prefs: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(prefs, Mapping):
+        raise SpecError(message("preferences", "a table of training settings", prefs, "Write preferences = {}."))
+    check_keys("preferences", prefs, set(_PREF_FIELDS))
+    out = {**_PREF_FIELDS, **prefs}
+    for name in ("n_segments", "length", "n_pairs", "ensemble", "epochs"):
+        _positive_int(f"preferences.{name}", out[name], f"Use a positive integer for `{name}`.")
+    if isinstance(out["seed"], bool) or not isinstance(out["seed"], int) or out["seed"] < 0:
+        raise SpecError(message("preferences.seed", "a non-negative integer", out["seed"]))
+    temperature = check_number("preferences.temperature", out["temperature"])
+    if temperature < 0:
+        raise SpecError(
+            message("preferences.temperature", ">= 0", temperature, "Use 0 for a perfectly rational teacher.")
+        )
+    check_number("preferences.lr", out["lr"], positive=True)
+    feats = out["features"]
+    if isinstance(feats, str) or not isinstance(feats, Sequence) or not feats:
+        raise SpecError(message("preferences.features", "a non-empty list among obs, action, next_obs", feats))
+    for f in feats:
+        _choice("preferences.features", f, ("obs", "action", "next_obs"), "a reward-model input")
+    out["features"] = list(feats)
+    for h in out["hidden"]:
+        _positive_int("preferences.hidden", h, "Write layer sizes such as [64, 64].")
+    out["hidden"] = [int(h) for h in out["hidden"]]
+    if isinstance(out["reward"], RewardSpec):
+        out["reward"] = out["reward"].to_dict()
+    return out
+
+
+@dataclass(frozen=True)
+class Learned(RewardSpec):
+    """A reward model trained from pairwise preferences (Christiano et al. 2017).
+
+    Either ``model`` names a directory saved by :meth:`rewardlab.preferences.RewardModel.save`
+    (``rewardlab prefs train``, ``rewardlab rlhf``), or ``preferences`` says how to train one
+    when the spec is built: ``n_segments`` segments of ``length`` steps from ``policy``,
+    ``n_pairs`` random pairs labelled by a Boltzmann-rational synthetic teacher on ``reward``
+    (``"env"``: the ground truth) with ``temperature``, and a Bradley-Terry model trained on them
+    (cached per process, so a sweep worker trains it once). The reward of a transition is
+    ``scale`` times the model's prediction (ensemble mean, standardised over the training data:
+    learned rewards have an arbitrary scale). Inference is batched: the vector wrapper calls the
+    model once per step for all sub-envs.
+
+    Example:
+        >>> import rewardlab as rl
+        >>> rl.rewards.from_dict({"kind": "learned", "model": "runs/prefs/model"}).to_dict()
+        {'kind': 'learned', 'model': 'runs/prefs/model', 'scale': 1.0}
+    """
+
+    kind = "learned"
+    model: str = ""
+    """Directory written by :meth:`rewardlab.preferences.RewardModel.save` (``model.json`` +
+    ``model.safetensors``); empty when ``preferences`` is given."""
+    scale: float = 1.0
+    """Multiplier of the model's output."""
+    preferences: Mapping[str, Any] | None = None
+    """Train the model when built instead of loading it: any of ``n_segments`` (400), ``length``
+    (25), ``policy`` ("random"), ``n_pairs`` (1000), ``reward`` ("env"), ``temperature`` (1.0),
+    ``features`` (["obs", "action"]), ``hidden`` ([64, 64]), ``ensemble`` (1), ``epochs`` (50),
+    ``lr`` (1e-3), ``seed`` (0)."""
+
+    def __post_init__(self) -> None:
+        if self.preferences is not None:
+            if self.model:
+                raise SpecError(message("model", "empty when `preferences` is given", self.model, "Give one of them."))
+            object.__setattr__(self, "preferences", _check_preferences(self.preferences))
+        elif not isinstance(self.model, (str, Path)) or not str(self.model):
+            raise SpecError(
+                message(
+                    "model",
+                    "the directory of a saved reward model (or give `preferences` to train one)",
+                    self.model,
+                    "Run `rewardlab prefs train`, or add preferences = {n_pairs = 1000}.",
+                )
+            )
+        object.__setattr__(self, "model", str(self.model))
+        check_number("scale", self.scale, positive=True, fix="Use a positive multiplier such as 1.0.")
+
+    def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
+        from rewardlab.preferences._model import RewardModel
+
+        env = suite.get(env)
+        if self.preferences is not None:
+            from rewardlab.rewards._heron import trained_from_preferences
+
+            model, stats = trained_from_preferences(self, env)
+            fn = _ModelFunction(self, env, model, float(self.scale), "learned")
+            fn.stats = dict(stats)  # type: ignore[attr-defined]
+            return fn
+        model = RewardModel.load(self.model)
+        if model.env and model.env != env.name:
+            raise SpecError(
+                message("model", f"a reward model of {env.name!r}", f"{self.model} (trained on {model.env!r})")
+            )
+        return _ModelFunction(self, env, model, float(self.scale), "learned")
+
+    def _fields(self) -> dict[str, Any]:
+        if self.preferences is not None:
+            return {"preferences": dict(self.preferences), "scale": self.scale}
+        return {"model": self.model, "scale": self.scale}
+
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any], where: str) -> Learned:
+        check_keys(where, fields, {"model", "scale", "preferences"})
+        if "model" not in fields and "preferences" not in fields:
+            raise SpecError(
+                message(f"{where}.model", "present (or `preferences`)", None, 'Add model = "path/to/reward_model".')
+            )
+        try:
+            return cls(
+                model=fields.get("model", ""), scale=fields.get("scale", 1.0), preferences=fields.get("preferences")
+            )
+        except SpecError as exc:
+            raise SpecError(f"{where}: {exc}") from None
+
+    def cache_key(self, env: str) -> str:
+        text = json.dumps({"env": env, **self.to_dict()}, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        if self.preferences is not None:
+            return f"learned({self.preferences['n_pairs']}pairs)"
+        return f"learned({Path(self.model).name})"
+
+
+# --- hierarchical ---------------------------------------------------------------------------------
+
+_MODES = ("offline", "online")
+_MARGIN_TYPES = ("std", "absolute")
+_MARGIN_STATS = ("buffer", "batch")
+_TIES = ("drop", "equal")
+_UNITS = ("transition", "segment")
+_FEATURES = ("obs", "action", "next_obs", "factors")
+_FIELDS = {
+    "ranking",
+    "higher_is_better",
+    "margin",
+    "margin_type",
+    "margin_stat",
+    "ties",
+    "unit",
+    "segment_length",
+    "features",
+    "mode",
+    "policy",
+    "n_samples",
+    "n_batches",
+    "batch_size",
+    "warmup",
+    "update_every",
+    "relabel",
+    "hidden",
+    "ensemble",
+    "lr",
+    "epochs",
+    "normalize_output",
+    "seed",
+}
+
+
+def _choice(param: str, value: Any, choices: Sequence[str], what: str) -> str:
+    if value not in choices:
+        raise unknown(param, value, choices, what)
+    return str(value)
+
+
+def _positive_int(param: str, value: Any, fix: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise SpecError(message(param, "a positive integer", value, fix))
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Hierarchical(RewardSpec):
+    """HERON: a reward model trained on labels from a ranking of the env's reward factors.
+
+    Two samples are compared factor by factor, most important first: with ``sign = +1`` for
+    higher-is-better factors and ``-1`` for costs, ``a`` wins at level ``k`` when
+    ``sign·a_k > sign·b_k + δ_k``, ``b`` wins in the reverse case, and otherwise the next factor
+    decides. Pairs tied at every level are dropped (``ties = "drop"``, as HERON) or labelled 0.5
+    (``"equal"``). ``δ_k`` is ``margin`` times the factor's standard deviation (``margin_type =
+    "std"``, over all data so far or over each minibatch, ``margin_stat``) or an absolute value.
+
+    ``mode = "offline"`` collects ``n_samples`` samples with ``policy`` when built, labels all
+    pairs inside ``n_batches`` minibatches of ``batch_size`` samples and trains the model for
+    ``epochs``; the agent then trains on the fixed model. ``mode = "online"`` follows HERON's
+    code: the model starts untrained, and every ``update_every`` env steps after ``warmup`` it
+    takes one Adam step per minibatch of the agent's own transitions. Rewards are computed when a
+    transition is collected; ``relabel = true`` also rewrites an off-policy agent's replay-buffer
+    rewards with the current model after each update (HERON does not; it makes the rewards the
+    critic learns from consistent with the latest model).
+
+    Per-level statistics (fraction of pairs decided by each factor, fraction tied) are kept in
+    :attr:`stats` of the built function and logged by ``rewardlab train``.
+
+    Example:
+        >>> import rewardlab as rl
+        >>> spec = rl.rewards.Hierarchical(ranking=("angle_cost", "velocity_cost", "torque_cost"))
+        >>> spec.margin, spec.margin_type, spec.ties, spec.mode
+        (1.0, 'std', 'drop', 'offline')
+    """
+
+    kind = "hierarchical"
+    ranking: Sequence[str] = ()
+    """Factor names, most important first (a subset of the env's factors, no duplicates)."""
+    higher_is_better: Mapping[str, bool] = field(default_factory=dict)
+    """Direction per factor; factors left out take the suite's direction."""
+    margin: float | Mapping[str, float] = 1.0
+    """δ per factor (one number for all, or factor -> number): a multiple of the std, or absolute."""
+    margin_type: str = "std"
+    """``"std"`` (δ_k = margin_k · std(z_k), HERON) or ``"absolute"`` (δ_k = margin_k)."""
+    margin_stat: str = "buffer"
+    """Where the std comes from: ``"buffer"`` (all data so far) or ``"batch"`` (each minibatch)."""
+    ties: str = "drop"
+    """``"drop"`` pairs tied at every level (HERON) or label them ``"equal"`` (0.5)."""
+    unit: str = "transition"
+    """Compare single ``"transition"``s (HERON's code) or ``"segment"``s on summed factors."""
+    segment_length: int = 25
+    """Steps per segment when ``unit = "segment"`` (offline mode only)."""
+    features: Sequence[str] = ("obs", "action", "factors")
+    """Reward-model inputs among ``obs``, ``action``, ``next_obs``, ``factors`` (HERON: obs + factors)."""
+    mode: str = "offline"
+    """``"offline"`` (train the model, then the agent) or ``"online"`` (update it while the agent trains)."""
+    policy: str = "random"
+    """Offline data: ``"random"`` or the path of a trained agent's ``model.zip``."""
+    n_samples: int = 5000
+    """Offline data: samples (transitions or segments) to collect."""
+    n_batches: int | None = None
+    """Minibatches of samples to pair: offline in total (default 400), online per model update
+    (default 16, as HERON)."""
+    batch_size: int = 16
+    """Samples per minibatch; every pair inside a minibatch is compared (HERON: 16 -> 120 pairs)."""
+    warmup: int = 1000
+    """Online: env steps before the first model update."""
+    update_every: int = 400
+    """Online: env steps between model updates (HERON: 400)."""
+    relabel: bool = False
+    """Online: rewrite the replay buffer's rewards with the current model after each update."""
+    hidden: Sequence[int] = (64, 64)
+    """Hidden layer sizes of the reward MLP (HERON: 256, 256)."""
+    ensemble: int = 1
+    """Reward-model ensemble members."""
+    lr: float = 1e-3
+    """Adam learning rate of the reward model."""
+    epochs: int = 30
+    """Offline: passes over the labelled pairs (early stopping on a 10% validation split)."""
+    normalize_output: bool = True
+    """Offline: standardise the learned reward over the collected data (mean 0, std 1)."""
+    seed: int = 0
+    """Seeds data collection, pairing and the model (the agent's seed is separate)."""
+
+    def __post_init__(self) -> None:
+        ranking = self.ranking
+        if isinstance(ranking, str) or not isinstance(ranking, Sequence) or not ranking:
+            raise SpecError(
+                message("ranking", "a non-empty list of factor names", ranking, 'Write ["angle_cost", "torque_cost"].')
+            )
+        seen: set[str] = set()
+        for name in ranking:
+            if not isinstance(name, str):
+                raise SpecError(message("ranking", "factor names (strings)", name))
+            if name in seen:
+                raise SpecError(message("ranking", "without duplicates", list(ranking), f"List {name!r} once."))
+            seen.add(name)
+        object.__setattr__(self, "ranking", tuple(ranking))
+        if not isinstance(self.higher_is_better, Mapping) or not all(
+            isinstance(v, bool) for v in self.higher_is_better.values()
+        ):
+            raise SpecError(message("higher_is_better", "a table factor = true/false", self.higher_is_better))
+        for name in self.higher_is_better:
+            if name not in seen:
+                raise unknown("higher_is_better", name, list(ranking), "a factor of the ranking")
+        margins = self.margin if isinstance(self.margin, Mapping) else dict.fromkeys(ranking, self.margin)
+        for name, value in margins.items():
+            if name not in seen:
+                raise unknown("margin", name, list(ranking), "a factor of the ranking")
+            v = check_number(f"margin.{name}" if isinstance(self.margin, Mapping) else "margin", value)
+            if v < 0:
+                raise SpecError(message("margin", "non-negative", value, "Use 0 for a strict comparison."))
+        _choice("margin_type", self.margin_type, _MARGIN_TYPES, "a margin type")
+        _choice("margin_stat", self.margin_stat, _MARGIN_STATS, "a margin statistic")
+        _choice("ties", self.ties, _TIES, "a tie policy")
+        _choice("unit", self.unit, _UNITS, "a comparison unit")
+        _choice("mode", self.mode, _MODES, "a training mode")
+        if self.mode == "online" and self.unit != "transition":
+            raise SpecError(
+                message(
+                    "unit", '"transition" in online mode', self.unit, 'Use unit = "transition" or mode = "offline".'
+                )
+            )
+        feats = self.features
+        if isinstance(feats, str) or not isinstance(feats, Sequence) or not feats:
+            raise SpecError(message("features", f"a non-empty list among {list(_FEATURES)}", feats))
+        for f in feats:
+            _choice("features", f, _FEATURES, "a reward-model input")
+        object.__setattr__(self, "features", tuple(feats))
+        if self.n_batches is None:
+            object.__setattr__(self, "n_batches", 16 if self.mode == "online" else 400)
+        for name in ("segment_length", "n_samples", "n_batches", "warmup", "update_every", "ensemble", "epochs"):
+            _positive_int(name, getattr(self, name), f"Use a positive integer for `{name}`.")
+        _positive_int("batch_size", self.batch_size, "Use 16 (HERON) or more.")
+        if self.batch_size < 2:
+            raise SpecError(message("batch_size", "at least 2 (pairs are drawn inside a batch)", self.batch_size))
+        hidden = self.hidden
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+            raise SpecError(message("hidden", "a list of layer sizes", hidden, "Write [64, 64]."))
+        for h in hidden:
+            _positive_int("hidden", h, "Write layer sizes such as [64, 64].")
+        object.__setattr__(self, "hidden", tuple(int(h) for h in hidden))
+        if not isinstance(self.relabel, bool) or not isinstance(self.normalize_output, bool):
+            raise SpecError(message("relabel", "true or false", self.relabel))
+        check_number("lr", self.lr, positive=True, fix="Use e.g. 1e-3.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise SpecError(message("seed", "a non-negative integer", self.seed))
+        if not isinstance(self.policy, (str, Path)):
+            raise SpecError(message("policy", '"random" or a model.zip path', self.policy))
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    def margins(self) -> dict[str, float]:
+        """``margin`` as a dict over the ranking."""
+        if isinstance(self.margin, Mapping):
+            return {name: float(self.margin.get(name, 0.0)) for name in self.ranking}
+        return dict.fromkeys(self.ranking, float(self.margin))
+
+    def directions(self, env: suite.SuiteEnv) -> dict[str, bool]:
+        """Higher-is-better per ranked factor: the spec's, else the suite's."""
+        return {name: self.higher_is_better.get(name, env.factor(name).higher_is_better) for name in self.ranking}
+
+    def check_env(self, env: suite.SuiteEnv) -> None:
+        """Raise :class:`SpecError` when a ranked factor is not a factor of ``env``."""
+        for name in self.ranking:
+            if name not in env.factor_names:
+                raise unknown("ranking", name, env.factor_names, f"a factor of {env.name!r}")
+
+    def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
+        from rewardlab.rewards._heron import build_hierarchical
+
+        env = suite.get(env)
+        self.check_env(env)
+        return build_hierarchical(self, env)
+
+    def _fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ranking": list(self.ranking)}
+        if self.higher_is_better:
+            out["higher_is_better"] = dict(self.higher_is_better)
+        out["margin"] = dict(self.margin) if isinstance(self.margin, Mapping) else self.margin
+        for name in ("margin_type", "margin_stat", "ties", "unit", "segment_length"):
+            out[name] = getattr(self, name)
+        out["features"] = list(self.features)
+        out["mode"] = self.mode
+        out["policy"] = str(self.policy)
+        for name in ("n_samples", "n_batches", "batch_size", "warmup", "update_every", "relabel"):
+            out[name] = getattr(self, name)
+        out["hidden"] = list(self.hidden)
+        for name in ("ensemble", "lr", "epochs", "normalize_output", "seed"):
+            out[name] = getattr(self, name)
+        return out
+
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any], where: str) -> Hierarchical:
+        check_keys(where, fields, _FIELDS)
+        if "ranking" not in fields:
+            raise SpecError(
+                message(f"{where}.ranking", "present", None, 'Add ranking = ["most_important", "next", ...].')
+            )
+        kwargs = dict(fields)
+        for name in ("ranking", "features", "hidden"):
+            if name in kwargs and isinstance(kwargs[name], list):
+                kwargs[name] = tuple(kwargs[name])
+        try:
+            return cls(**kwargs)
+        except SpecError as exc:
+            raise SpecError(f"{where}: {exc}") from None
+
+    def cache_key(self, env: str) -> str:
+        """A hash of everything that determines the trained model (offline mode)."""
+        text = json.dumps({"env": env, **self.to_dict()}, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        return "heron(" + ">".join(self.ranking) + ")"

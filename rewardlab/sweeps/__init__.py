@@ -1,0 +1,39 @@
+"""Ablation sweeps: the grid envs × reward variants × agents × seeds, run locally or on Ray.
+
+A sweep spec (a TOML file or :class:`SweepSpec`) names the axes; ablations generate variants
+from a ``terms`` reward (leave one term out, add one, a weight grid). :func:`run_sweep` runs the
+trials on a backend (``local``: a process pool; ``ray``: Ray tasks), one run directory per trial
+under ``<runs_dir>/<sweep name>/``, and resumes where a killed or failed sweep stopped.
+:func:`aggregate` turns the trials into multi-seed statistics (mean, IQM, bootstrap CIs, AUC,
+proxy-minus-true gap, distance to the ground truth beside regret) and :func:`write_report` into
+a self-contained HTML page with figures.
+
+Example:
+    >>> from rewardlab.sweeps import SweepSpec
+    >>> spec = SweepSpec.from_dict({
+    ...     "name": "demo", "envs": ["cartpole"], "seeds": [0, 1], "agents": {"ppo": {}},
+    ...     "variants": {"truth": {"kind": "env"}, "upright": {"kind": "terms", "weights": {"pole_angle": -1.0}}},
+    ... })
+    >>> [t.id for t in spec.trials(check=False)][:2]
+    ['cartpole__truth__ppo__s0', 'cartpole__truth__ppo__s1']
+"""
+
+from rewardlab.sweeps._aggregate import SweepSummary, aggregate
+from rewardlab.sweeps._report import format_summary_table, write_report
+from rewardlab.sweeps._run import SweepResult, run_sweep, run_trial, sweep_status
+from rewardlab.sweeps._spec import Ablation, SweepSpec, Trial, load_sweep
+
+__all__ = [
+    "Ablation",
+    "SweepResult",
+    "SweepSpec",
+    "SweepSummary",
+    "Trial",
+    "aggregate",
+    "format_summary_table",
+    "load_sweep",
+    "run_sweep",
+    "run_trial",
+    "sweep_status",
+    "write_report",
+]

@@ -1,0 +1,694 @@
+"""Aggregate a sweep directory across seeds: summary per variant, learning curves, distances.
+
+Reads what the sweep runner wrote (``sweep.json`` and one folder per trial with
+``status.json``, ``config.json`` and ``metrics.jsonl``) and summarises, per (env, agent, variant):
+
+* the final ground-truth ("env") return over the done seeds: mean, std, IQM and a bootstrap 95% CI;
+* the final proxy return (the reward the agent was trained on) with its CI;
+* the area under the env-return learning curve (:func:`~rewardlab.sweeps._stats.auc`: the mean
+  return over training, so faster learning scores higher);
+* the proxy-minus-true gap, at the end (``gap_final``) and averaged over training (``gap_auc``).
+  A gap that grows while the env return stalls or falls is the classic reward-hacking signature.
+  It is only meaningful when the proxy is on the env reward's scale (a reweighted or shaped env
+  reward); for a proxy of another scale, read the curves' shapes instead;
+* the regret: the baseline variant's mean final env return minus this variant's (0 for the
+  baseline, NaN when the sweep has no baseline or the baseline has no finished seed);
+* the distance of the variant's reward to the ground-truth reward (``{"kind": "env"}``), from
+  :func:`rewardlab.compare.compare` (exact on tabular envs, sampled elsewhere), and per (env, agent)
+  the Spearman rank correlation between distance and regret across variants: does a reward that
+  is closer to the truth by the metric also lose less return when optimised?
+
+Only ``done`` trials enter the statistics; failed, pending and running ones are counted. Results
+are written atomically under ``<sweep dir>/results/``: ``summary.csv``/``.parquet``,
+``curves.csv``/``.parquet``, ``trials.csv`` and ``distances.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rewardlab.errors import ConfigError, message
+from rewardlab.runs import read_jsonl, read_status, write_atomic
+from rewardlab.sweeps._stats import auc, bootstrap_ci, iqm, spearman
+
+__all__ = ["SUMMARY_COLUMNS", "SweepSummary", "aggregate", "load_sweep"]
+
+NAN = float("nan")
+
+SUMMARY_COLUMNS = (
+    "env",
+    "agent",
+    "variant",
+    "is_baseline",
+    "reward",
+    "n_seeds",
+    "n_failed",
+    "n_pending",
+    "env_return_mean",
+    "env_return_std",
+    "env_return_iqm",
+    "env_return_ci_low",
+    "env_return_ci_high",
+    "proxy_return_mean",
+    "proxy_return_ci_low",
+    "proxy_return_ci_high",
+    "auc_env_mean",
+    "auc_env_ci_low",
+    "auc_env_ci_high",
+    "gap_final",
+    "gap_auc",
+    "regret",
+    "distance",
+    "distance_ci_low",
+    "distance_ci_high",
+    "distance_exact",
+    "distance_note",
+)
+"""Columns of ``summary.csv``, in order (one row per env, agent and variant)."""
+
+CURVE_COLUMNS = (
+    "env",
+    "agent",
+    "variant",
+    "timesteps",
+    "n_seeds",
+    "env_return_mean",
+    "env_return_ci_low",
+    "env_return_ci_high",
+    "proxy_return_mean",
+    "proxy_return_ci_low",
+    "proxy_return_ci_high",
+)
+TRIAL_COLUMNS = (
+    "id",
+    "env",
+    "agent",
+    "variant",
+    "seed",
+    "status",
+    "final_env_return",
+    "final_proxy_return",
+    "n_evals",
+    "attempts",
+    "error",
+)
+DISTANCE_COLUMNS = ("env", "reward_a", "reward_b", "metric", "value", "ci_low", "ci_high", "exact", "n_transitions")
+CORRELATION_COLUMNS = ("env", "agent", "metric", "rho", "n_variants")
+
+
+@dataclass
+class SweepSummary:
+    """Everything :func:`aggregate` computed, as lists of plain rows (dicts) ready for tables."""
+
+    name: str
+    """The sweep's name."""
+    sweep_dir: Path
+    """The sweep folder that was read."""
+    rows: list[dict[str, Any]]
+    """One row per (env, agent, variant) with :data:`SUMMARY_COLUMNS`."""
+    curves: list[dict[str, Any]]
+    """Learning-curve points: one row per (env, agent, variant, timesteps), mean and 95% CI across seeds."""
+    trials: list[dict[str, Any]]
+    """One row per trial: id, env, agent, variant, seed, status, final returns, attempts, first error line."""
+    distance_correlation: list[dict[str, Any]]
+    """Per (env, agent): Spearman rho between distance to the ground truth and regret, and the number of variants."""
+    distances: list[dict[str, Any]] = field(default_factory=list)
+    """Every pair of compared rewards per env (``reward_a``, ``reward_b``, value, CI)."""
+    matrices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per env: ``{"names", "values", "ci_low", "ci_high", "exact", "metric"}`` of the compare matrix (lists)."""
+    baseline: str | None = None
+    """The variant whose reward is the ground truth (the regret's reference), if any."""
+    spec: dict[str, Any] = field(default_factory=dict)
+    """The sweep spec as saved in ``sweep.json``."""
+    versions: dict[str, Any] = field(default_factory=dict)
+    """Software versions the sweep ran with."""
+    created: str = ""
+    """When the sweep was created (from ``sweep.json``)."""
+    metric: str = "epic"
+    """The reward distance metric used."""
+    notes: list[str] = field(default_factory=list)
+    """Things the reader should know: rewards that could not be compared, curves interpolated, ..."""
+    results_dir: Path | None = None
+    """Where the CSV and Parquet files were written."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict of everything (paths as strings)."""
+        return {
+            "name": self.name,
+            "sweep_dir": str(self.sweep_dir),
+            "baseline": self.baseline,
+            "metric": self.metric,
+            "created": self.created,
+            "spec": self.spec,
+            "versions": self.versions,
+            "rows": self.rows,
+            "curves": self.curves,
+            "trials": self.trials,
+            "distance_correlation": self.distance_correlation,
+            "distances": self.distances,
+            "matrices": self.matrices,
+            "notes": self.notes,
+            "results_dir": None if self.results_dir is None else str(self.results_dir),
+        }
+
+    def groups(self) -> list[tuple[str, str]]:
+        """The (env, agent) pairs in sweep order."""
+        return list(dict.fromkeys((r["env"], r["agent"]) for r in self.rows))
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def load_sweep(sweep_dir: str | Path) -> dict[str, Any]:
+    """Read ``sweep.json``; without one, rebuild the trial list from the trials' ``config.json``.
+
+    Raises:
+        ConfigError: ``sweep_dir`` is not a folder, or holds neither ``sweep.json`` nor trial folders.
+    """
+    path = Path(sweep_dir)
+    if not path.is_dir():
+        raise ConfigError(message("sweep_dir", "an existing sweep folder", str(path), "Run `rewardlab sweep` first."))
+    sweep = _read_json(path / "sweep.json")
+    if sweep is not None:
+        sweep.setdefault("name", path.name)
+        sweep.setdefault("trials", [])
+        return sweep
+    # A sweep folder whose sweep.json was lost: each trial's config.json names its place in the sweep.
+    trials = []
+    for sub in sorted(p for p in path.iterdir() if p.is_dir()):
+        config = _read_json(sub / "config.json")
+        if not config or not isinstance(config.get("meta"), dict):
+            continue
+        meta = config["meta"]
+        trials.append(
+            {
+                "id": sub.name,
+                "env": meta.get("env", config.get("env", "?")),
+                "variant": meta.get("variant", sub.name),
+                "agent": meta.get("agent", "?"),
+                "seed": meta.get("seed", config.get("seed", 0)),
+                "reward": config.get("reward", {"kind": "env"}),
+            }
+        )
+    if not trials:
+        raise ConfigError(
+            message(
+                "sweep_dir",
+                "a sweep folder with sweep.json or trial folders",
+                str(path),
+                "Pass runs/<sweep name>, the folder `rewardlab sweep` wrote.",
+            )
+        )
+    return {"name": path.name, "spec": {}, "baseline": None, "trials": trials, "created": "", "versions": {}}
+
+
+def _finite(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return NAN
+    return out if math.isfinite(out) else NAN
+
+
+def _first_line(text: Any) -> str:
+    lines = [line.strip() for line in str(text or "").strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+@dataclass
+class _Trial:
+    info: dict[str, Any]
+    status: dict[str, Any]
+    metrics: list[dict[str, Any]]
+
+    @property
+    def done(self) -> bool:
+        return self.status.get("status") == "done"
+
+    def curve(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        rows = [r for r in self.metrics if "timesteps" in r and key in r]
+        t = np.array([float(r["timesteps"]) for r in rows])
+        v = np.array([_finite(r[key]) for r in rows])
+        order = np.argsort(t, kind="stable")
+        return t[order], v[order]
+
+    def final(self, key: str) -> float:
+        # status.json holds the final evaluation; the last metrics row is the fallback.
+        value = _finite(self.status.get(f"final_{key}"))
+        if math.isnan(value):
+            _, v = self.curve(f"eval_{key}")
+            value = float(v[-1]) if v.size else NAN
+        return value
+
+
+def _read_trials(sweep_dir: Path, trials: Iterable[Mapping[str, Any]]) -> list[_Trial]:
+    out = []
+    for info in trials:
+        run_dir = sweep_dir / str(info.get("id", ""))
+        try:
+            status = read_status(run_dir)  # a missing folder or status.json reads as pending
+        except (OSError, ValueError):
+            status = {"status": "pending", "error": "unreadable status.json"}
+        metrics = read_jsonl(run_dir / "metrics.jsonl") if status.get("status") == "done" else []
+        out.append(_Trial(dict(info), status, metrics))
+    return out
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+
+def _mean(x: Sequence[float]) -> float:
+    return float(np.mean(x)) if len(x) else NAN
+
+
+def _std(x: Sequence[float]) -> float:
+    return float(np.std(x, ddof=1)) if len(x) > 1 else NAN
+
+
+def _seed_curves(trials: list[_Trial], key: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [c for c in (t.curve(key) for t in trials) if c[0].size]
+
+
+def _aligned(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Put the seeds' curves on common timesteps: ``(grid (T,), values (n_seeds, T), interpolated)``.
+
+    The evaluations of a sweep's seeds happen at the same steps, so the intersection of their
+    timesteps is the grid. When it has fewer than 2 points (seeds evaluated at different steps),
+    the curves are linearly interpolated on the timesteps of the seed with the fewest evaluations,
+    within the range that all seeds cover.
+    """
+    common = curves[0][0]
+    for t, _ in curves[1:]:
+        common = np.intersect1d(common, t)
+    if common.size >= 2 or (len(curves) == 1 and common.size):
+        values = np.array([[v[np.searchsorted(t, x)] for x in common] for t, v in curves])
+        return common, values, False
+    lo = max(t[0] for t, _ in curves)
+    hi = min(t[-1] for t, _ in curves)
+    shortest = min(curves, key=lambda c: c[0].size)[0]
+    grid = shortest[(shortest >= lo) & (shortest <= hi)]
+    if grid.size == 0:
+        grid = np.array([hi]) if hi >= lo else np.array([])
+    values = np.array([np.interp(grid, t, v) for t, v in curves]) if grid.size else np.zeros((len(curves), 0))
+    return grid, values, True
+
+
+def _curve_rows(env: str, agent: str, variant: str, done: list[_Trial], n_boot: int, seed: int) -> tuple[list, bool]:
+    env_curves = _seed_curves(done, "eval_env_return")
+    proxy_curves = _seed_curves(done, "eval_proxy_return")
+    if not env_curves:
+        return [], False
+    grid, env_values, interp = _aligned(env_curves)
+    proxy_grid, proxy_values, interp_p = _aligned(proxy_curves) if proxy_curves else (grid, None, False)
+    rows = []
+    for j, step in enumerate(grid):
+        column = env_values[:, j]
+        lo, hi = bootstrap_ci(column, n=n_boot, seed=seed)
+        row = {
+            "env": env,
+            "agent": agent,
+            "variant": variant,
+            "timesteps": int(step),
+            "n_seeds": int(column.size),
+            "env_return_mean": float(np.mean(column)),
+            "env_return_ci_low": lo,
+            "env_return_ci_high": hi,
+            "proxy_return_mean": NAN,
+            "proxy_return_ci_low": NAN,
+            "proxy_return_ci_high": NAN,
+        }
+        if proxy_values is not None:
+            k = np.flatnonzero(proxy_grid == step)
+            if k.size:
+                pcol = proxy_values[:, k[0]]
+                plo, phi = bootstrap_ci(pcol, n=n_boot, seed=seed)
+                row.update(proxy_return_mean=float(np.mean(pcol)), proxy_return_ci_low=plo, proxy_return_ci_high=phi)
+        rows.append(row)
+    return rows, interp or interp_p
+
+
+def _gaps(done: list[_Trial]) -> tuple[list[float], list[float]]:
+    finals, areas = [], []
+    for trial in done:
+        finals.append(trial.final("proxy_return") - trial.final("env_return"))
+        rows = [r for r in trial.metrics if "eval_proxy_return" in r and "eval_env_return" in r and "timesteps" in r]
+        rows.sort(key=lambda r: float(r["timesteps"]))
+        if rows:
+            t = [float(r["timesteps"]) for r in rows]
+            gap = [_finite(r["eval_proxy_return"]) - _finite(r["eval_env_return"]) for r in rows]
+            areas.append(auc(t, gap))
+    return [g for g in finals if not math.isnan(g)], [a for a in areas if not math.isnan(a)]
+
+
+def _row(
+    env: str, agent: str, variant: str, trials: list[_Trial], baseline: str | None, n_boot: int, seed: int
+) -> dict[str, Any]:
+    done = [t for t in trials if t.done]
+    n_failed = sum(t.status.get("status") == "failed" for t in trials)
+    env_final = [x for x in (t.final("env_return") for t in done) if not math.isnan(x)]
+    proxy_final = [x for x in (t.final("proxy_return") for t in done) if not math.isnan(x)]
+    areas = [x for x in (auc(*t.curve("eval_env_return")) for t in done) if not math.isnan(x)]
+    gap_final, gap_auc = _gaps(done)
+    env_lo, env_hi = bootstrap_ci(env_final, n=n_boot, seed=seed)
+    proxy_lo, proxy_hi = bootstrap_ci(proxy_final, n=n_boot, seed=seed)
+    auc_lo, auc_hi = bootstrap_ci(areas, n=n_boot, seed=seed)
+    reward = trials[0].info.get("reward", {"kind": "env"})
+    return {
+        "env": env,
+        "agent": agent,
+        "variant": variant,
+        "is_baseline": variant == baseline,
+        "reward": json.dumps(reward, sort_keys=True),
+        "n_seeds": len(done),
+        "n_failed": int(n_failed),
+        "n_pending": len(trials) - len(done) - int(n_failed),
+        "env_return_mean": _mean(env_final),
+        "env_return_std": _std(env_final),
+        "env_return_iqm": iqm(env_final),
+        "env_return_ci_low": env_lo,
+        "env_return_ci_high": env_hi,
+        "proxy_return_mean": _mean(proxy_final),
+        "proxy_return_ci_low": proxy_lo,
+        "proxy_return_ci_high": proxy_hi,
+        "auc_env_mean": _mean(areas),
+        "auc_env_ci_low": auc_lo,
+        "auc_env_ci_high": auc_hi,
+        "gap_final": _mean(gap_final),
+        "gap_auc": _mean(gap_auc),
+        "regret": NAN,
+        "distance": NAN,
+        "distance_ci_low": NAN,
+        "distance_ci_high": NAN,
+        "distance_exact": None,
+        "distance_note": "",
+    }
+
+
+def _baseline(sweep: Mapping[str, Any], trials: list[_Trial]) -> str | None:
+    named = sweep.get("baseline")
+    if named:
+        return str(named)
+    # No baseline named: the variant trained on the env's own reward is the natural reference.
+    env_variants = {t.info.get("variant") for t in trials if (t.info.get("reward") or {}).get("kind") == "env"}
+    return str(next(iter(env_variants))) if len(env_variants) == 1 else None
+
+
+# --- distances -------------------------------------------------------------------------------
+
+
+def _distances(
+    env: str, variants: dict[str, Any], metric: str, n: int, seed: int, notes: list[str]
+) -> tuple[dict[str, tuple[float, float, float, bool]], dict[str, Any] | None]:
+    """Distance of each variant's reward to ``{"kind": "env"}`` on ``env``, and the compare matrix.
+
+    One :func:`rewardlab.compare.compare` call with the ground truth first and every variant's
+    reward after it; if that call fails (a reward that cannot be built here, an env outside the
+    suite), each variant is compared on its own so one bad reward costs only its own distance.
+    """
+    from rewardlab.compare import compare
+
+    names = list(variants)
+    specs = [{"kind": "env"}, *(variants[v] for v in names)]
+    out: dict[str, tuple[float, float, float, bool]] = {}
+    try:
+        result = compare(env, specs, metric=metric, n=n, seed=seed, write=False)
+    except Exception as exc:
+        notes.append(f"{env}: comparing all rewards together failed ({_first_line(exc)}); comparing one by one.")
+    else:
+        values, lo, hi = result.values, result.ci_low, result.ci_high
+        for i, v in enumerate(names, start=1):
+            out[v] = (float(values[0, i]), float(lo[0, i]), float(hi[0, i]), result.exact)
+        labels = ["ground truth (env)", *names]
+        matrix = {
+            "names": labels,
+            "values": values.tolist(),
+            "ci_low": lo.tolist(),
+            "ci_high": hi.tolist(),
+            "exact": result.exact,
+            "metric": metric,
+            "n_transitions": None if result.exact else int(result.estimates[0][1].n_transitions),
+        }
+        return out, matrix
+    for v in names:
+        try:
+            result = compare(env, [{"kind": "env"}, variants[v]], metric=metric, n=n, seed=seed, write=False)
+        except Exception as exc:
+            notes.append(f"{env}/{v}: distance not computed ({_first_line(exc)}).")
+            continue
+        est = result.estimates[0][1]
+        out[v] = (float(est.value), float(est.ci_low), float(est.ci_high), result.exact)
+    return out, None
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    if value is None:
+        return ""
+    return value
+
+
+def _to_csv(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_value(row.get(c)) for c in columns])
+    return buffer.getvalue()
+
+
+def _to_parquet(rows: list[dict[str, Any]], columns: Sequence[str], types: Mapping[str, Any]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # An explicit schema: a column that is all-NaN or all-None must still have its real type.
+    schema = pa.schema([(c, types.get(c, pa.float64())) for c in columns])
+    table = pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows], schema=schema)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _write(summary: SweepSummary, results: Path) -> None:
+    import pyarrow as pa
+
+    text, integer, boolean = pa.string(), pa.int64(), pa.bool_()
+    summary_types = {
+        "env": text,
+        "agent": text,
+        "variant": text,
+        "reward": text,
+        "distance_note": text,
+        "is_baseline": boolean,
+        "distance_exact": boolean,
+        "n_seeds": integer,
+        "n_failed": integer,
+        "n_pending": integer,
+    }
+    curve_types = {"env": text, "agent": text, "variant": text, "timesteps": integer, "n_seeds": integer}
+    write_atomic(results / "summary.csv", _to_csv(summary.rows, SUMMARY_COLUMNS))
+    write_atomic(results / "summary.parquet", _to_parquet(summary.rows, SUMMARY_COLUMNS, summary_types))
+    write_atomic(results / "curves.csv", _to_csv(summary.curves, CURVE_COLUMNS))
+    write_atomic(results / "curves.parquet", _to_parquet(summary.curves, CURVE_COLUMNS, curve_types))
+    write_atomic(results / "trials.csv", _to_csv(summary.trials, TRIAL_COLUMNS))
+    write_atomic(results / "distances.csv", _to_csv(summary.distances, DISTANCE_COLUMNS))
+    write_atomic(results / "correlation.csv", _to_csv(summary.distance_correlation, CORRELATION_COLUMNS))
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+
+def aggregate(
+    sweep_dir: str | Path,
+    *,
+    distances: bool = True,
+    metric: str = "epic",
+    n_transitions: int = 2000,
+    seed: int = 0,
+    n_bootstrap: int = 2000,
+    write: bool = True,
+) -> SweepSummary:
+    """Summarise a sweep folder across seeds and write the tables under ``<sweep_dir>/results/``.
+
+    Never fails on a partial sweep: trials that are failed, pending, running or missing are
+    counted per variant and listed in ``trials``; only ``done`` ones enter the statistics.
+
+    Args:
+        sweep_dir: the sweep folder (``runs/<sweep name>``) with ``sweep.json`` and the trial folders.
+        distances: compute each variant's reward distance to the ground truth (seconds per env on
+            sampled envs; exact and fast on tabular ones).
+        metric: ``"epic"`` or ``"starc-val"`` (see :func:`rewardlab.compare.compare`).
+        n_transitions: transitions sampled for the distances on non-tabular envs.
+        seed: seeds the bootstrap and the distance sampling.
+        n_bootstrap: bootstrap resamples of each 95% interval.
+        write: write ``summary.csv``/``.parquet``, ``curves.csv``/``.parquet``, ``trials.csv``,
+            ``distances.csv`` and ``correlation.csv`` under ``<sweep_dir>/results/``.
+
+    Returns:
+        A :class:`SweepSummary`.
+
+    Raises:
+        ConfigError: ``sweep_dir`` is not a sweep folder.
+    """
+    path = Path(sweep_dir)
+    sweep = load_sweep(path)
+    trials = _read_trials(path, sweep.get("trials", []))
+    baseline = _baseline(sweep, trials)
+    notes: list[str] = []
+
+    groups: dict[tuple[str, str, str], list[_Trial]] = {}
+    for trial in trials:
+        key = (str(trial.info.get("env", "?")), str(trial.info.get("agent", "?")), str(trial.info.get("variant", "?")))
+        groups.setdefault(key, []).append(trial)
+
+    rows, curves = [], []
+    for (env, agent, variant), members in groups.items():
+        rows.append(_row(env, agent, variant, members, baseline, n_bootstrap, seed))
+        points, interpolated = _curve_rows(env, agent, variant, [t for t in members if t.done], n_bootstrap, seed)
+        curves += points
+        if interpolated:
+            notes.append(f"{env}/{agent}/{variant}: seeds were evaluated at different steps; curves interpolated.")
+
+    by_group = {(r["env"], r["agent"], r["variant"]): r for r in rows}
+    for row in rows:
+        if baseline is None:
+            continue
+        reference = by_group.get((row["env"], row["agent"], baseline))
+        if reference is not None:
+            row["regret"] = reference["env_return_mean"] - row["env_return_mean"]
+
+    pair_rows: list[dict[str, Any]] = []
+    matrices: dict[str, dict[str, Any]] = {}
+    if distances:
+        for env in dict.fromkeys(r["env"] for r in rows):
+            variants = {}
+            for (e, _, variant), members in groups.items():
+                if e == env and variant not in variants:
+                    variants[variant] = members[0].info.get("reward", {"kind": "env"})
+            found, matrix = _distances(env, variants, metric, n_transitions, seed, notes)
+            for row in rows:
+                if row["env"] != env:
+                    continue
+                if row["variant"] in found:
+                    value, lo, hi, exact = found[row["variant"]]
+                    row.update(distance=value, distance_ci_low=lo, distance_ci_high=hi, distance_exact=exact)
+                else:
+                    row["distance_note"] = "could not be computed (see notes)"
+            if matrix is not None:
+                matrices[env] = matrix
+                names = matrix["names"]
+                for i in range(len(names)):
+                    for j in range(i + 1, len(names)):
+                        pair_rows.append(
+                            {
+                                "env": env,
+                                "reward_a": names[i],
+                                "reward_b": names[j],
+                                "metric": metric,
+                                "value": matrix["values"][i][j],
+                                "ci_low": matrix["ci_low"][i][j],
+                                "ci_high": matrix["ci_high"][i][j],
+                                "exact": matrix["exact"],
+                                "n_transitions": matrix["n_transitions"],
+                            }
+                        )
+            elif found:
+                for variant, (value, lo, hi, exact) in found.items():
+                    pair_rows.append(
+                        {
+                            "env": env,
+                            "reward_a": "ground truth (env)",
+                            "reward_b": variant,
+                            "metric": metric,
+                            "value": value,
+                            "ci_low": lo,
+                            "ci_high": hi,
+                            "exact": exact,
+                            "n_transitions": None,
+                        }
+                    )
+
+    correlation = []
+    if distances:
+        for env, agent in dict.fromkeys((r["env"], r["agent"]) for r in rows):
+            group_rows = [r for r in rows if r["env"] == env and r["agent"] == agent]
+            # Rounded: a sampled distance of 1e-17 against an exact 0 is noise, and must tie in the ranks.
+            pairs = [(round(r["distance"], 9), r["regret"]) for r in group_rows]
+            usable = [(d, g) for d, g in pairs if not (math.isnan(d) or math.isnan(g))]
+            rho = spearman([d for d, _ in usable], [g for _, g in usable]) if usable else NAN
+            correlation.append({"env": env, "agent": agent, "metric": metric, "rho": rho, "n_variants": len(usable)})
+
+    trial_rows = [
+        {
+            "id": str(t.info.get("id", "")),
+            "env": str(t.info.get("env", "?")),
+            "agent": str(t.info.get("agent", "?")),
+            "variant": str(t.info.get("variant", "?")),
+            "seed": t.info.get("seed"),
+            "status": str(t.status.get("status", "pending")),
+            "final_env_return": t.final("env_return") if t.done else _finite(t.status.get("final_env_return")),
+            "final_proxy_return": t.final("proxy_return") if t.done else _finite(t.status.get("final_proxy_return")),
+            "n_evals": len(t.metrics),
+            "attempts": t.status.get("attempts"),
+            "error": _error_line(t.status),
+        }
+        for t in trials
+    ]
+
+    versions = sweep.get("versions") or {}
+    if not versions:
+        for t in trials:
+            config = _read_json(path / str(t.info.get("id", "")) / "config.json")
+            if config and isinstance(config.get("versions"), dict):
+                versions = config["versions"]
+                break
+
+    summary = SweepSummary(
+        name=str(sweep.get("name", path.name)),
+        sweep_dir=path,
+        rows=rows,
+        curves=curves,
+        trials=trial_rows,
+        distance_correlation=correlation,
+        distances=pair_rows,
+        matrices=matrices,
+        baseline=baseline,
+        spec=dict(sweep.get("spec") or {}),
+        versions=dict(versions),
+        created=str(sweep.get("created", "")),
+        metric=metric,
+        notes=notes,
+    )
+    if write:
+        summary.results_dir = path / "results"
+        _write(summary, summary.results_dir)
+    return summary
+
+
+def _error_line(status: Mapping[str, Any]) -> str:
+    """The first line of a failed trial's error, or the last line of its traceback (the exception)."""
+    line = _first_line(status.get("error"))
+    if line:
+        return line
+    tb = [x.strip() for x in str(status.get("traceback") or "").splitlines() if x.strip()]
+    return tb[-1] if tb else ""

@@ -1,0 +1,587 @@
+"""The sweep report: PNG figures and one self-contained HTML page, plus a terminal summary table.
+
+:func:`write_report` aggregates a sweep folder (:func:`~rewardlab.sweeps._aggregate.aggregate`) and
+writes, under ``<sweep dir>/report/``:
+
+* ``curves_<env>_<agent>.png`` -- learning curves per variant: the ground-truth return (top, solid,
+  with a 95% CI band across seeds) and the proxy return the agent was trained on (bottom, dashed);
+* ``final_returns_<env>_<agent>.png`` -- final ground-truth return per variant, bars with 95% CIs,
+  one dot per seed, the baseline hatched;
+* ``distance_heatmap_<env>.png`` -- pairwise reward distances of the variants (and the ground truth);
+* ``distance_vs_regret_<env>_<agent>.png`` -- each variant's distance to the ground truth against
+  its regret, with the Spearman rank correlation in the title;
+* ``report.html`` -- all of the above with captions, a click-to-sort summary table, failed and
+  pending trials with their errors, the sweep spec and the software versions. Images are embedded
+  as data URIs and the CSS and JS are inline, so the page can be mailed or archived on its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rewardlab.runs import write_atomic
+from rewardlab.sweeps._aggregate import SweepSummary, aggregate
+
+__all__ = ["format_summary_table", "write_report"]
+
+_DPI = 110
+_NA = "–"
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+
+def _isnan(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _fmt(x: Any, digits: int = 1) -> str:
+    """A compact number: 1 decimal for returns (``digits``), 3 significant digits below 1."""
+    if _isnan(x):
+        return _NA
+    x = float(x)
+    if x != 0 and abs(x) < 1:
+        return f"{x:.3g}"
+    return f"{x:.{digits}f}"
+
+
+def _interval(lo: Any, hi: Any, digits: int = 1) -> str:
+    if _isnan(lo) or _isnan(hi):
+        return ""
+    return f"[{_fmt(lo, digits)}, {_fmt(hi, digits)}]"
+
+
+def _seeds(row: dict[str, Any]) -> str:
+    text = str(row["n_seeds"])
+    extra = []
+    if row["n_failed"]:
+        extra.append(f"{row['n_failed']} failed")
+    if row["n_pending"]:
+        extra.append(f"{row['n_pending']} pending")
+    return text + (f" ({', '.join(extra)})" if extra else "")
+
+
+def _distance(row: dict[str, Any]) -> str:
+    if _isnan(row["distance"]):
+        return _NA
+    text = f"{row['distance']:.3f}"
+    if row.get("distance_exact") is False:
+        text += f" [{row['distance_ci_low']:.3f}, {row['distance_ci_high']:.3f}]"
+    return text
+
+
+def format_summary_table(summary: SweepSummary) -> str:
+    """A plain-text table of the summary for the terminal, one block per (env, agent).
+
+    Columns: variant (``*`` marks the baseline), seeds done (failed, pending), final env return
+    mean with its 95% CI, IQM, proxy return, gap (final proxy minus env return), distance to the
+    ground truth, regret.
+
+    Args:
+        summary: the result of :func:`~rewardlab.sweeps._aggregate.aggregate`.
+
+    Returns:
+        The table as one string (no trailing newline).
+    """
+    header = ["variant", "seeds", "env return [95% CI]", "IQM", "proxy return", "gap", "distance", "regret"]
+    lines: list[str] = []
+    for env, agent in summary.groups():
+        table = [header]
+        for row in summary.rows:
+            if (row["env"], row["agent"]) != (env, agent):
+                continue
+            name = row["variant"] + (" *" if row["is_baseline"] else "")
+            env_return = _fmt(row["env_return_mean"])
+            ci = _interval(row["env_return_ci_low"], row["env_return_ci_high"])
+            table.append(
+                [
+                    name,
+                    _seeds(row),
+                    f"{env_return} {ci}".strip(),
+                    _fmt(row["env_return_iqm"]),
+                    _fmt(row["proxy_return_mean"]),
+                    _fmt(row["gap_final"]),
+                    _distance(row),
+                    _fmt(row["regret"]),
+                ]
+            )
+        widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+        if lines:
+            lines.append("")
+        lines.append(f"{env} / {agent}")
+        for k, r in enumerate(table):
+            # Text columns flush left, numbers flush right so that digits line up.
+            cells = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+            lines.append("  ".join(cells).rstrip())
+            if k == 0:
+                lines.append("  ".join("-" * w for w in widths))
+    if summary.baseline:
+        lines.append(f"* baseline (regret reference): {summary.baseline}")
+    return "\n".join(lines)
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"
+
+
+def _colors(variants: Sequence[str]) -> dict[str, Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if len(variants) <= 10 else "tab20"]
+    return {v: cmap(i % cmap.N) for i, v in enumerate(variants)}
+
+
+def _png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=_DPI)
+    return buffer.getvalue()
+
+
+def _curves_png(summary: SweepSummary, env: str, agent: str, colors: dict[str, Any]) -> bytes | None:
+    from matplotlib.figure import Figure  # the object API: no pyplot state, no GUI backend
+
+    points = [c for c in summary.curves if c["env"] == env and c["agent"] == agent]
+    if not points:
+        return None
+    fig = Figure(figsize=(8.0, 6.4), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    for variant in dict.fromkeys(c["variant"] for c in points):
+        rows = [c for c in points if c["variant"] == variant]
+        t = np.array([c["timesteps"] for c in rows], dtype=float)
+        color = colors[variant]
+        label = variant + (" (baseline)" if variant == summary.baseline else "")
+        mean = np.array([c["env_return_mean"] for c in rows], dtype=float)
+        top.plot(t, mean, color=color, lw=2, label=label, marker="o" if t.size < 3 else None)
+        top.fill_between(
+            t, [c["env_return_ci_low"] for c in rows], [c["env_return_ci_high"] for c in rows], color=color, alpha=0.2
+        )
+        proxy = np.array([c["proxy_return_mean"] for c in rows], dtype=float)
+        if np.isfinite(proxy).any():
+            bottom.plot(t, proxy, color=color, lw=2, ls="--", label=label, marker="o" if t.size < 3 else None)
+            bottom.fill_between(
+                t,
+                [c["proxy_return_ci_low"] for c in rows],
+                [c["proxy_return_ci_high"] for c in rows],
+                color=color,
+                alpha=0.1,
+            )
+    top.set_ylabel("ground-truth return")
+    top.set_title(f"{env} / {agent}: learning curves (mean and 95% CI across seeds)", fontsize=11)
+    top.grid(alpha=0.3)
+    top.legend(fontsize=8, loc="best")
+    bottom.set_ylabel("proxy return (dashed)")
+    bottom.set_xlabel("environment steps")
+    bottom.set_title("return under each variant's own training reward", fontsize=10)
+    bottom.grid(alpha=0.3)
+    return _png(fig)
+
+
+def _final_png(summary: SweepSummary, env: str, agent: str, colors: dict[str, Any]) -> bytes | None:
+    from matplotlib.figure import Figure
+
+    rows = [r for r in summary.rows if r["env"] == env and r["agent"] == agent and r["n_seeds"] > 0]
+    if not rows:
+        return None
+    fig = Figure(figsize=(8.0, 1.2 + 0.55 * len(rows)), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(rows))[::-1]  # first variant on top
+    means = np.array([r["env_return_mean"] for r in rows], dtype=float)
+    lo = np.array([r["env_return_ci_low"] for r in rows], dtype=float)
+    hi = np.array([r["env_return_ci_high"] for r in rows], dtype=float)
+    xerr = np.maximum(np.vstack([means - lo, hi - means]), 0.0)  # matplotlib refuses negative extents
+    for yi, row, m in zip(y, rows, means, strict=True):
+        base = row["is_baseline"]
+        ax.barh(
+            yi,
+            m,
+            color=colors[row["variant"]],
+            alpha=0.85,
+            edgecolor="black" if base else "none",
+            linewidth=1.5,
+            hatch="//" if base else None,
+        )
+        seeds = [
+            t["final_env_return"]
+            for t in summary.trials
+            if (t["env"], t["agent"], t["variant"]) == (env, agent, row["variant"]) and t["status"] == "done"
+        ]
+        ax.plot(seeds, [yi] * len(seeds), "o", color="black", ms=3.5, alpha=0.7)
+    ax.errorbar(means, y, xerr=xerr, fmt="none", ecolor="black", capsize=4, lw=1.2)
+    labels = [r["variant"] + (" (baseline)" if r["is_baseline"] else "") for r in rows]
+    ax.set_yticks(y, labels=labels)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlabel("final ground-truth return (bar: mean, whiskers: 95% bootstrap CI, dots: seeds)")
+    ax.set_title(f"{env} / {agent}: final ground-truth return", fontsize=11)
+    ax.grid(axis="x", alpha=0.3)
+    return _png(fig)
+
+
+def _heatmap_png(summary: SweepSummary, env: str) -> bytes | None:
+    from matplotlib.figure import Figure
+
+    matrix = summary.matrices.get(env)
+    if not matrix:
+        return None
+    names = list(matrix["names"])
+    values = np.array(matrix["values"], dtype=float)
+    if any(r["variant"] == summary.baseline and r["env"] == env for r in summary.rows):
+        # The baseline variant already is the ground truth: drop the duplicate reference row.
+        names, values = names[1:], values[1:, 1:]
+        lo, hi = np.array(matrix["ci_low"])[1:, 1:], np.array(matrix["ci_high"])[1:, 1:]
+    else:
+        lo, hi = np.array(matrix["ci_low"]), np.array(matrix["ci_high"])
+    k = len(names)
+    side = max(4.5, 0.9 * k + 2.5)
+    fig = Figure(figsize=(side + 1.2, side), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(values, cmap="viridis", vmin=0.0, vmax=1.0)
+    ax.set_xticks(range(k), labels=names, rotation=30, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(k), labels=names)
+    font = 9 if k <= 5 else 7
+    for i in range(k):
+        for j in range(k):
+            text = f"{values[i, j]:.3f}"
+            if not matrix["exact"] and i != j and k <= 6:
+                text += f"\n[{lo[i, j]:.3f}, {hi[i, j]:.3f}]"
+            ax.text(
+                j, i, text, ha="center", va="center", color="black" if values[i, j] > 0.6 else "white", fontsize=font
+            )
+    metric = str(matrix["metric"]).upper()
+    how = "exact (tabular MDP)" if matrix["exact"] else f"estimated from {matrix['n_transitions']} random transitions"
+    ax.set_title(f"{metric} distance between rewards on {env}\n{how}", fontsize=11)
+    fig.colorbar(image, ax=ax, shrink=0.8, label=f"{metric} distance (0 = same up to shaping and scale)")
+    return _png(fig)
+
+
+def _scatter_png(summary: SweepSummary, env: str, agent: str, colors: dict[str, Any]) -> bytes | None:
+    from matplotlib.figure import Figure
+
+    rows = [
+        r
+        for r in summary.rows
+        if r["env"] == env and r["agent"] == agent and not _isnan(r["distance"]) and not _isnan(r["regret"])
+    ]
+    if len(rows) < 2:
+        return None
+    corr = next((c for c in summary.distance_correlation if c["env"] == env and c["agent"] == agent), None)
+    fig = Figure(figsize=(7.0, 5.0), layout="constrained")
+    ax = fig.add_subplot()
+    for r in rows:
+        d = r["distance"]
+        xerr = None
+        if r.get("distance_exact") is False:
+            # max(0, .): a bootstrap interval need not contain the point estimate (near 0 it often does not).
+            xerr = [[max(0.0, d - r["distance_ci_low"])], [max(0.0, r["distance_ci_high"] - d)]]
+        # No vertical bar: a regret's uncertainty mixes the baseline's and the variant's seeds.
+        ax.errorbar(d, r["regret"], xerr=xerr, fmt="o", color=colors[r["variant"]], ms=8, capsize=3)
+        ax.annotate(r["variant"], (d, r["regret"]), textcoords="offset points", xytext=(6, 5), fontsize=9)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.margins(x=0.2, y=0.15)  # room for the labels of the outermost points
+    rho = _NA if corr is None or _isnan(corr["rho"]) else f"{corr['rho']:.2f}"
+    ax.set_title(f"{env} / {agent}: reward distance vs regret (Spearman ρ = {rho}, {len(rows)} variants)", fontsize=11)
+    ax.set_xlabel(f"{summary.metric.upper()} distance to the ground-truth reward")
+    ax.set_ylabel("regret (baseline final return − variant's)")
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.45}
+h1{margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
+.meta{color:#666;font-size:.9em}
+table{border-collapse:collapse;font-size:.85em;margin:.8em 0}
+th,td{border:1px solid #ddd;padding:.3em .55em;text-align:right;white-space:nowrap}
+th{background:#f3f3f3;cursor:pointer;user-select:none}th:hover{background:#e6e6e6}
+td.t,th.t{text-align:left}tr.base td{background:#fff8e1}
+th.asc::after{content:" ▲"}th.desc::after{content:" ▼"}
+figure{margin:1.2em 0}figure img{max-width:100%;border:1px solid #eee}
+figcaption{color:#444;font-size:.9em;max-width:900px}
+pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:.82em}
+.note{background:#fff3f3;border-left:3px solid #d33;padding:.4em .8em;margin:.4em 0}
+code{background:#f3f3f3;padding:0 .2em}
+"""
+
+_JS = """
+document.querySelectorAll("table.sortable").forEach(function(table){
+  table.querySelectorAll("th").forEach(function(th, col){
+    th.addEventListener("click", function(){
+      var body = table.tBodies[0], rows = Array.from(body.rows);
+      var asc = !th.classList.contains("asc");
+      table.querySelectorAll("th").forEach(function(h){h.classList.remove("asc","desc");});
+      th.classList.add(asc ? "asc" : "desc");
+      function key(r){var c=r.cells[col], v=c.getAttribute("data-sort"); if(v===null){v=c.textContent;}
+        var n=parseFloat(v); return isNaN(n) ? v.toLowerCase() : n;}
+      rows.sort(function(a,b){var x=key(a), y=key(b);
+        if(typeof x!==typeof y){return (typeof x==="number") ? -1 : 1;}
+        return (x<y ? -1 : x>y ? 1 : 0) * (asc ? 1 : -1);});
+      rows.forEach(function(r){body.appendChild(r);});
+    });
+  });
+});
+"""
+
+
+def _cell(text: str, sort: Any = None, cls: str = "") -> str:
+    attr = ""
+    if sort is not None:
+        attr = f' data-sort="{"" if _isnan(sort) else html.escape(str(sort))}"'
+    klass = f' class="{cls}"' if cls else ""
+    return f"<td{klass}{attr}>{html.escape(text)}</td>"
+
+
+def _summary_table(summary: SweepSummary) -> str:
+    heads = [
+        ("env", "t"),
+        ("agent", "t"),
+        ("variant", "t"),
+        ("seeds done", ""),
+        ("failed", ""),
+        ("pending", ""),
+        ("final env return", ""),
+        ("95% CI", ""),
+        ("IQM", ""),
+        ("std", ""),
+        ("final proxy return", ""),
+        ("AUC env return", ""),
+        ("gap (final)", ""),
+        ("gap (mean over training)", ""),
+        ("regret", ""),
+        (f"distance ({summary.metric})", ""),
+    ]
+    out = ['<table class="sortable"><thead><tr>']
+    out += [f'<th class="{c}">{html.escape(h)}</th>' if c else f"<th>{html.escape(h)}</th>" for h, c in heads]
+    out.append("</tr></thead><tbody>")
+    for r in summary.rows:
+        out.append('<tr class="base">' if r["is_baseline"] else "<tr>")
+        name = r["variant"] + (" (baseline)" if r["is_baseline"] else "")
+        cells = [
+            _cell(r["env"], cls="t"),
+            _cell(r["agent"], cls="t"),
+            f'<td class="t" title="{html.escape(r["reward"])}">{html.escape(name)}</td>',
+            _cell(str(r["n_seeds"]), r["n_seeds"]),
+            _cell(str(r["n_failed"]), r["n_failed"]),
+            _cell(str(r["n_pending"]), r["n_pending"]),
+            _cell(_fmt(r["env_return_mean"]), r["env_return_mean"]),
+            _cell(_interval(r["env_return_ci_low"], r["env_return_ci_high"]), r["env_return_ci_low"]),
+            _cell(_fmt(r["env_return_iqm"]), r["env_return_iqm"]),
+            _cell(_fmt(r["env_return_std"]), r["env_return_std"]),
+            _cell(
+                f"{_fmt(r['proxy_return_mean'])} {_interval(r['proxy_return_ci_low'], r['proxy_return_ci_high'])}",
+                r["proxy_return_mean"],
+            ),
+            _cell(_fmt(r["auc_env_mean"]), r["auc_env_mean"]),
+            _cell(_fmt(r["gap_final"]), r["gap_final"]),
+            _cell(_fmt(r["gap_auc"]), r["gap_auc"]),
+            _cell(_fmt(r["regret"]), r["regret"]),
+            _cell(_distance(r) if not r["distance_note"] else f"{_NA} ({r['distance_note']})", r["distance"]),
+        ]
+        out += cells
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _figure(png: bytes, alt: str, caption: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+        f"<figcaption>{caption}</figcaption></figure>"
+    )
+
+
+def _intro(summary: SweepSummary) -> str:
+    variants = list(dict.fromkeys(r["variant"] for r in summary.rows))
+    envs = list(dict.fromkeys(r["env"] for r in summary.rows))
+    agents = list(dict.fromkeys(r["agent"] for r in summary.rows))
+    n_trials = len(summary.trials)
+    n_done = sum(t["status"] == "done" for t in summary.trials)
+    baseline = (
+        f"The baseline <b>{html.escape(summary.baseline)}</b> is trained on the environment's own reward; "
+        "<i>regret</i> is its mean final ground-truth return minus a variant's (positive = the variant does worse)."
+        if summary.baseline
+        else "This sweep has no baseline variant trained on the environment's own reward, so regret is not defined."
+    )
+    return f"""<p>This sweep trained <b>{len(variants)}</b> reward variant(s)
+({html.escape(", ".join(variants))}) with {html.escape(", ".join(agents))} on {html.escape(", ".join(envs))},
+{n_trials} trial(s) in all ({n_done} finished). Each variant trains the agent on a <i>proxy</i> reward (for example
+the environment's reward with a term dropped, reweighted or shaped) and every policy is then evaluated on both the
+proxy and the environment's <i>ground-truth</i> reward. What matters is the ground-truth return: it says how well the
+task is solved. Results are across seeds: the mean, the interquartile mean (IQM, robust to one outlier seed) and a
+95% percentile-bootstrap interval (rough with 3-5 seeds). {baseline}</p>
+<p>The <i>gap</i> is proxy return minus ground-truth return. It is only meaningful when the proxy is on the same scale
+as the environment's reward (a reweighting or shaping of it): a gap that grows during training while the ground-truth
+return stalls is a sign of <i>reward hacking</i>, the agent exploiting the proxy. The <i>distance</i> of a variant's
+reward to the ground truth ({html.escape(summary.metric.upper())}; 0 = the same reward up to potential shaping and
+positive rescaling, so the same optimal policies) is a property of the rewards alone, computed without training; the
+distance-vs-regret plots and the Spearman rank correlation ask whether that cheap measure predicts the loss that
+training on the proxy actually causes.</p>"""
+
+
+def _problems(summary: SweepSummary) -> str:
+    bad = [t for t in summary.trials if t["status"] != "done"]
+    if not bad:
+        return "<p>All trials finished.</p>"
+    out = ['<table class="sortable"><thead><tr>']
+    out += [f'<th class="t">{h}</th>' for h in ("trial", "variant", "seed", "status", "attempts", "error")]
+    out.append("</tr></thead><tbody>")
+    for t in bad:
+        attempts = "" if t.get("attempts") is None else str(t["attempts"])
+        out.append(
+            "<tr>"
+            + "".join(
+                _cell(str(v), cls="t")
+                for v in (t["id"], t["variant"], "" if t["seed"] is None else t["seed"], t["status"], attempts)
+            )
+            + f'<td class="t">{html.escape(t["error"] or "")}</td></tr>'
+        )
+    out.append("</tbody></table>")
+    failed = sum(t["status"] == "failed" for t in bad)
+    return (
+        f"<p>{failed} failed and {len(bad) - failed} not finished (pending or running); they are left out of the "
+        "statistics. Rerunning the sweep retries them and keeps the finished trials.</p>" + "".join(out)
+    )
+
+
+def write_report(
+    sweep_dir: str | Path,
+    *,
+    distances: bool = True,
+    out_dir: str | Path | None = None,
+    metric: str = "epic",
+    n_transitions: int = 2000,
+    seed: int = 0,
+    summary: SweepSummary | None = None,
+) -> Path:
+    """Aggregate a sweep and write its PNG figures and a self-contained ``report.html``.
+
+    Args:
+        sweep_dir: the sweep folder (``runs/<sweep name>``).
+        distances: compute reward distances (heatmap, distance-vs-regret); a few seconds per
+            sampled env, off for a quick look.
+        out_dir: where to write; defaults to ``<sweep_dir>/report/``.
+        metric: reward distance metric, ``"epic"`` or ``"starc-val"``.
+        n_transitions: transitions sampled for the distances on non-tabular envs.
+        seed: seeds the bootstrap intervals and the distance sampling.
+        summary: an :func:`~rewardlab.sweeps._aggregate.aggregate` result to render instead of
+            aggregating again (the CLI aggregates once, then prints :func:`format_summary_table`).
+
+    Returns:
+        The path of ``report.html``.
+
+    Raises:
+        ConfigError: ``sweep_dir`` is not a sweep folder.
+    """
+    if summary is None:
+        summary = aggregate(sweep_dir, distances=distances, metric=metric, n_transitions=n_transitions, seed=seed)
+    distances = distances and bool(summary.matrices or summary.distance_correlation)
+    out = Path(out_dir) if out_dir is not None else Path(sweep_dir) / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    colors = _colors(list(dict.fromkeys([r["variant"] for r in summary.rows] + [c["variant"] for c in summary.curves])))
+    sections: list[str] = []
+
+    def add(name: str, png: bytes | None, alt: str, caption: str) -> None:
+        if png is None:
+            return
+        write_atomic(out / name, png)
+        sections.append(_figure(png, alt, caption))
+
+    for env, agent in summary.groups():
+        slug = f"{_slug(env)}_{_slug(agent)}"
+        sections.append(f"<h3>{html.escape(env)} / {html.escape(agent)}</h3>")
+        add(
+            f"curves_{slug}.png",
+            _curves_png(summary, env, agent, colors),
+            f"learning curves {env} {agent}",
+            "<b>Learning curves.</b> Top: ground-truth (environment) return of each variant's policy, mean across "
+            "finished seeds with a shaded 95% bootstrap CI. Bottom, dashed: the same policies' return under their own "
+            "proxy reward, the quantity the agent actually optimised; proxies have different scales, so compare the "
+            "shapes there, not the levels. A proxy curve that keeps rising while the ground-truth curve falls is "
+            "reward hacking.",
+        )
+        add(
+            f"final_returns_{slug}.png",
+            _final_png(summary, env, agent, colors),
+            f"final returns {env} {agent}",
+            "<b>Final ground-truth return</b> per variant at the last evaluation: bar = mean across seeds, whiskers = "
+            "95% bootstrap CI, dots = individual seeds. The hatched bar is the baseline trained on the true reward.",
+        )
+    if distances:
+        for env in dict.fromkeys(r["env"] for r in summary.rows):
+            matrix = summary.matrices.get(env)
+            how = "exactly on the tabular MDP" if matrix and matrix["exact"] else "on sampled random transitions"
+            add(
+                f"distance_heatmap_{_slug(env)}.png",
+                _heatmap_png(summary, env),
+                f"distance heatmap {env}",
+                f"<b>Reward distances on {html.escape(env)}</b> ({summary.metric.upper()}, computed {how}). "
+                "Each cell compares two variants' rewards: 0 means they induce the same optimal behaviour (equal up to "
+                "potential shaping and positive scale), 1 means opposite rewards.",
+            )
+        for env, agent in summary.groups():
+            add(
+                f"distance_vs_regret_{_slug(env)}_{_slug(agent)}.png",
+                _scatter_png(summary, env, agent, colors),
+                f"distance vs regret {env} {agent}",
+                "<b>Distance vs regret.</b> Each point is a variant: its reward's distance to the ground truth "
+                "(horizontal, with CI when sampled) against how much ground-truth return training on it lost relative "
+                "to the baseline (vertical). A high Spearman ρ means the distance ranks the rewards as training does.",
+            )
+
+    notes = "".join(f'<div class="note">{html.escape(n)}</div>' for n in summary.notes)
+    corr = ""
+    if summary.distance_correlation:
+        items = "".join(
+            f"<li>{html.escape(c['env'])} / {html.escape(c['agent'])}: Spearman ρ(distance, regret) = "
+            f"{_NA if _isnan(c['rho']) else format(c['rho'], '.2f')} over {c['n_variants']} variants</li>"
+            for c in summary.distance_correlation
+        )
+        corr = f"<ul>{items}</ul>"
+    results = (
+        f"<p>Tables: <code>{html.escape(str(summary.results_dir))}</code> (summary, curves, trials, distances; CSV and "
+        "Parquet).</p>"
+        if summary.results_dir
+        else ""
+    )
+    title = f"Reward ablation sweep: {summary.name}"
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>{_CSS}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p class="meta">created {html.escape(summary.created or "unknown")} · report by rewardlab
+{html.escape(str(summary.versions.get("rewardlab", "")))}</p>
+{_intro(summary)}
+<h2>Summary</h2>
+<p>One row per environment, agent and reward variant; click a column header to sort. Hover a variant for its reward
+spec.</p>
+{_summary_table(summary)}
+{corr}{notes}{results}
+<h2>Figures</h2>
+{"".join(sections)}
+<h2>Failed and unfinished trials</h2>
+{_problems(summary)}
+<h2>Sweep spec</h2>
+<pre>{html.escape(json.dumps(summary.spec, indent=2, default=str))}</pre>
+<h2>Software versions</h2>
+<pre>{html.escape(json.dumps(summary.versions, indent=2, default=str))}</pre>
+<script>{_JS}</script>
+</body></html>
+"""
+    path = out / "report.html"
+    write_atomic(path, page)
+    return path
