@@ -1,12 +1,12 @@
 """Sweep throughput: the same 4-trial sweep serially, on the local backend (2 workers), on local Ray.
 
 Targets: local with 2 workers >= 1.8x the serial throughput; Ray >= 0.9x the local backend.
-Each trial is PPO on CartPole with the suite's preset (8 envs), ``--timesteps`` steps (about
-15-20 s each on one core of a 2-vCPU VM at the default). Every mode writes to its own fresh
+Each trial is PPO on CartPole with the suite's preset (8 envs), ``--timesteps`` steps
+(about 20 s each on one core of a 2-vCPU VM at the default). Every mode writes to its own fresh
 directory, so nothing is skipped; wall times include starting the workers (spawned processes
 importing torch, or a Ray instance), which is what a user waits for.
 
-    .venv/bin/python benchmarks/bench_sweeps.py              # ~3 minutes
+    .venv/bin/python benchmarks/bench_sweeps.py              # ~4 minutes
     .venv/bin/python benchmarks/bench_sweeps.py --quick      # ~1 minute, noisy
 """
 
@@ -54,11 +54,11 @@ def _run(label: str, root: Path, spec: SweepSpec, **kwargs: object) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--timesteps", type=int, default=None, help="steps per trial (default 30000; quick 6000)")
+    parser.add_argument("--timesteps", type=int, default=None, help="steps per trial (default 60000; quick 6000)")
     parser.add_argument("--quick", action="store_true", help="short trials: a smoke run with noisy ratios")
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray run")
     args = parser.parse_args()
-    timesteps = args.timesteps or (6000 if args.quick else 30000)
+    timesteps = args.timesteps or (6000 if args.quick else 60000)
     import torch
 
     torch.set_num_threads(1)
