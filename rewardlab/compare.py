@@ -246,10 +246,7 @@ def _config(
     n_bootstrap: int,
     exact: bool,
 ) -> dict[str, Any]:
-    import gymnasium
-    import stable_baselines3
-
-    import rewardlab
+    from rewardlab.runs import software_versions
 
     policy_text = policy if isinstance(policy, (str, Path)) else type(policy).__name__
     return {
@@ -268,12 +265,7 @@ def _config(
         "n_canonical": n_canonical if metric == "epic" and not exact else None,
         "n_bootstrap": None if exact else n_bootstrap,
         "command": " ".join(sys.argv),
-        "versions": {
-            "rewardlab": rewardlab.__version__,
-            "numpy": np.__version__,
-            "gymnasium": gymnasium.__version__,
-            "stable_baselines3": stable_baselines3.__version__,
-        },
+        "versions": software_versions(),
     }
 
 

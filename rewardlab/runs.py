@@ -19,7 +19,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["append_jsonl", "read_jsonl", "read_status", "write_atomic", "write_json", "write_status"]
+__all__ = [
+    "append_jsonl",
+    "read_jsonl",
+    "read_status",
+    "software_versions",
+    "write_atomic",
+    "write_json",
+    "write_status",
+]
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> None:
@@ -73,3 +81,24 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return rows
+
+
+def software_versions() -> dict[str, str]:
+    """The versions a result depends on, saved beside it (config.json, sweep.json)."""
+    import platform
+
+    import gymnasium
+    import numpy
+    import stable_baselines3
+    import torch
+
+    import rewardlab
+
+    return {
+        "rewardlab": rewardlab.__version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "torch": torch.__version__,
+        "gymnasium": gymnasium.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+    }

@@ -9,7 +9,6 @@ busy 2-core machine 2 threads per process was ~10x slower than 1).
 from __future__ import annotations
 
 import io
-import platform
 import sys
 import time
 import traceback
@@ -29,7 +28,7 @@ from rewardlab._make import find_wrapper, make_vec_env
 from rewardlab.errors import ConfigError, NonFiniteRewardError, message
 from rewardlab.evaluation import EvalResult, evaluate
 from rewardlab.rewards import RewardSpec, parse
-from rewardlab.runs import append_jsonl, read_jsonl, write_atomic, write_json, write_status
+from rewardlab.runs import append_jsonl, read_jsonl, software_versions, write_atomic, write_json, write_status
 from rewardlab.wrappers import vector as vec_wrappers
 
 __all__ = ["TrainConfig", "TrainResult", "train"]
@@ -120,12 +119,6 @@ class TrainConfig:
 
     def resolved(self) -> dict[str, Any]:
         """The config with every default filled in, as saved in ``config.json``."""
-        import gymnasium
-        import stable_baselines3
-        import torch
-
-        import rewardlab
-
         data = {k: v for k, v in asdict(self).items() if k != "reward"}
         data.update(
             env=self.suite_env.name,
@@ -136,14 +129,7 @@ class TrainConfig:
             n_envs=self.n_envs or self.preset.n_envs,
             agent_preset=self.preset.to_dict(),
             command=" ".join(sys.argv),
-            versions={
-                "rewardlab": rewardlab.__version__,
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "torch": torch.__version__,
-                "gymnasium": gymnasium.__version__,
-                "stable_baselines3": stable_baselines3.__version__,
-            },
+            versions=software_versions(),
         )
         return data
 

@@ -47,7 +47,6 @@ import io
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import sys
@@ -65,7 +64,15 @@ from rewardlab.errors import ConfigError, message, unknown
 from rewardlab.preferences._dataset import PreferenceDataset
 from rewardlab.preferences._oracles import BoltzmannOracle, ImperfectOracle, PreferenceOracle, label_pairs
 from rewardlab.preferences._segments import Segments, collect_segments
-from rewardlab.runs import append_jsonl, read_jsonl, read_status, write_atomic, write_json, write_status
+from rewardlab.runs import (
+    append_jsonl,
+    read_jsonl,
+    read_status,
+    software_versions,
+    write_atomic,
+    write_json,
+    write_status,
+)
 
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
@@ -296,12 +303,6 @@ class RLHFConfig:
 
     def resolved(self) -> dict[str, Any]:
         """The config with every default filled in, as saved in ``config.json``."""
-        import gymnasium
-        import stable_baselines3
-        import torch
-
-        import rewardlab
-
         data = asdict(self)
         data.update(
             env=self.suite_env.name,
@@ -313,14 +314,7 @@ class RLHFConfig:
             label_schedule=self.schedule,
             agent_preset=self.preset.to_dict(),
             command=" ".join(sys.argv),
-            versions={
-                "rewardlab": rewardlab.__version__,
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "torch": torch.__version__,
-                "gymnasium": gymnasium.__version__,
-                "stable_baselines3": stable_baselines3.__version__,
-            },
+            versions=software_versions(),
         )
         return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
 

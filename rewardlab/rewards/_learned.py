@@ -33,6 +33,12 @@ def _factor_values(env: suite.SuiteEnv, names: Sequence[str], obs: Any, action: 
     return {name: np.asarray(env.factor(name).fn(obs, action, next_obs, done), dtype=np.float64) for name in names}
 
 
+def _cache_key(spec: RewardSpec, env: str) -> str:
+    """The key of a model trained from ``spec`` on ``env`` in the per-process cache."""
+    text = json.dumps({"env": env, **spec.to_dict()}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 class _ModelFunction(RewardFunction):
     """A reward function that evaluates a :class:`RewardModel` on each batch of transitions."""
 
@@ -200,8 +206,8 @@ class Learned(RewardSpec):
             raise SpecError(f"{where}: {exc}") from None
 
     def cache_key(self, env: str) -> str:
-        text = json.dumps({"env": env, **self.to_dict()}, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        """A hash of everything that determines the trained model."""
+        return _cache_key(self, env)
 
     @property
     def label(self) -> str:
@@ -462,8 +468,7 @@ class Hierarchical(RewardSpec):
 
     def cache_key(self, env: str) -> str:
         """A hash of everything that determines the trained model (offline mode)."""
-        text = json.dumps({"env": env, **self.to_dict()}, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return _cache_key(self, env)
 
     @property
     def label(self) -> str:

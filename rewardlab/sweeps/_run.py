@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
 import shutil
 import time
 import traceback
@@ -196,21 +195,9 @@ def _plan(trial: Trial, run_dir: Path, retries: int) -> tuple[str, int]:
 
 
 def _versions(backend: str) -> dict[str, str]:
-    import gymnasium
-    import numpy
-    import stable_baselines3
-    import torch
+    from rewardlab.runs import software_versions
 
-    import rewardlab
-
-    out = {
-        "rewardlab": rewardlab.__version__,
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "torch": torch.__version__,
-        "gymnasium": gymnasium.__version__,
-        "stable_baselines3": stable_baselines3.__version__,
-    }
+    out = software_versions()
     if backend == "ray":
         out["ray"] = import_ray().__version__
     return out
