@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
+from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
 from rewardlab.suite import Factor, SuiteEnv, register
 
@@ -38,6 +40,71 @@ CARTPOLE = register(
         ground_truth={"alive": 1.0},
         potentials={"upright": lambda o: -np.abs(_f(o[:, 2])), "centered": lambda o: -np.abs(_f(o[:, 0]))},
         set_state=_set_state_vector,
+    )
+)
+
+
+# --- FixedHorizonCartPole-v0: CartPole for reward learning (after seals, written anew). -------
+# CartPole-v1 pays +1 on every step and ends the episode when the pole falls, so every segment
+# of a surviving agent has the same return and preference labels carry no information, while the
+# episode length leaks the reward (any positive learned reward "works"). This variant always runs
+# 200 steps (CartPole-v0's limit): when the pole falls or the cart leaves the track the state
+# freezes there (an absorbing state, as in Kostrikov et al. 2019) and every later step pays 0.
+# seals keeps simulating for 500 steps instead. Frozen, the observations stay within
+# CartPole-v1's bounds (tanh networks saturate on a cart 40 units away), and with 200 steps PPO
+# with the zoo's CartPole values balances within 50k steps; at 500 steps, most of each batch is
+# the fallen tail and the same PPO had not learned to balance after 100k.
+FIXED_CARTPOLE_ID = "rewardlab/FixedHorizonCartPole-v0"
+
+
+class FixedHorizonCartPoleEnv(CartPoleEnv):
+    """CartPole-v1's dynamics without termination: 1 per step while balanced, then an absorbing 0."""
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        self.fallen = False
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if getattr(self, "fallen", False):
+            if not self.action_space.contains(action):
+                raise ValueError(f"action {action!r} is outside {self.action_space}")
+            return np.array(self.state, dtype=np.float32), 0.0, False, False, {}
+        obs, _, out_of_bounds, truncated, info = super().step(action)
+        self.fallen = out_of_bounds
+        return obs, 0.0 if out_of_bounds else 1.0, False, truncated, info
+
+
+if FIXED_CARTPOLE_ID not in gym.registry:
+    gym.register(id=FIXED_CARTPOLE_ID, entry_point=FixedHorizonCartPoleEnv, max_episode_steps=200)
+
+_X_LIMIT, _THETA_LIMIT = 2.4, 12 * 2 * np.pi / 360  # CartPoleEnv's x_threshold, theta_threshold_radians
+
+
+def _in_bounds(n: np.ndarray) -> np.ndarray:
+    n = _f(n)
+    return ((np.abs(n[:, 0]) <= _X_LIMIT) & (np.abs(n[:, 2]) <= _THETA_LIMIT)).astype(np.float64)
+
+
+def _fixed_cartpole_set_state(env: Any, obs: np.ndarray) -> None:
+    """The observation is the state; out of bounds, the pole has fallen and the env stays frozen."""
+    _set_state_vector(env, obs)
+    env.unwrapped.fallen = not bool(_in_bounds(_f(obs).reshape(1, -1))[0])
+
+
+CARTPOLE_FIXED = register(
+    SuiteEnv(
+        name="cartpole_fixed",
+        gym_id=FIXED_CARTPOLE_ID,
+        description="CartPole that never terminates (200 steps): 1 per step while balanced, then frozen at 0.",
+        factors=(
+            Factor("upright", lambda o, a, n, d: _in_bounds(n), True, "1 while the pole is up, cart on the track"),
+            Factor("pole_angle", lambda o, a, n, d: np.abs(_f(n[:, 2])), False, "|pole angle| after the step (rad)"),
+            Factor("cart_offset", lambda o, a, n, d: np.abs(_f(n[:, 0])), False, "|cart position| after the step"),
+            Factor("cart_speed", lambda o, a, n, d: np.abs(_f(n[:, 1])), False, "|cart velocity| after the step"),
+        ),
+        ground_truth={"upright": 1.0},
+        potentials={"upright": lambda o: -np.abs(_f(o[:, 2])), "centered": lambda o: -np.abs(_f(o[:, 0]))},
+        set_state=_fixed_cartpole_set_state,
     )
 )
 

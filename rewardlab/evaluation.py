@@ -105,8 +105,8 @@ def evaluate(
     n_envs = n_envs or min(n_episodes, 4)
     venv: VecEnv = make_vec_env(suite_env, reward_fn, n_envs=n_envs, seed=seed)
     norm = find_wrapper(train_env, VecNormalize) if train_env is not None else None
-    if norm is not None:  # the policy expects observations normalised with the training statistics
-        venv = VecNormalize(venv, training=False, norm_obs=norm.norm_obs, norm_reward=False)
+    if norm is not None and norm.norm_obs:  # the policy expects observations normalised as in training
+        venv = VecNormalize(venv, training=False, norm_obs=True, norm_reward=False)
         venv.obs_rms = norm.obs_rms
     try:
         episodes = _run(model, venv, n_episodes, deterministic)

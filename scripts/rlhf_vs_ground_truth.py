@@ -3,7 +3,15 @@
 One command per env (issue 4's check; Christiano et al. 2017 with a synthetic Boltzmann teacher)::
 
     .venv/bin/python scripts/rlhf_vs_ground_truth.py --env pendulum --agent sac --timesteps 15000 --labels 300
-    .venv/bin/python scripts/rlhf_vs_ground_truth.py --env cartpole --agent ppo --timesteps 50000 --labels 400
+    .venv/bin/python scripts/rlhf_vs_ground_truth.py --env cartpole_fixed --agent ppo --timesteps 100000 \
+        --labels 500 --features pole_angle,cart_offset
+
+CartPole-v1 itself is a poor test: it pays +1 on every step, so segments of an agent that survives
+tie and their labels are coin flips, while its termination leaks the reward. ``cartpole_fixed``
+never terminates (the fallen pole freezes and pays 0 for the rest of 200 steps). There a model over
+the full observation learns "moving = good" from the early segments, mostly of frozen poles, and
+the agent learns to fall; ``--features pole_angle,cart_offset`` gives the model the env's named
+factors instead (the truth, "balanced", is not among them).
 
 For each seed it runs ``rewardlab.preferences.run_rlhf`` (the agent trains on the current learned
 reward; every stage queries new pairs from the agent's own segments, picked by ensemble
@@ -36,6 +44,9 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--segment-length", type=int, default=25)
     parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--initial-fraction", type=float, default=0.1, help="labels on random-policy segments")
+    parser.add_argument("--reward-normalization", default="scale", help="scale, standard or none (RLHFConfig)")
+    parser.add_argument("--features", default="obs,action", help="reward-model inputs (obs, action, next_obs)")
     parser.add_argument("--set", default="{}", help="agent hyperparameters as JSON (both runs)")
     args = parser.parse_args()
     hyper = json.loads(args.set)
@@ -51,6 +62,9 @@ def main() -> None:
                 label_budget=args.labels,
                 n_iterations=args.iterations,
                 segment_length=args.segment_length,
+                features=args.features,
+                initial_fraction=args.initial_fraction,
+                reward_normalization=args.reward_normalization,
                 oracle={"kind": "boltzmann", "temperature": args.temperature},
                 hyperparams=dict(hyper),
                 group="rlhf_vs_gt",

@@ -126,3 +126,10 @@ def test_evaluate_reports_proxy_and_env_returns():
     assert result.n_episodes == 3 and result.length == 200
     assert result.proxy_return > result.env_return  # the proxy drops two of three costs
     np.testing.assert_allclose(result.proxy_return, np.mean([e["terms"]["angle_cost"] for e in result.episodes]))
+
+
+@pytest.mark.parametrize("normalize", [{"reward": True}, {"obs": True}, True])
+def test_training_with_vecnormalize_evaluates(tmp_path, normalize):
+    # reward-only normalisation keeps no observation statistics: evaluation must not look for them
+    result = rl.train(_config(tmp_path, hyperparams={**TINY, "normalize": normalize}))
+    assert result.final.length > 0 and np.isfinite(result.final.env_return)

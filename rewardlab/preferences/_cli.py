@@ -149,14 +149,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise ConfigError(
             message("dataset", "a dataset with labelled pairs", str(args.dataset), "Run `rewardlab prefs label` first.")
         )
-    names = [s.strip() for s in args.features.split(",") if s.strip()]
-    flags = {"obs", "action", "next_obs"}
-    features = FeatureSpec(
-        obs="obs" in names,
-        action="action" in names,
-        next_obs="next_obs" in names,
-        factors=tuple(n for n in names if n not in flags),
-    )
+    features = FeatureSpec.coerce(args.features)
     model = RewardModel.for_env(
         dataset.env, features, hidden=tuple(args.hidden), ensemble=args.ensemble, seed=args.seed
     )
@@ -222,6 +215,7 @@ def _cmd_rlhf(args: argparse.Namespace) -> int:
         query=args.query,
         ensemble=args.ensemble,
         hidden=tuple(args.hidden),
+        features=args.features,
         reward_epochs=args.reward_epochs,
         reward_lr=args.reward_lr,
         reward_normalization=args.reward_normalization,
@@ -338,6 +332,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--query", default="disagreement", help="disagreement or uniform (default: disagreement)")
     p.add_argument("--ensemble", type=int, default=3, help="reward-model members (default: 3)")
     p.add_argument("--hidden", type=int, nargs="+", default=[64, 64], help="hidden sizes (default: 64 64)")
+    p.add_argument(
+        "--features", default="obs,action", help="reward-model inputs: obs, action, next_obs (default: obs,action)"
+    )
     p.add_argument("--reward-epochs", type=int, default=50, help="reward-model epochs per stage (default: 50)")
     p.add_argument("--reward-lr", type=float, default=1e-3, help="reward-model learning rate (default: 1e-3)")
     p.add_argument("--reward-normalization", default="scale", help="scale (default), standard (mean 0, std 1) or none")

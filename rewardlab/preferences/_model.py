@@ -140,6 +140,41 @@ class FeatureSpec:
         d["factors"] = list(self.factors)
         return d
 
+    @classmethod
+    def coerce(cls, value: Any, param: str = "features") -> FeatureSpec:
+        """A :class:`FeatureSpec` from itself, a mapping of its fields, or input names.
+
+        Names are ``obs``, ``action``, ``next_obs`` and factor names, as a list or one
+        comma-separated string; the inputs not named are off.
+
+        Example:
+            >>> FeatureSpec.coerce("next_obs")
+            FeatureSpec(obs=False, action=False, next_obs=True, factors=())
+            >>> FeatureSpec.coerce({"action": False}).obs
+            True
+        """
+        if isinstance(value, FeatureSpec):
+            return value
+        if isinstance(value, Mapping):
+            allowed = {"obs", "action", "next_obs", "factors"}
+            bad = [k for k in value if k not in allowed]
+            if bad:
+                raise unknown(f"{param} key", str(bad[0]), sorted(allowed), "a FeatureSpec field")
+            return cls(**value)
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, Sequence) or not all(isinstance(n, str) for n in names):
+            raise ConfigError(
+                message(param, "a FeatureSpec, a dict of its fields or input names", value, 'Pass "obs,action".')
+            )
+        names = [n.strip() for n in names if n.strip()]
+        flags = {"obs", "action", "next_obs"}
+        return cls(
+            obs="obs" in names,
+            action="action" in names,
+            next_obs="next_obs" in names,
+            factors=tuple(n for n in names if n not in flags),
+        )
+
 
 def _describe_space(space: Any, param: str) -> dict[str, Any]:
     """JSON-ready description of a Box or Discrete space (non-finite bounds as strings)."""

@@ -103,6 +103,7 @@ _RESULT_FIELDS = (
     "query",
     "ensemble",
     "hidden",
+    "features",
     "reward_epochs",
     "reward_lr",
     "val_fraction",
@@ -187,6 +188,13 @@ class RLHFConfig:
     """Reward-model ensemble members (>= 2 for ``query = "disagreement"``)."""
     hidden: Sequence[int] = (64, 64)
     """Hidden layer sizes of each reward-model MLP."""
+    features: Any = "obs,action"
+    """Reward-model inputs (:meth:`FeatureSpec.coerce`): names such as ``"obs,action"``,
+    ``"next_obs"`` or factor names (``"pole_angle,cart_offset"``), a dict of :class:`FeatureSpec`
+    fields, or a :class:`FeatureSpec`. Inputs that merely correlate with the truth on the labelled
+    segments get credit the agent then exploits (causal confusion): on fixed-horizon CartPole,
+    early segments are mostly of a fallen, frozen pole, a model over the full state learned
+    "moving = good", and the agent learned to push the cart hard until the pole fell."""
     reward_epochs: int = 50
     """Reward-model epochs per stage (early stopping on the validation split)."""
     reward_lr: float = 1e-3
@@ -258,6 +266,9 @@ class RLHFConfig:
         if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
             raise ConfigError(message("hidden", "a list of layer sizes", hidden, "Pass hidden=(64, 64)."))
         self.hidden = tuple(_int("hidden", h, 1, "Pass layer sizes such as (64, 64).") for h in hidden)
+        from rewardlab.preferences._model import FeatureSpec  # torch: imported on use
+
+        self.features = FeatureSpec.coerce(self.features)
         self.reward_epochs = _int("reward_epochs", self.reward_epochs, 1, "Pass e.g. reward_epochs=50.")
         self.reward_lr = _positive("reward_lr", self.reward_lr, "Pass e.g. reward_lr=1e-3.")
         v = self.val_fraction
@@ -308,6 +319,7 @@ class RLHFConfig:
             env=self.suite_env.name,
             agent=self.preset.algo,
             hidden=list(self.hidden),
+            features=self.features.to_dict(),
             oracle=dict(self.oracle),
             oracle_provenance=self.oracle_obj.provenance(),
             n_envs=self.n_envs or self.preset.n_envs,
@@ -572,7 +584,11 @@ def run_rlhf(config: RLHFConfig) -> RLHFResult:
                 set_random_seed(config.seed)
                 rng = np.random.default_rng(config.seed)
                 model = RewardModel.for_env(
-                    config.suite_env, hidden=tuple(config.hidden), ensemble=config.ensemble, seed=config.seed
+                    config.suite_env,
+                    config.features,
+                    hidden=tuple(config.hidden),
+                    ensemble=config.ensemble,
+                    seed=config.seed,
                 )
                 stage, labels_used, dataset = -1, 0, None
             else:

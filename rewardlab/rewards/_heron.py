@@ -173,10 +173,9 @@ def _train_from_preferences(spec: Learned, env: suite.SuiteEnv) -> tuple[RewardM
     oracle = BoltzmannOracle(reward=p["reward"], temperature=p["temperature"])
     labels = label_pairs(segments, pairs, oracle, seed=p["seed"])
     dataset = PreferenceDataset(segments, pairs, labels, provenance=[{"source": "synthetic", **oracle.provenance()}])
-    feats = set(p["features"])
     model = RewardModel.for_env(
         env,
-        features=FeatureSpec(obs="obs" in feats, action="action" in feats, next_obs="next_obs" in feats),
+        features=FeatureSpec.coerce(p["features"], "preferences.features"),
         hidden=tuple(p["hidden"]),
         ensemble=p["ensemble"],
         seed=p["seed"],

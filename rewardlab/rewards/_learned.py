@@ -107,10 +107,15 @@ def _check_preferences(prefs: Mapping[str, Any]) -> dict[str, Any]:
     check_number("preferences.lr", out["lr"], positive=True)
     feats = out["features"]
     if isinstance(feats, str) or not isinstance(feats, Sequence) or not feats:
-        raise SpecError(message("preferences.features", "a non-empty list among obs, action, next_obs", feats))
+        raise SpecError(
+            message("preferences.features", "a non-empty list of obs, action, next_obs or factor names", feats)
+        )
     for f in feats:
-        _choice("preferences.features", f, ("obs", "action", "next_obs"), "a reward-model input")
-    out["features"] = list(feats)
+        if not isinstance(f, str) or not f:
+            raise SpecError(
+                message("preferences.features", "names (obs, action, next_obs or a factor)", f, 'Write ["obs"].')
+            )
+    out["features"] = list(feats)  # factor names are checked against the env when the model is built
     for h in out["hidden"]:
         _positive_int("preferences.hidden", h, "Write layer sizes such as [64, 64].")
     out["hidden"] = [int(h) for h in out["hidden"]]
@@ -148,8 +153,8 @@ class Learned(RewardSpec):
     preferences: Mapping[str, Any] | None = None
     """Train the model when built instead of loading it: any of ``n_segments`` (400), ``length``
     (25), ``policy`` ("random"), ``n_pairs`` (1000), ``reward`` ("env"), ``temperature`` (1.0),
-    ``features`` (["obs", "action"]), ``hidden`` ([64, 64]), ``ensemble`` (1), ``epochs`` (50),
-    ``lr`` (1e-3), ``seed`` (0)."""
+    ``features`` (["obs", "action"]; also next_obs and factor names), ``hidden`` ([64, 64]),
+    ``ensemble`` (1), ``epochs`` (50), ``lr`` (1e-3), ``seed`` (0)."""
 
     def __post_init__(self) -> None:
         if self.preferences is not None:

@@ -24,6 +24,7 @@ from rewardlab import suite
 # never terminate under a random policy give several (truncated) episode ends within the budget.
 ROLLOUT: dict[str, tuple[int, dict[str, Any]]] = {
     "cartpole": (600, {}),
+    "cartpole_fixed": (600, {"max_episode_steps": 150}),
     "acrobot": (600, {"max_episode_steps": 150}),
     "pendulum": (600, {}),  # 200-step time limit: 3 episodes
     "mountaincar_continuous": (600, {"max_episode_steps": 150}),

@@ -29,6 +29,7 @@ def _state_obs(env: Any) -> np.ndarray:
 # The env's own observation function, read after set_state: what set_state must reproduce.
 OBSERVE: dict[str, Callable[[Any], np.ndarray]] = {
     "cartpole": _state_obs,
+    "cartpole_fixed": _state_obs,
     "mountaincar_continuous": _state_obs,
     "pendulum": lambda env: env.unwrapped._get_obs(),
     "acrobot": lambda env: env.unwrapped._get_ob(),
@@ -38,7 +39,7 @@ OBSERVE: dict[str, Callable[[Any], np.ndarray]] = {
     "maze": lambda env: env.unwrapped.grid.observation(env.unwrapped.state),
 }
 MUJOCO = {"halfcheetah", "hopper"}
-CLASSIC = {"cartpole", "mountaincar_continuous", "pendulum", "acrobot"}
+CLASSIC = {"cartpole", "cartpole_fixed", "mountaincar_continuous", "pendulum", "acrobot"}
 
 
 def test_every_suite_env_declares_set_state():
@@ -75,7 +76,9 @@ def _skip_unless_renderable(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("MUJOCO_GL", os.environ.get("MUJOCO_GL", "egl"))
 
 
-@pytest.mark.parametrize("name", ["cliffworld", "maze", "hopper", "halfcheetah", "pendulum", "cartpole"])
+@pytest.mark.parametrize(
+    "name", ["cliffworld", "maze", "hopper", "halfcheetah", "pendulum", "cartpole", "cartpole_fixed"]
+)
 def test_rendered_frames_match_a_live_render_of_the_same_state(name: str, monkeypatch: pytest.MonkeyPatch):
     _skip_unless_renderable(name, monkeypatch)
     seg = collect_segments(name, n_segments=2, length=5, seed=0)

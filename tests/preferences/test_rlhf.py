@@ -180,6 +180,9 @@ def test_resume_with_other_settings_is_refused(tmp_path: Path, monkeypatch: pyte
         ({"oracle": {"kind": "boltzmann", "temprature": 1.0}}, "temperature"),
         ({"relabel": True}, "relabel"),
         ({"agent": "sac"}, "agent"),
+        ({"features": 3}, "features"),
+        ({"features": {"next_ob": True}}, "next_obs"),
+        ({"features": ""}, "features"),
     ],
     ids=lambda v: str(v) if isinstance(v, str) else None,
 )
@@ -208,3 +211,13 @@ def test_reward_normalization_keeps_the_sign_only_when_asked(how: str) -> None:
     r = model.predict(*x)
     expected = {"scale": raw / raw.std(), "standard": (raw - raw.mean()) / raw.std(), "none": raw}[how]
     np.testing.assert_allclose(r, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_reward_model_inputs_are_a_setting_saved_with_the_run(tmp_path: Path) -> None:
+    from rewardlab.preferences import FeatureSpec
+
+    result = run_rlhf(tiny(tmp_path, n_iterations=1, label_budget=6, features="next_obs"))
+    model = RewardModel.load(result.run_dir / "reward_model")
+    assert model.features == FeatureSpec(obs=False, action=False, next_obs=True)
+    config = json.loads((result.run_dir / "config.json").read_text())
+    assert config["features"] == {"obs": False, "action": False, "next_obs": True, "factors": []}

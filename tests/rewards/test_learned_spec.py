@@ -48,7 +48,7 @@ def test_model_of_another_env_is_rejected(tmp_path):
         ({"model": "x", "preferences": {}}, r"model.*empty when `preferences`"),
         ({"preferences": {"n_pair": 3}}, r"n_pairs"),
         ({"preferences": {"temperature": -1.0}}, r"temperature"),
-        ({"preferences": {"features": ["factors"]}}, r"features"),
+        ({"preferences": {"features": ["obs", 3]}}, r"features"),
         ({"model": "x", "scale": 0.0}, r"scale"),
     ],
     ids=["nothing", "both", "typo", "negative-temperature", "bad-feature", "zero-scale"],
@@ -96,3 +96,17 @@ def test_learned_rewards_combine_through_log_sigmoid_terms(tmp_path):
     a = RewardModel.load(tmp_path / "a").predict(obs, act, nxt)
     np.testing.assert_allclose(terms["upright"], -np.logaddexp(0.0, -a), rtol=1e-6)
     assert (total <= 0).all()  # a sum of log-sigmoids is "good on every property" at best 0
+
+
+def test_inline_training_takes_factor_names_as_inputs():
+    prefs = {"n_segments": 12, "length": 10, "n_pairs": 20, "epochs": 2, "hidden": [8]}
+    spec = rl.rewards.Learned(preferences={**prefs, "features": ["pole_angle", "cart_offset"]})
+    fn = spec.build("cartpole_fixed")
+    assert fn.model.features.factors == ("pole_angle", "cart_offset") and not fn.model.features.obs
+    venv = rl.make_vec_env("cartpole_fixed", reward=spec, n_envs=2, seed=0)
+    venv.reset()
+    _, reward, _, _ = venv.step(np.zeros(2, dtype=np.int64))
+    venv.close()
+    assert np.isfinite(reward).all() and reward.shape == (2,)
+    with pytest.raises(rl.ConfigError, match=r"pole_angel.*Did you mean 'pole_angle'"):
+        rl.rewards.Learned(preferences={**prefs, "features": ["pole_angel"]}).build("cartpole_fixed")
