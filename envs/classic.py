@@ -25,6 +25,14 @@ def _set_state_vector(env: Any, obs: np.ndarray) -> None:
     env.unwrapped.state = np.array(obs, dtype=np.float64).reshape(-1)
 
 
+# CartPole's state factors and potentials, shared by CartPole-v1 and the fixed-horizon variant.
+_CARTPOLE_SHAPE = (
+    Factor("pole_angle", lambda o, a, n, d: np.abs(_f(n[:, 2])), False, "|pole angle| after the step (rad)"),
+    Factor("cart_offset", lambda o, a, n, d: np.abs(_f(n[:, 0])), False, "|cart position| after the step"),
+    Factor("cart_speed", lambda o, a, n, d: np.abs(_f(n[:, 1])), False, "|cart velocity| after the step"),
+)
+_CARTPOLE_POTENTIALS = {"upright": lambda o: -np.abs(_f(o[:, 2])), "centered": lambda o: -np.abs(_f(o[:, 0]))}
+
 # --- CartPole-v1: +1 on every step, including the one that terminates. -----------------------
 CARTPOLE = register(
     SuiteEnv(
@@ -33,12 +41,10 @@ CARTPOLE = register(
         description="Balance a pole on a cart; +1 per step until it falls or the cart leaves the track.",
         factors=(
             Factor("alive", lambda o, a, n, d: np.ones(len(o)), True, "1 on every step (the env's reward)"),
-            Factor("pole_angle", lambda o, a, n, d: np.abs(_f(n[:, 2])), False, "|pole angle| after the step (rad)"),
-            Factor("cart_offset", lambda o, a, n, d: np.abs(_f(n[:, 0])), False, "|cart position| after the step"),
-            Factor("cart_speed", lambda o, a, n, d: np.abs(_f(n[:, 1])), False, "|cart velocity| after the step"),
+            *_CARTPOLE_SHAPE,
         ),
         ground_truth={"alive": 1.0},
-        potentials={"upright": lambda o: -np.abs(_f(o[:, 2])), "centered": lambda o: -np.abs(_f(o[:, 0]))},
+        potentials=_CARTPOLE_POTENTIALS,
         set_state=_set_state_vector,
     )
 )
@@ -98,12 +104,10 @@ CARTPOLE_FIXED = register(
         description="CartPole that never terminates (200 steps): 1 per step while balanced, then frozen at 0.",
         factors=(
             Factor("upright", lambda o, a, n, d: _in_bounds(n), True, "1 while the pole is up, cart on the track"),
-            Factor("pole_angle", lambda o, a, n, d: np.abs(_f(n[:, 2])), False, "|pole angle| after the step (rad)"),
-            Factor("cart_offset", lambda o, a, n, d: np.abs(_f(n[:, 0])), False, "|cart position| after the step"),
-            Factor("cart_speed", lambda o, a, n, d: np.abs(_f(n[:, 1])), False, "|cart velocity| after the step"),
+            *_CARTPOLE_SHAPE,
         ),
         ground_truth={"upright": 1.0},
-        potentials={"upright": lambda o: -np.abs(_f(o[:, 2])), "centered": lambda o: -np.abs(_f(o[:, 0]))},
+        potentials=_CARTPOLE_POTENTIALS,
         set_state=_fixed_cartpole_set_state,
     )
 )
