@@ -66,12 +66,16 @@ FIXED_CARTPOLE_ID = "rewardlab/FixedHorizonCartPole-v0"
 class FixedHorizonCartPoleEnv(CartPoleEnv):
     """CartPole-v1's dynamics without termination: 1 per step while balanced, then an absorbing 0."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fallen = False
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
         self.fallen = False
         return super().reset(seed=seed, options=options)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if getattr(self, "fallen", False):
+        if self.fallen:
             if not self.action_space.contains(action):
                 raise ValueError(f"action {action!r} is outside {self.action_space}")
             return np.array(self.state, dtype=np.float32), 0.0, False, False, {}

@@ -333,7 +333,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--ensemble", type=int, default=3, help="reward-model members (default: 3)")
     p.add_argument("--hidden", type=int, nargs="+", default=[64, 64], help="hidden sizes (default: 64 64)")
     p.add_argument(
-        "--features", default="obs,action", help="reward-model inputs: obs, action, next_obs (default: obs,action)"
+        "--features",
+        default="obs,action",
+        help="reward-model inputs: obs, action, next_obs and factor names (default: obs,action)",
     )
     p.add_argument("--reward-epochs", type=int, default=50, help="reward-model epochs per stage (default: 50)")
     p.add_argument("--reward-lr", type=float, default=1e-3, help="reward-model learning rate (default: 1e-3)")

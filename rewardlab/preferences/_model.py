@@ -140,6 +140,13 @@ class FeatureSpec:
         d["factors"] = list(self.factors)
         return d
 
+    def check_factors(self, env: Any, param: str = "features.factors") -> None:
+        """Raise unless every named factor is a reward factor of suite env ``env``."""
+        names = suite.get(env).factor_names
+        for name in self.factors:
+            if name not in names:
+                raise unknown(param, name, names, f"a reward factor of {suite.get(env).name!r}")
+
     @classmethod
     def coerce(cls, value: Any, param: str = "features") -> FeatureSpec:
         """A :class:`FeatureSpec` from itself, a mapping of its fields, or input names.
@@ -159,7 +166,7 @@ class FeatureSpec:
             allowed = {"obs", "action", "next_obs", "factors"}
             bad = [k for k in value if k not in allowed]
             if bad:
-                raise unknown(f"{param} key", str(bad[0]), sorted(allowed), "a FeatureSpec field")
+                raise unknown(param, str(bad[0]), sorted(allowed), "a FeatureSpec field as a key")
             return cls(**value)
         names = value.split(",") if isinstance(value, str) else value
         if not isinstance(names, Sequence) or not all(isinstance(n, str) for n in names):
@@ -343,10 +350,7 @@ class RewardModel:
                 raise ConfigError(
                     message("env", "the suite env whose factors the model reads", env, "Pass env=... or use for_env.")
                 )
-            names = suite.get(env).factor_names
-            for name in features.factors:
-                if name not in names:
-                    raise unknown("features.factors", name, names, f"a reward factor of {env!r}")
+            features.check_factors(env)
         self.obs_space = obs_space
         self.action_space = action_space
         self.features = features

@@ -269,6 +269,7 @@ class RLHFConfig:
         from rewardlab.preferences._model import FeatureSpec  # torch: imported on use
 
         self.features = FeatureSpec.coerce(self.features)
+        self.features.check_factors(self.suite_env, "features")  # before any run directory is written
         self.reward_epochs = _int("reward_epochs", self.reward_epochs, 1, "Pass e.g. reward_epochs=50.")
         self.reward_lr = _positive("reward_lr", self.reward_lr, "Pass e.g. reward_lr=1e-3.")
         v = self.val_fraction

@@ -108,7 +108,12 @@ def _check_preferences(prefs: Mapping[str, Any]) -> dict[str, Any]:
     feats = out["features"]
     if isinstance(feats, str) or not isinstance(feats, Sequence) or not feats:
         raise SpecError(
-            message("preferences.features", "a non-empty list of obs, action, next_obs or factor names", feats)
+            message(
+                "preferences.features",
+                "a non-empty list of obs, action, next_obs or factor names",
+                feats,
+                'Write features = ["obs", "action"].',
+            )
         )
     for f in feats:
         if not isinstance(f, str) or not f:

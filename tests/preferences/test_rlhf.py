@@ -183,6 +183,7 @@ def test_resume_with_other_settings_is_refused(tmp_path: Path, monkeypatch: pyte
         ({"features": 3}, "features"),
         ({"features": {"next_ob": True}}, "next_obs"),
         ({"features": ""}, "features"),
+        ({"features": "pole_angel"}, "pole_angle"),  # checked before a run directory exists
     ],
     ids=lambda v: str(v) if isinstance(v, str) else None,
 )
