@@ -35,7 +35,7 @@ from bench_wrappers import machine_report, random_actions, raw_vec_env, time_ste
 import rewardlab
 from rewardlab import suite
 from rewardlab.preferences import RewardModel
-from rewardlab.rewards._learned import Learned, _ModelFunction
+from rewardlab.rewards import Learned, ModelReward
 
 N_ENVS = 8
 SEED = 0
@@ -61,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         env = suite.get(ENV)
         model = RewardModel.for_env(env, hidden=(64, 64), ensemble=1, seed=SEED)
 
-        def fn() -> _ModelFunction:
+        def fn() -> ModelReward:
             # every variant shares the one model, as the online loop does
-            return _ModelFunction(Learned(model="untrained"), env, model, 1.0, "learned")
+            return ModelReward(Learned(model="untrained"), env, model, 1.0, "learned")
 
         variants = {
             "raw": raw_vec_env(env.gym_id, N_ENVS, SEED),

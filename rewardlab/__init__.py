@@ -15,11 +15,11 @@ sweeps and reports), ``suite`` (the envs with their reward factors).
 
 from __future__ import annotations
 
-from rewardlab import agents, errors, metrics, preferences, rewards, suite, sweeps, wrappers
-from rewardlab._make import make_env, make_vec_env
+from rewardlab import agents, data, errors, metrics, preferences, rewards, suite, sweeps, wrappers
 from rewardlab.errors import ConfigError, RewardLabError, SpecError
 from rewardlab.evaluation import EvalResult, evaluate
 from rewardlab.training import TrainConfig, train
+from rewardlab.wrappers import make_env, make_vec_env
 
 __version__ = "0.1.0"
 
@@ -31,6 +31,7 @@ __all__ = [
     "TrainConfig",
     "__version__",
     "agents",
+    "data",
     "errors",
     "evaluate",
     "make_env",

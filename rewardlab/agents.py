@@ -1,4 +1,7 @@
-"""SB3 agents with the suite's preset hyperparameters.
+"""SB3 agents with the suite's preset hyperparameters, and rewriting a replay buffer's rewards.
+
+Owns presets (:func:`preset`, :func:`check`), building models (:func:`make`) and
+:func:`relabel_replay_buffer`. Layer: above :mod:`rewardlab.wrappers`; imports nothing higher.
 
 Presets live in the top-level ``agents/`` folder (installed as ``rewardlab_agents``), one TOML
 file per algorithm: a ``[default]`` table and one table per suite env overriding it. Values are
@@ -13,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import sys
 import warnings
 from collections.abc import Callable, Mapping
@@ -21,21 +25,25 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
+import gymnasium as gym
+import numpy as np
+import torch.nn as nn
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_wrapper
 
 from rewardlab import suite
+from rewardlab.data import ALGORITHMS, OFF_POLICY
 from rewardlab.errors import ConfigError, message, unknown
+from rewardlab.rewards import RewardFunction, Shaped
+from rewardlab.wrappers import reward_function_of, suite_env_of
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["ALGORITHMS", "AgentPreset", "algorithms", "check", "make", "preset"]
+__all__ = ["ALGORITHMS", "OFF_POLICY", "AgentPreset", "algorithms", "check", "make", "preset", "relabel_replay_buffer"]
 
-ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "dqn": DQN, "a2c": A2C, "td3": TD3}
 _RUN_KEYS = {"policy", "n_envs", "n_timesteps", "normalize"}
 _ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "elu": "ELU", "leaky_relu": "LeakyReLU", "gelu": "GELU"}
 
@@ -166,10 +174,6 @@ def check(p: AgentPreset, action_space: Any) -> None:
     Raises:
         ConfigError: with the parameter, the value and the fix.
     """
-    import inspect
-
-    import gymnasium as gym
-
     if p.algo == "dqn" and not isinstance(action_space, gym.spaces.Discrete):
         raise ConfigError(message("agent", "an algorithm for continuous actions", p.algo, "Use 'sac' or 'ppo' here."))
     if p.algo in ("sac", "td3") and not isinstance(action_space, gym.spaces.Box):
@@ -190,8 +194,6 @@ def _linear(start: float) -> Callable[[float], float]:
 
 def _resolve_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Turn preset values into SB3 objects: ``lin_x`` schedules, activation names, train_freq."""
-    import torch.nn as nn
-
     out: dict[str, Any] = {}
     for key, value in kwargs.items():
         if isinstance(value, str) and value.startswith("lin_"):
@@ -239,9 +241,6 @@ def make(
         UnknownNameError: unknown algorithm.
         ConfigError: the algorithm cannot act in the env's action space (DQN on Box).
     """
-    from rewardlab._make import find_wrapper, reward_function_of, suite_env_of
-    from rewardlab.rewards import Shaped
-
     suite_env = suite_env_of(env)
     if suite_env is None:
         raise ConfigError(message("env", "a VecEnv built by rewardlab.make_vec_env", type(env).__name__))
@@ -249,7 +248,7 @@ def make(
     cls = ALGORITHMS[p.algo]
     check(p, env.action_space)
     kwargs = _resolve_kwargs(p.kwargs)
-    if (p.normalize_obs or p.normalize_reward) and find_wrapper(env, VecNormalize) is None:
+    if (p.normalize_obs or p.normalize_reward) and unwrap_vec_wrapper(env, VecNormalize) is None:
         env = VecNormalize(
             env, norm_obs=p.normalize_obs, norm_reward=p.normalize_reward, gamma=kwargs.get("gamma", 0.99)
         )
@@ -263,3 +262,42 @@ def make(
                 stacklevel=2,
             )
     return cls(p.policy, env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose, device=device, **kwargs)
+
+
+def relabel_replay_buffer(agent: Any, fn: RewardFunction) -> int:
+    """Rewrite an off-policy agent's replay-buffer rewards with ``fn`` (the current reward model).
+
+    Off-policy agents store each reward when the transition is collected; with a reward model
+    that keeps learning, older rewards come from older models. This recomputes all of them.
+    The buffer must hold the observations the reward sees (no hidden dims, no ``VecNormalize``);
+    :class:`~rewardlab.training.TrainConfig` checks that before training.
+
+    Returns:
+        The number of transitions relabelled.
+    """
+    rb = getattr(agent, "replay_buffer", None)
+    if rb is None:
+        return 0
+    n = rb.buffer_size if rb.full else rb.pos
+    if n == 0:
+        return 0
+    obs = rb.observations[:n]
+    if getattr(rb, "optimize_memory_usage", False):
+        next_obs = rb.observations[(np.arange(n) + 1) % rb.buffer_size]
+    else:
+        next_obs = rb.next_observations[:n]
+    actions = rb.actions[:n]
+    if isinstance(agent.action_space, gym.spaces.Box):
+        actions = agent.policy.unscale_action(actions)  # SB3 stores actions rescaled to [-1, 1]
+    else:
+        actions = actions[..., 0]
+    done = rb.dones[:n].astype(bool) & ~rb.timeouts[:n].astype(bool)
+    flat = lambda x: x.reshape((-1, *x.shape[2:]))
+    was_training = fn.training
+    fn.training = False  # evaluating, not collecting: the online model must not store these
+    try:
+        r, _ = fn.compute(flat(obs), flat(actions), flat(next_obs), flat(done))
+    finally:
+        fn.training = was_training
+    rb.rewards[:n] = np.asarray(r, dtype=rb.rewards.dtype).reshape(rb.rewards[:n].shape)
+    return int(r.shape[0])

@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 
 from rewardlab import suite
+from rewardlab.data import sample_transitions
 from rewardlab.errors import ConfigError, message, unknown
-from rewardlab.metrics import Estimate, estimate_distances, sample_transitions
+from rewardlab.metrics import Estimate, estimate_distances
 from rewardlab.rewards import RewardSpec, parse
 from rewardlab.runs import write_atomic, write_json
 

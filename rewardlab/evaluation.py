@@ -1,4 +1,8 @@
-"""Evaluate an agent on both its (proxy) reward and the env's own ground-truth reward."""
+"""Evaluate an agent on both its (proxy) reward and the env's own ground-truth reward.
+
+Owns :func:`evaluate` and :class:`EvalResult`; the episodes run through the one rollout loop
+(:func:`rewardlab.data.rollout`). Layer: beside :mod:`rewardlab.agents`, above the wrappers.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,13 @@ from typing import Any
 
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_wrapper
 
 from rewardlab import suite
-from rewardlab._make import RewardLike, find_wrapper, make_vec_env, reward_function_of, suite_env_of
+from rewardlab.data import AgentPolicy, rollout
 from rewardlab.errors import ConfigError, message
 from rewardlab.rewards import RewardFunction, parse
+from rewardlab.wrappers import RewardLike, make_vec_env, reward_function_of, suite_env_of
 
 __all__ = ["EvalResult", "evaluate"]
 
@@ -85,9 +90,9 @@ def evaluate(
     if isinstance(n_episodes, bool) or not isinstance(n_episodes, int) or n_episodes < 1:
         raise ConfigError(message("n_episodes", "a positive integer", n_episodes))
     train_env: VecEnv | None = model.get_env()
-    train_fn = reward_function_of(train_env) if train_env is not None else None
+    train_fn = reward_function_of(train_env)
     if env is None:
-        found = suite_env_of(train_env) if train_env is not None else None
+        found = suite_env_of(train_env)
         if found is None:
             raise ConfigError(
                 message("env", "given (the model's env was not built by rewardlab)", None, 'Pass env="pendulum".')
@@ -104,8 +109,8 @@ def evaluate(
     reward_fn.training = False
     n_envs = n_envs or min(n_episodes, 4)
     venv: VecEnv = make_vec_env(suite_env, reward_fn, n_envs=n_envs, seed=seed)
-    norm = find_wrapper(train_env, VecNormalize) if train_env is not None else None
-    if norm is not None and norm.norm_obs:  # the policy expects observations normalised as in training
+    norm = unwrap_vec_wrapper(train_env, VecNormalize) if train_env is not None else None
+    if isinstance(norm, VecNormalize) and norm.norm_obs:  # the policy expects observations normalised as in training
         venv = VecNormalize(venv, training=False, norm_obs=True, norm_reward=False)
         venv.obs_rms = norm.obs_rms
     try:
@@ -134,15 +139,11 @@ def _run(model: BaseAlgorithm, venv: VecEnv, n_episodes: int, deterministic: boo
     targets = np.array([(n_episodes + i) // n for i in range(n)])
     counts = np.zeros(n, dtype=int)
     episodes: list[dict[str, Any]] = []
-    obs = venv.reset()
-    state = None
-    starts = np.ones(n, dtype=bool)
-    while (counts < targets).any():
-        actions, state = model.predict(obs, state=state, episode_start=starts, deterministic=deterministic)  # type: ignore[arg-type]
-        obs, _, dones, infos = venv.step(actions)
-        starts = dones
-        for i in np.flatnonzero(dones):
+    for step in rollout(venv, AgentPolicy(model, deterministic=deterministic)):
+        for i in np.flatnonzero(step.ended):
             if counts[i] < targets[i]:
-                episodes.append(infos[i]["rewardlab"]["episode"])
+                episodes.append(step.infos[i]["rewardlab"]["episode"])
                 counts[i] += 1
+        if not (counts < targets).any():
+            break
     return episodes

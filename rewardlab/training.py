@@ -21,14 +21,23 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import set_random_seed
-from stable_baselines3.common.vec_env import VecNormalize
+from stable_baselines3.common.vec_env import VecNormalize, unwrap_vec_wrapper
 
 from rewardlab import agents, suite
-from rewardlab._make import find_wrapper, make_vec_env
+from rewardlab.data import OFF_POLICY
 from rewardlab.errors import ConfigError, NonFiniteRewardError, message
 from rewardlab.evaluation import EvalResult, evaluate
-from rewardlab.rewards import RewardSpec, parse
-from rewardlab.runs import append_jsonl, read_jsonl, software_versions, write_atomic, write_json, write_status
+from rewardlab.rewards import Hierarchical, LearningReward, ModelReward, RewardSpec, parse
+from rewardlab.runs import (
+    append_jsonl,
+    read_jsonl,
+    read_status,
+    software_versions,
+    write_atomic,
+    write_json,
+    write_status,
+)
+from rewardlab.wrappers import make_vec_env, reward_function_of
 from rewardlab.wrappers import vector as vec_wrappers
 
 __all__ = ["TrainConfig", "TrainResult", "train"]
@@ -94,13 +103,13 @@ class TrainConfig:
             agents.check(self.preset, raw.action_space)
         finally:
             raw.close()
-        if getattr(self.reward_spec, "relabel", False):
+        if isinstance(self.reward_spec, Hierarchical) and self.reward_spec.relabel:
             self._check_relabel()
 
     def _check_relabel(self) -> None:
         """Relabelling recomputes rewards from the replay buffer: it must hold what the reward sees."""
         problem = None
-        if self.preset.algo not in ("sac", "td3", "ddpg", "dqn"):
+        if self.preset.algo not in OFF_POLICY:
             problem = f"an off-policy agent (sac, td3, ddpg, dqn), not {self.preset.algo!r}"
         elif self.suite_env.hidden_obs:
             problem = (
@@ -161,10 +170,12 @@ class _EvalCallback(BaseCallback):
         self.start = time.time()
 
     def _on_training_start(self) -> None:
-        self.swap = find_wrapper(self.training_env, vec_wrappers.SwapReward)
-        self.reward_fn = self.swap.reward_fn if self.swap is not None else None
+        swap = unwrap_vec_wrapper(self.training_env, vec_wrappers.SwapReward)
+        self.swap = swap if isinstance(swap, vec_wrappers.SwapReward) else None
+        self.reward_fn = reward_function_of(self.training_env)
         # Rewards whose model learns during training (HERON online) bump `version` per update.
-        self.reward_version = getattr(self.reward_fn, "version", None)
+        self.learning = self.reward_fn if isinstance(self.reward_fn, LearningReward) else None
+        self.reward_version = self.learning.version if self.learning is not None else 0
 
     def _on_step(self) -> bool:
         dones = self.locals["dones"]
@@ -172,13 +183,11 @@ class _EvalCallback(BaseCallback):
             infos = self.locals["infos"]
             for i in np.flatnonzero(dones):
                 self.train_episodes.append(infos[i]["rewardlab"]["episode"])
-        fn = self.reward_fn
-        if fn is not None and self.reward_version is not None and fn.version != self.reward_version:
+        fn = self.learning
+        if fn is not None and fn.version != self.reward_version:
             self.reward_version = fn.version
-            if getattr(fn.spec, "relabel", False):
-                from rewardlab.rewards._heron import relabel_replay_buffer
-
-                relabel_replay_buffer(self.model, fn)
+            if fn.relabel:
+                agents.relabel_replay_buffer(self.model, fn)
         if self.num_timesteps >= self.next_eval:
             self.next_eval += self.eval_freq
             self.evaluate_now()
@@ -202,9 +211,9 @@ class _EvalCallback(BaseCallback):
             row["train_env_return"] = float(np.mean([e["env_return"] for e in self.train_episodes]))
         if self.swap is not None:
             row["train_term_means"] = self.swap.pop_term_means()
-        stats = getattr(self.reward_fn, "stats", None)
-        if stats:  # a learned reward's label statistics (HERON: fraction decided per level)
-            row["reward_stats"] = dict(stats)
+        if isinstance(self.reward_fn, ModelReward) and self.reward_fn.stats:
+            # a learned reward's label statistics (HERON: fraction decided per level)
+            row["reward_stats"] = dict(self.reward_fn.stats)
         for key, value in row.items():
             if isinstance(value, dict):
                 for name, v in value.items():
@@ -228,8 +237,6 @@ def _make_run_dir(config: TrainConfig) -> Path:
     )
     run_dir = Path(config.runs_dir) / config.group / name
     if (run_dir / "status.json").exists() and config.run_name is not None:
-        from rewardlab.runs import read_status
-
         if read_status(run_dir)["status"] == "done":
             raise ConfigError(
                 message(
@@ -248,8 +255,8 @@ def _save_model(model: BaseAlgorithm, run_dir: Path) -> None:
     model.save(buffer)
     write_atomic(run_dir / "model.zip", buffer.getvalue())
     env = model.get_env()
-    norm = find_wrapper(env, VecNormalize) if env is not None else None
-    if norm is not None:
+    norm = unwrap_vec_wrapper(env, VecNormalize) if env is not None else None
+    if isinstance(norm, VecNormalize):
         tmp = run_dir / ".vecnormalize.pkl.tmp"
         norm.save(str(tmp))
         tmp.replace(run_dir / "vecnormalize.pkl")
@@ -257,9 +264,9 @@ def _save_model(model: BaseAlgorithm, run_dir: Path) -> None:
 
 def _save_reward_model(callback: _EvalCallback, run_dir: Path) -> None:
     """Save a reward model trained with the agent (HERON), so `learned` specs can load it."""
-    save = getattr(callback.reward_fn, "save_model", None)
-    if save is not None:
-        save(run_dir / "reward_model")
+    fn = callback.reward_fn
+    if isinstance(fn, ModelReward) and fn.saved_with_run:
+        fn.save(run_dir / "reward_model")
 
 
 def train(config: TrainConfig) -> TrainResult:

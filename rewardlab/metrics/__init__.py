@@ -24,18 +24,12 @@ Example:
 
 from __future__ import annotations
 
+from rewardlab.data import Transitions, sample_transitions  # the data the estimators use, also named here
 from rewardlab.metrics._canon import canonicalize
 from rewardlab.metrics._distances import dard_distance, epic_distance, starc_distance
 from rewardlab.metrics._mdp import TabularMDP
 from rewardlab.metrics._regret import regret
-from rewardlab.metrics._sampled import (
-    Estimate,
-    Transitions,
-    epic_estimate,
-    estimate_distances,
-    sample_transitions,
-    starc_val_estimate,
-)
+from rewardlab.metrics._sampled import Estimate, epic_estimate, estimate_distances, starc_val_estimate
 from rewardlab.metrics._tabular import TabularEnvModel, reward_table, tabular_model
 
 __all__ = [

@@ -3,9 +3,9 @@
 The exact metrics of :mod:`rewardlab.metrics` need a tabular MDP. For continuous suite envs the
 rewards are compared on a sample of transitions instead:
 
-* :func:`sample_transitions` rolls out a coverage policy (random, an SB3 model, or a stored
-  ``.npz`` dataset) on the *raw* suite env, so the rewards see every observation dim they see in
-  training (hidden dims included);
+* the transitions come from :func:`rewardlab.data.sample_transitions` (a coverage policy on the
+  *raw* suite env, so the rewards see every observation dim they see in training); this module
+  only does the maths on them (no rollouts, no SB3);
 * :func:`epic_estimate` -- EPIC (Gleave et al., ICLR 2021) with the sample canonicalisation
   ``C(R)(s, a, s') = R(s, a, s') + E[γR(s', A, S') − R(s, A, S') − γR(S, A, S')]``, the expectation
   a Monte Carlo mean over ``m`` draws of independent ``S, S' ~ D_S`` and ``A ~ D_A``, then the
@@ -37,26 +37,22 @@ same samples serve both rewards).
 
 from __future__ import annotations
 
-import json
 import math
-import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from rewardlab.data import Transitions, check_count
 from rewardlab.errors import ConfigError, message, unknown
 
 __all__ = [
     "ESTIMATORS",
     "Estimate",
-    "Transitions",
     "epic_estimate",
     "estimate_distances",
-    "sample_transitions",
     "starc_val_estimate",
 ]
 
@@ -74,231 +70,6 @@ RewardCallable = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.n
 
 FeatureFn = Callable[[np.ndarray], np.ndarray]
 """A batched feature map ``(batch,) + obs_shape -> (batch, k)`` for the value fit of STARC-VAL."""
-
-
-# --- transitions ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Transitions:
-    """A batch of transitions ``(s, a, s', done)`` as the rewards see them.
-
-    ``done`` is the termination flag (a time-limit truncation is not ``done``); ``next_obs`` is
-    the true final observation at an episode end. Save with :meth:`save`, load with :meth:`load`.
-
-    Example:
-        >>> import numpy as np
-        >>> t = Transitions(np.zeros((4, 3)), np.zeros((4, 1)), np.ones((4, 3)), np.zeros(4, dtype=bool))
-        >>> len(t), t.subset(np.array([0, 2])).obs.shape
-        (4, (2, 3))
-    """
-
-    obs: np.ndarray
-    """``(n,) + obs_shape`` observations before the step (hidden dims included)."""
-    actions: np.ndarray
-    """``(n,) + action_shape`` actions (``(n,)`` for discrete spaces)."""
-    next_obs: np.ndarray
-    """``(n,) + obs_shape`` observations after the step."""
-    dones: np.ndarray
-    """``(n,)`` bool, True where the step terminated the episode."""
-    env: str = ""
-    """The suite env they come from (informational; empty when unknown)."""
-
-    def __post_init__(self) -> None:
-        n = len(self.obs)
-        for name in ("actions", "next_obs", "dones"):
-            got = len(getattr(self, name))
-            if got != n:
-                raise ConfigError(message(name, f"of length {n} like `obs`", got, "Pass one row per transition."))
-        if self.next_obs.shape != self.obs.shape:
-            raise ConfigError(message("next_obs", f"of shape {self.obs.shape} like `obs`", self.next_obs.shape))
-        if self.dones.ndim != 1:
-            raise ConfigError(message("dones", "a (n,) array", self.dones.shape))
-        object.__setattr__(self, "dones", np.asarray(self.dones, dtype=bool))
-
-    def __len__(self) -> int:
-        return len(self.obs)
-
-    def subset(self, index: np.ndarray) -> Transitions:
-        """The transitions at ``index`` (an integer or boolean array)."""
-        return Transitions(self.obs[index], self.actions[index], self.next_obs[index], self.dones[index], self.env)
-
-    def save(self, path: str | Path) -> Path:
-        """Write the transitions to an ``.npz`` file (atomically); returns the path."""
-        import io
-
-        from rewardlab.runs import write_atomic
-
-        buffer = io.BytesIO()
-        np.savez(
-            buffer, obs=self.obs, actions=self.actions, next_obs=self.next_obs, dones=self.dones, env=np.str_(self.env)
-        )
-        write_atomic(path, buffer.getvalue())
-        return Path(path)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Transitions:
-        """Read transitions written by :meth:`save` (no pickles are loaded).
-
-        Raises:
-            ConfigError: the file is missing or lacks one of the arrays.
-        """
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(message("transitions", "a readable .npz file", str(path), "Check the path."))
-        try:
-            with np.load(p, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (ValueError, OSError) as exc:
-            raise ConfigError(message("transitions", "an .npz file saved by Transitions.save", str(path))) from exc
-        missing = sorted({"obs", "actions", "next_obs", "dones"} - set(arrays))
-        if missing:
-            raise ConfigError(
-                message("transitions", "an .npz with obs, actions, next_obs, dones", str(path), f"Missing {missing}.")
-            )
-        env = str(arrays["env"]) if "env" in arrays else ""
-        return cls(arrays["obs"], arrays["actions"], arrays["next_obs"], arrays["dones"], env)
-
-
-def _check_count(param: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(
-            message(param, f"an integer >= {minimum}", value, f"Pass {param}={max(minimum, 100)} or more.")
-        )
-    return int(value)
-
-
-def sample_transitions(
-    env: Any,
-    n: int,
-    policy: Any = "random",
-    *,
-    seed: int = 0,
-    deterministic: bool = False,
-) -> Transitions:
-    """Sample ``n`` transitions of a suite env under a coverage policy.
-
-    The raw env (``rewardlab.suite.get(env).make()``) is stepped, so the observations include the
-    dims hidden from the agent: the rewards see what they see in training. Episodes are reset when
-    they terminate or are truncated; ``dones`` marks terminations only.
-
-    Args:
-        env: suite env name (``"pendulum"``), Gymnasium id or :class:`~rewardlab.suite.SuiteEnv`.
-        n: number of transitions (>= 1).
-        policy: ``"random"`` (uniform samples of the action space), an SB3 model (it is given the
-            agent's observation, without the hidden dims, normalised if the model's env has a
-            ``VecNormalize``), a path to a saved SB3 ``model.zip`` (its algorithm is read from the
-            run's ``config.json`` beside it when present, and a ``vecnormalize.pkl`` beside it is
-            applied), or a path to an ``.npz`` dataset from :meth:`Transitions.save` (``n`` of
-            its transitions are drawn without replacement).
-        seed: seeds the env resets, the action sampling and the dataset draw.
-        deterministic: for a model policy, act with its mode instead of sampling.
-
-    Returns:
-        The :class:`Transitions`.
-
-    Raises:
-        ConfigError: bad ``n`` or ``policy``, or a dataset with fewer than ``n`` transitions.
-    """
-    from rewardlab import suite
-
-    n = _check_count("n", n, 1)
-    suite_env = suite.get(env)
-    if isinstance(policy, (str, Path)) and str(policy) != "random":
-        path = Path(policy)
-        if path.suffix == ".npz":
-            data = Transitions.load(path)
-            if len(data) < n:
-                raise ConfigError(
-                    message("n", f"at most the {len(data)} transitions in {path.name}", n, "Lower n or sample more.")
-                )
-            pick = np.sort(np.random.default_rng(seed).choice(len(data), size=n, replace=False))
-            return Transitions(
-                data.obs[pick], data.actions[pick], data.next_obs[pick], data.dones[pick], suite_env.name
-            )
-        policy, obs_norm = _load_model(path)
-    else:
-        obs_norm = None
-    act = _policy_fn(policy, suite_env, deterministic, obs_norm)
-
-    raw = suite_env.make()
-    try:
-        raw.action_space.seed(seed)
-        obs, _ = raw.reset(seed=seed)
-        obs_list, act_list, next_list, done_list = [], [], [], []
-        for _ in range(n):
-            action = act(obs, raw.action_space)
-            next_obs, _, terminated, truncated, _ = raw.step(action)
-            obs_list.append(np.asarray(obs))
-            act_list.append(np.asarray(action))
-            next_list.append(np.asarray(next_obs))
-            done_list.append(bool(terminated))
-            obs = raw.reset()[0] if terminated or truncated else next_obs
-    finally:
-        raw.close()
-    return Transitions(
-        np.stack(obs_list), np.stack(act_list), np.stack(next_list), np.asarray(done_list, dtype=bool), suite_env.name
-    )
-
-
-def _load_model(path: Path) -> tuple[Any, Any]:
-    """Load an SB3 model zip and the ``VecNormalize`` beside it (or None).
-
-    The algorithm comes from a sibling ``config.json`` (a rewardlab run) or each one is tried in turn.
-    """
-    from rewardlab.agents import ALGORITHMS
-
-    if not path.is_file():
-        raise ConfigError(
-            message("policy", "'random', an SB3 model .zip or a transitions .npz", str(path), "Check the path.")
-        )
-    algo = None
-    config = path.parent / "config.json"
-    if config.is_file():
-        algo = json.loads(config.read_text(encoding="utf-8")).get("agent_preset", {}).get("algo")
-    classes = [ALGORITHMS[algo]] if algo in ALGORITHMS else list(ALGORITHMS.values())
-    model = None
-    for cls in classes:
-        try:
-            model = cls.load(str(path), device="cpu")
-            break
-        except Exception:  # SB3 raises assorted errors for the wrong algorithm: try the next one
-            continue
-    if model is None:
-        raise ConfigError(message("policy", "a model.zip saved by Stable-Baselines3", str(path), "Pass a model.zip."))
-    norm = None
-    norm_path = path.parent / "vecnormalize.pkl"
-    if norm_path.is_file():
-        # the run's own statistics, written by rewardlab.train: the policy expects normalised observations
-        with open(norm_path, "rb") as f:
-            norm = pickle.load(f)
-    return model, norm
-
-
-def _policy_fn(policy: Any, suite_env: Any, deterministic: bool, norm: Any = None) -> Callable[[np.ndarray, Any], Any]:
-    """A function ``(raw obs, action_space) -> action`` for the coverage policy."""
-    if isinstance(policy, str) and policy == "random":
-        return lambda obs, space: space.sample()
-    if not hasattr(policy, "predict"):
-        raise ConfigError(
-            message("policy", "'random', an SB3 model or a path", type(policy).__name__, "Pass a model or 'random'.")
-        )
-    hidden = list(suite_env.hidden_obs)
-    if norm is None and policy.get_env() is not None:
-        from stable_baselines3.common.vec_env import VecNormalize
-
-        from rewardlab._make import find_wrapper
-
-        norm = find_wrapper(policy.get_env(), VecNormalize)
-
-    def act(obs: np.ndarray, space: Any) -> Any:
-        agent_obs = np.delete(np.asarray(obs), hidden, axis=-1) if hidden else np.asarray(obs)
-        if norm is not None and getattr(norm, "norm_obs", False):
-            agent_obs = norm.normalize_obs(agent_obs)
-        action, _ = policy.predict(agent_obs, deterministic=deterministic)
-        return action
-
-    return act
 
 
 # --- estimates ------------------------------------------------------------------------------------
@@ -498,7 +269,7 @@ def estimate_distances(
         raise ConfigError(
             message("gamma", "in the open interval (0, 1)", gamma, "Pass the agent's discount, e.g. 0.99.")
         )
-    n_bootstrap = _check_count("n_bootstrap", n_bootstrap, 1)
+    n_bootstrap = check_count("n_bootstrap", n_bootstrap, 1)
     seeds = np.random.SeedSequence(seed).spawn(3)
     # counts[b, i]: how often transition i is in bootstrap resample b (shared by all rewards)
     counts = np.random.default_rng(seeds[0]).multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap).astype(np.float64)
@@ -512,7 +283,7 @@ def estimate_distances(
         ]
         scales = [float(np.max(np.abs(r))) for r in direct]
         if metric == "epic":
-            m = _check_count("n_canonical", n_canonical, 1)
+            m = check_count("n_canonical", n_canonical, 1)
             point, boot = _epic_canonical(
                 rewards, direct, transitions, gamma, m, states, actions, n_bootstrap, np.random.default_rng(seeds[1])
             )
@@ -665,7 +436,7 @@ def _value_features(
         if phi.ndim != 2 or phi.shape[0] != len(obs) or phi.shape != phi_next.shape:
             raise ConfigError(message("features", f"a map to ({len(obs)}, k) arrays", phi.shape))
         return phi, phi_next
-    n_features = _check_count("n_features", n_features, 1)
+    n_features = check_count("n_features", n_features, 1)
     flat, flat_next = obs.reshape(len(obs), -1).astype(np.float64), next_obs.reshape(len(obs), -1).astype(np.float64)
     both = np.concatenate([flat, flat_next])
     mean, std = both.mean(axis=0), both.std(axis=0)

@@ -1,4 +1,9 @@
-"""Preferences over trajectory segments: collection, labels and datasets.
+"""Preferences over trajectory segments: collection, labels, datasets, reward-model training and RLHF.
+
+Layer: above :mod:`rewardlab.training` and everything under it; only sweeps and the CLI sit
+higher. Importing it registers the builders of the reward kinds that train a model when built
+(``learned`` with ``preferences``, ``hierarchical``) into the reward-kind registry
+(:func:`rewardlab.rewards.register_trainer`).
 
 - :func:`hierarchical_labels`: HERON's factor-ranking comparison, vectorised; :func:`std_margins`
   gives HERON's margins (a multiple of each factor's standard deviation).
@@ -9,7 +14,7 @@
 - :func:`label_pairs` with :class:`BoltzmannOracle` (Christiano/imitation) or
   :class:`ImperfectOracle` (BPref's skip/equal/myopic/mistake teachers): synthetic labels.
 - :class:`RewardModel` (an ensemble of MLPs over :class:`FeatureSpec` features, saved as
-  safetensors + JSON) and :func:`train_reward_model` (Bradley-Terry loss
+  safetensors + JSON; its home is :mod:`rewardlab.rewards`) and :func:`train_reward_model` (Bradley-Terry loss
   :func:`bradley_terry_loss`, :func:`preference_probability`, bootstrap per member, early
   stopping; returns a :class:`TrainReport`): reward models learned from preferences.
 - :func:`select_pairs`: which pairs to query next, uniformly or by ensemble disagreement.
@@ -20,26 +25,33 @@
 
 from __future__ import annotations
 
+from rewardlab.data import Segments, collect_segments
 from rewardlab.preferences._active import select_pairs
+from rewardlab.preferences._bradley_terry import bradley_terry_loss, preference_probability, train_reward_model
 from rewardlab.preferences._clips import render_segment, write_clip, write_pair_clips
-from rewardlab.preferences._dataset import PreferenceDataset
-from rewardlab.preferences._hierarchical import hierarchical_labels, std_margins
-from rewardlab.preferences._model import (
-    FeatureSpec,
-    RewardModel,
-    TrainReport,
-    bradley_terry_loss,
-    preference_probability,
-    train_reward_model,
+from rewardlab.preferences._dataset import PreferenceDataset, parse_label
+from rewardlab.preferences._heron import (
+    HeronReward,
+    OnlineHeronReward,
+    build_hierarchical,
+    build_learned,
+    heron_pairs,
+    level_stats,
 )
+from rewardlab.preferences._hierarchical import hierarchical_labels, std_margins
 from rewardlab.preferences._oracles import BoltzmannOracle, ImperfectOracle, PreferenceOracle, label_pairs
-from rewardlab.preferences._rlhf import RLHFConfig, RLHFResult, label_schedule, run_rlhf
-from rewardlab.preferences._segments import Segments, collect_segments
+from rewardlab.preferences._rlhf import RLHFConfig, RLHFResult, build_oracle, label_schedule, run_rlhf
+from rewardlab.rewards import FeatureSpec, RewardModel, TrainReport, register_trainer
+
+register_trainer("learned", build_learned)
+register_trainer("hierarchical", build_hierarchical)
 
 __all__ = [
     "BoltzmannOracle",
     "FeatureSpec",
+    "HeronReward",
     "ImperfectOracle",
+    "OnlineHeronReward",
     "PreferenceDataset",
     "PreferenceOracle",
     "RLHFConfig",
@@ -48,10 +60,16 @@ __all__ = [
     "Segments",
     "TrainReport",
     "bradley_terry_loss",
+    "build_hierarchical",
+    "build_learned",
+    "build_oracle",
     "collect_segments",
+    "heron_pairs",
     "hierarchical_labels",
     "label_pairs",
     "label_schedule",
+    "level_stats",
+    "parse_label",
     "preference_probability",
     "render_segment",
     "run_rlhf",

@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from rewardlab.data import Segments
 from rewardlab.errors import ConfigError, message, unknown
-from rewardlab.preferences._model import RewardModel, preference_probability
-from rewardlab.preferences._segments import Segments
+from rewardlab.preferences._bradley_terry import preference_probability
+from rewardlab.rewards import RewardModel
 
 __all__ = ["QUERY_METHODS", "select_pairs"]
 

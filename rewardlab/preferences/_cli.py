@@ -52,7 +52,8 @@ def _write_queries(dataset: Any, path: Path, n_pairs: int, seed: int, clips: boo
 
 def _read_queries(path: Path, need_label: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """``(pairs, labels)`` from a queries file; with ``need_label``, only the labelled rows."""
-    from rewardlab.preferences._dataset import PreferenceDataset, _parse_label
+    from rewardlab.preferences._dataset import PreferenceDataset
+    from rewardlab.preferences._dataset import parse_label as _parse_label
 
     if not path.is_file():
         raise ConfigError(message("queries", "an existing .csv or .jsonl file", str(path), "Run `prefs export`."))
@@ -79,8 +80,8 @@ def _read_queries(path: Path, need_label: bool) -> tuple[np.ndarray, np.ndarray 
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:
+    from rewardlab.data import collect_segments
     from rewardlab.preferences._dataset import PreferenceDataset
-    from rewardlab.preferences._segments import collect_segments
 
     segments = collect_segments(args.env, args.n_segments, args.length, args.policy, seed=args.seed)
     provenance = {"source": "collect", "policy": str(args.policy), "seed": args.seed, "n_segments": len(segments)}
@@ -96,7 +97,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 
 
 def _oracle(args: argparse.Namespace) -> Any:
-    from rewardlab.preferences._rlhf import _build_oracle
+    from rewardlab.preferences._rlhf import build_oracle as _build_oracle
 
     spec: dict[str, Any] = {"kind": args.oracle}
     reward = args.reward
@@ -140,8 +141,8 @@ def _cmd_label(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
+    from rewardlab.preferences import FeatureSpec, RewardModel, train_reward_model
     from rewardlab.preferences._dataset import PreferenceDataset
-    from rewardlab.preferences._model import FeatureSpec, RewardModel, train_reward_model
 
     torch.set_num_threads(args.threads)
     dataset = PreferenceDataset.load(args.dataset)

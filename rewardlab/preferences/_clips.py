@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rewardlab import suite
+from rewardlab.data import Segments
 from rewardlab.errors import ConfigError, MissingDependencyError, message
-from rewardlab.preferences._segments import Segments
+from rewardlab.runs import write_atomic
 
 if TYPE_CHECKING:
     from rewardlab.preferences._dataset import PreferenceDataset
@@ -217,7 +218,6 @@ def write_clip(frames: Sequence[np.ndarray], path: str | Path, fps: float = 30) 
         ConfigError: no frames, frames of different shapes or dtypes, a bad ``fps`` or a suffix
             other than ``.gif`` (MP4 needs ffmpeg, which rewardlab does not depend on).
     """
-    from rewardlab.runs import write_atomic
 
     p = Path(path)
     if p.suffix.lower() != ".gif":
@@ -272,7 +272,6 @@ def write_pair_clips(
             ids, a bad ``fps`` or ``size``; as :func:`render_segment`.
         MissingDependencyError: as :func:`render_segment`.
     """
-    from rewardlab.runs import write_atomic
 
     fps = _check_fps(fps)
     ids = dataset._check_pair_ids(pair_ids)

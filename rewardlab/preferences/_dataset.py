@@ -39,8 +39,10 @@ from typing import Any
 import numpy as np
 
 from rewardlab import suite
+from rewardlab.data import Segments
 from rewardlab.errors import ConfigError, UnknownNameError, message
-from rewardlab.preferences._segments import Segments
+from rewardlab.preferences._clips import write_pair_clips
+from rewardlab.runs import write_atomic, write_json
 
 __all__ = ["FORMAT_VERSION", "LABEL_WORDS", "PreferenceDataset"]
 
@@ -227,7 +229,6 @@ class PreferenceDataset:
         Returns:
             The directory.
         """
-        from rewardlab.runs import write_atomic, write_json
 
         root = Path(path)
         root.mkdir(parents=True, exist_ok=True)
@@ -351,7 +352,6 @@ class PreferenceDataset:
             MissingDependencyError: with ``clips=True``, the env's renderer needs a missing
                 package (pygame for classic control).
         """
-        from rewardlab.runs import write_atomic
 
         p = Path(path)
         ids = self._check_pair_ids(pair_ids)
@@ -359,7 +359,6 @@ class PreferenceDataset:
             raise ConfigError(message("path", "a .csv or .jsonl file", str(path), "Use one of these suffixes."))
         clip_paths: dict[int, str] = {}
         if clips:
-            from rewardlab.preferences._clips import write_pair_clips
 
             folder = f"{p.stem}_clips"
             written = write_pair_clips(self, p.parent / folder, ids, fps=fps)
@@ -443,7 +442,7 @@ class PreferenceDataset:
                 )
             if pair_id in updates:
                 raise ConfigError(message(f"{where} pair_id", "labelled once", pair_id, "Drop the duplicate row."))
-            updates[pair_id] = _parse_label(value, where)
+            updates[pair_id] = parse_label(value, where)
         for pair_id, label in updates.items():
             self.labels[pair_id] = label
         entry = {"source": "human", "file": p.name, "n_labels": len(updates), "created": now()}
@@ -479,7 +478,8 @@ class PreferenceDataset:
         raise ConfigError(message("path", "a .csv or .jsonl file", str(p), "Use one of these suffixes."))
 
 
-def _parse_label(value: Any, where: str) -> float:
+def parse_label(value: Any, where: str) -> float:
+    """A label from a number in [0, 1] or a word (left, right, equal, ...); `where` names it in errors."""
     if isinstance(value, str):
         word = value.strip().lower()
         if word in LABEL_WORDS:

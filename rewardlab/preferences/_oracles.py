@@ -24,9 +24,10 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+from rewardlab.data import Segments
 from rewardlab.errors import ConfigError, message
 from rewardlab.preferences._dataset import _check_pairs
-from rewardlab.preferences._segments import Segments
+from rewardlab.rewards import RewardSpec
 
 __all__ = ["BoltzmannOracle", "ImperfectOracle", "PreferenceOracle", "label_pairs"]
 
@@ -115,7 +116,6 @@ def _number(param: str, value: Any, lo: float, hi: float, *, lo_open: bool, hi_o
 
 def _check_reward(reward: Any) -> Any:
     """Validate what can be checked without the segments (factor names are checked when used)."""
-    from rewardlab.rewards import RewardSpec
 
     if isinstance(reward, str):
         if reward != "env":
@@ -146,7 +146,6 @@ def _check_reward(reward: Any) -> Any:
 
 def _describe_reward(reward: Any) -> Any:
     """JSON-ready description of a reward for provenance."""
-    from rewardlab.rewards import RewardSpec
 
     if isinstance(reward, str):
         return reward

@@ -55,15 +55,25 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.utils import set_random_seed
+from stable_baselines3.common.vec_env import VecNormalize, unwrap_vec_wrapper
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
 from rewardlab import agents, suite
+from rewardlab.data import ALGORITHMS, OFF_POLICY, Segments, collect_segments
 from rewardlab.errors import ConfigError, message, unknown
+from rewardlab.evaluation import EvalResult, evaluate
+from rewardlab.preferences._active import select_pairs
+from rewardlab.preferences._bradley_terry import train_reward_model
 from rewardlab.preferences._dataset import PreferenceDataset
 from rewardlab.preferences._oracles import BoltzmannOracle, ImperfectOracle, PreferenceOracle, label_pairs
-from rewardlab.preferences._segments import Segments, collect_segments
+from rewardlab.rewards import FeatureSpec, Learned, LearningReward, RewardModel
 from rewardlab.runs import (
     append_jsonl,
     read_jsonl,
@@ -73,20 +83,13 @@ from rewardlab.runs import (
     write_json,
     write_status,
 )
+from rewardlab.wrappers import make_vec_env
 
-if TYPE_CHECKING:
-    from stable_baselines3.common.base_class import BaseAlgorithm
-
-    from rewardlab.evaluation import EvalResult
-    from rewardlab.preferences._model import RewardModel
-    from rewardlab.rewards._learned import _ModelFunction
-
-__all__ = ["RLHFConfig", "RLHFResult", "label_schedule", "run_rlhf"]
+__all__ = ["RLHFConfig", "RLHFResult", "build_oracle", "label_schedule", "run_rlhf"]
 
 _QUERIES = ("disagreement", "uniform")
 _NORMALIZATIONS = ("scale", "standard", "none")
 _ORACLES: dict[str, type] = {"boltzmann": BoltzmannOracle, "imperfect": ImperfectOracle}
-_OFF_POLICY = ("sac", "td3", "dqn")
 _COMMIT = ".next"
 """Staging directory of a checkpoint (see the module docstring)."""
 _ARTEFACTS = ("dataset", "reward_model", "agent.zip", "replay_buffer.pkl", "vecnormalize.pkl")
@@ -266,8 +269,6 @@ class RLHFConfig:
         if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
             raise ConfigError(message("hidden", "a list of layer sizes", hidden, "Pass hidden=(64, 64)."))
         self.hidden = tuple(_int("hidden", h, 1, "Pass layer sizes such as (64, 64).") for h in hidden)
-        from rewardlab.preferences._model import FeatureSpec  # torch: imported on use
-
         self.features = FeatureSpec.coerce(self.features)
         self.features.check_factors(self.suite_env, "features")  # before any run directory is written
         self.reward_epochs = _int("reward_epochs", self.reward_epochs, 1, "Pass e.g. reward_epochs=50.")
@@ -277,7 +278,7 @@ class RLHFConfig:
             raise ConfigError(message("val_fraction", "a number in [0, 1)", v, "Pass 0.2, or 0 for no validation."))
         if self.reward_normalization not in _NORMALIZATIONS:
             raise unknown("reward_normalization", self.reward_normalization, _NORMALIZATIONS, "a normalisation")
-        self.oracle_obj: PreferenceOracle = _build_oracle(self.oracle)
+        self.oracle_obj: PreferenceOracle = build_oracle(self.oracle)
         self.eval_episodes = _int("eval_episodes", self.eval_episodes, 1)
         self.threads = _int("threads", self.threads, 1)
         if self.n_envs is not None:
@@ -290,7 +291,7 @@ class RLHFConfig:
             agents.check(self.preset, raw.action_space)
         finally:
             raw.close()
-        off_policy = self.preset.algo in _OFF_POLICY
+        off_policy = self.preset.algo in OFF_POLICY
         if self.relabel is None:
             self.relabel = off_policy
         elif not isinstance(self.relabel, bool):
@@ -298,7 +299,7 @@ class RLHFConfig:
         if self.relabel:
             problem = None
             if not off_policy:
-                problem = f"an off-policy agent ({', '.join(_OFF_POLICY)}), not {self.preset.algo!r}"
+                problem = f"an off-policy agent ({', '.join(OFF_POLICY)}), not {self.preset.algo!r}"
             elif self.suite_env.hidden_obs:
                 problem = f"an env without hidden observation dims ({self.suite_env.name!r} hides some)"
             elif self.preset.normalize_obs or self.preset.normalize_reward:
@@ -332,7 +333,8 @@ class RLHFConfig:
         return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
 
 
-def _build_oracle(spec: Any) -> PreferenceOracle:
+def build_oracle(spec: Any) -> PreferenceOracle:
+    """An oracle from itself or a dict ``{"kind": "boltzmann" | "imperfect", ...its fields}``."""
     if isinstance(spec, PreferenceOracle):
         return spec
     if not isinstance(spec, Mapping) or "kind" not in spec:
@@ -434,10 +436,6 @@ def _checkpoint(
     model: RewardModel,
     agent: BaseAlgorithm,
 ) -> None:
-    from stable_baselines3.common.vec_env import VecNormalize
-
-    from rewardlab._make import find_wrapper
-
     staged = run_dir / _COMMIT
     if staged.exists():
         shutil.rmtree(staged)
@@ -450,16 +448,14 @@ def _checkpoint(
     if getattr(agent, "replay_buffer", None) is not None:
         _save_sb3(agent.save_replay_buffer, staged / "replay_buffer.pkl")  # type: ignore[attr-defined]
     env = agent.get_env()
-    norm = find_wrapper(env, VecNormalize) if env is not None else None
-    if norm is not None:
+    norm = unwrap_vec_wrapper(env, VecNormalize) if env is not None else None
+    if isinstance(norm, VecNormalize):
         _save_sb3(norm.save, staged / "vecnormalize.pkl")
     write_json(run_dir / "state.json", {**state, "commit": _COMMIT})  # the commit point
     _finish_commit(run_dir)
 
 
 def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
-    import torch
-
     np_state = np.random.get_state()
     py_state = random.getstate()
     return {
@@ -471,8 +467,6 @@ def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
 
 
 def _restore_rng(saved: Mapping[str, Any]) -> np.random.Generator:
-    import torch
-
     rng = np.random.default_rng()
     rng.bit_generator.state = saved["loop"]
     torch.set_rng_state(torch.tensor(saved["torch"], dtype=torch.uint8))
@@ -486,10 +480,9 @@ def _restore_rng(saved: Mapping[str, Any]) -> np.random.Generator:
 # --- the loop -----------------------------------------------------------------------------------
 
 
-def _reward_fn(model: RewardModel, run_dir: Path, suite_env: suite.SuiteEnv) -> _ModelFunction:
-    from rewardlab.rewards._learned import Learned, _ModelFunction
-
-    return _ModelFunction(Learned(model=str(run_dir / "reward_model")), suite_env, model, 1.0, "learned")
+def _reward_fn(model: RewardModel, run_dir: Path, suite_env: suite.SuiteEnv) -> LearningReward:
+    """The agent's reward: the loop's own model object, which it keeps training between stages."""
+    return LearningReward(Learned(model=str(run_dir / "reward_model")), suite_env, model, 1.0, "learned")
 
 
 def _global_progress(agent: BaseAlgorithm, total: int) -> None:
@@ -520,8 +513,6 @@ def _query(
         ``(segments, pairs, labels, n_skipped)``: only the segments the kept pairs use, the pairs
         re-indexed into them, their labels (oracle-skipped pairs dropped).
     """
-    from rewardlab.preferences._active import select_pairs
-
     n_seg = config.segments_for(n_pairs)
     seed = int(rng.integers(2**31))
     segments = collect_segments(config.suite_env, n_seg, config.segment_length, policy, seed=seed)
@@ -547,16 +538,6 @@ def run_rlhf(config: RLHFConfig) -> RLHFResult:
     Raises:
         ConfigError: the run is already done, or a resumed run had other settings.
     """
-    import torch
-    from stable_baselines3.common.utils import set_random_seed
-    from threadpoolctl import threadpool_limits
-
-    from rewardlab._make import make_vec_env
-    from rewardlab.agents import ALGORITHMS
-    from rewardlab.evaluation import evaluate
-    from rewardlab.preferences._model import RewardModel, train_reward_model
-    from rewardlab.rewards._heron import relabel_replay_buffer
-
     run_dir = _run_dir(config)
     resolved = config.resolved()
     state: dict[str, Any] | None = None
@@ -636,8 +617,9 @@ def run_rlhf(config: RLHFConfig) -> RLHFResult:
                             seed=config.seed + stage,
                         )
                         _normalize_output(model, dataset.segments, config.reward_normalization)
+                        fn.version += 1
                         if config.relabel:
-                            relabel_replay_buffer(agent, fn)
+                            agents.relabel_replay_buffer(agent, fn)
                     if stage > 0:
                         target = round(config.total_timesteps * stage / n_stages)
                         if target > agent.num_timesteps:
@@ -711,20 +693,12 @@ def _normalize_output(model: RewardModel, segments: Segments, how: str) -> None:
         return
     model.fit_output_normalization(segments)
     if how == "scale":  # keep the offset Bradley-Terry learned from segments of different lengths
-        with _no_grad():
+        with torch.no_grad():
             model.module.output_mean.fill_(0.0)  # type: ignore[operator]  # a registered buffer
         model.refresh()
 
 
-def _no_grad() -> Any:
-    import torch
-
-    return torch.no_grad()
-
-
 def _load_agent(cls: Any, run_dir: Path, venv: Any) -> BaseAlgorithm:
-    from stable_baselines3.common.vec_env import VecNormalize
-
     if (run_dir / "vecnormalize.pkl").is_file():
         venv = VecNormalize.load(str(run_dir / "vecnormalize.pkl"), venv)
     agent = cls.load(str(run_dir / "agent.zip"), env=venv, device="cpu")
@@ -765,6 +739,4 @@ def _metrics_row(
 def _progress_bar(config: RLHFConfig, done_stage: int) -> Any:
     if not config.progress:
         return None
-    from tqdm import tqdm
-
     return tqdm(total=config.n_iterations + 1, initial=done_stage + 1, desc="rlhf stages", unit="stage")

@@ -6,6 +6,14 @@ Kinds: :class:`Env` (ground truth), :class:`Terms` (weighted factors with transf
 reward model trained from a ranking of the env's reward factors).
 Specs load from TOML (:func:`load`) or dicts (:func:`from_dict`) and are validated on load.
 
+Also the reward network: :class:`RewardModel` (an ensemble of MLPs over :class:`FeatureSpec`
+features, saved as safetensors + JSON) and :class:`ModelReward`, the reward function that
+evaluates one; :class:`LearningReward` declares a reward whose model learns while the agent trains.
+
+Layer: above :mod:`rewardlab.data` and the ground floor; imports nothing higher. The kinds that
+train a model when built get their trainer from :mod:`rewardlab.preferences`, which registers it
+(:func:`register_trainer`).
+
 Example:
     >>> import rewardlab as rl
     >>> spec = rl.rewards.from_dict({"kind": "terms", "weights": {"angle_cost": -1.0}})
@@ -14,22 +22,46 @@ Example:
 """
 
 from rewardlab.rewards._kinds import Code, Env, LogSigmoid, Shaped, Term, Terms
-from rewardlab.rewards._learned import Hierarchical, Learned
-from rewardlab.rewards._spec import RewardFn, RewardFunction, RewardSpec, from_dict, load, parse
+from rewardlab.rewards._learned import Hierarchical, Learned, LearningReward, ModelReward, factor_values
+from rewardlab.rewards._network import MODEL_FORMAT_VERSION, FeatureSpec, RewardModel, TrainReport, check_bool
+from rewardlab.rewards._spec import (
+    RewardFn,
+    RewardFunction,
+    RewardSpec,
+    check_keys,
+    check_number,
+    from_dict,
+    load,
+    parse,
+    register_trainer,
+    trainer,
+)
 
 __all__ = [
+    "MODEL_FORMAT_VERSION",
     "Code",
     "Env",
+    "FeatureSpec",
     "Hierarchical",
     "Learned",
+    "LearningReward",
     "LogSigmoid",
+    "ModelReward",
     "RewardFn",
     "RewardFunction",
+    "RewardModel",
     "RewardSpec",
     "Shaped",
     "Term",
     "Terms",
+    "TrainReport",
+    "check_bool",
+    "check_keys",
+    "check_number",
+    "factor_values",
     "from_dict",
     "load",
     "parse",
+    "register_trainer",
+    "trainer",
 ]

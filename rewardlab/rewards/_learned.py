@@ -1,11 +1,14 @@
 """The reward kinds backed by a torch reward model: ``learned`` and ``hierarchical``.
 
-``learned`` loads a saved :class:`~rewardlab.preferences.RewardModel` (safetensors + JSON, never
-unpickled). ``hierarchical`` (HERON, Bukharin et al.) trains one from a ranking of the env's
-reward factors: pairs of samples are labelled by the decision tree the ranking induces
-(:func:`~rewardlab.preferences.hierarchical_labels`) and a Bradley-Terry model is fitted to the
-labels, either before the agent trains (``mode = "offline"``) or while it trains, from the
-agent's own transitions (``mode = "online"``, as in HERON's code).
+Owns the two specs (data, validated on construction), :class:`ModelReward` (the reward function
+that evaluates a :class:`~rewardlab.rewards.RewardModel` on each batch) and the declared type
+:class:`LearningReward` (a reward whose model keeps learning while the agent trains; the trainer
+checks it with ``isinstance``).
+
+``learned`` loads a saved model (safetensors + JSON, never unpickled). Training one, from
+synthetic labels (``learned`` with ``preferences``) or from a ranking of the env's reward factors
+(``hierarchical``, HERON, Bukharin et al.), is :mod:`rewardlab.preferences`' job: it registers the
+builders of both kinds (:func:`~rewardlab.rewards.register_trainer`).
 """
 
 from __future__ import annotations
@@ -15,21 +18,22 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from rewardlab import suite
 from rewardlab.errors import SpecError, message, unknown
-from rewardlab.rewards._spec import RewardFunction, RewardSpec, check_keys, check_number
+from rewardlab.rewards._network import RewardModel
+from rewardlab.rewards._spec import RewardFunction, RewardSpec, check_keys, check_number, trainer
 
-if TYPE_CHECKING:
-    from rewardlab.preferences._model import RewardModel
-
-__all__ = ["Hierarchical", "Learned"]
+__all__ = ["Hierarchical", "Learned", "LearningReward", "ModelReward", "factor_values"]
 
 
-def _factor_values(env: suite.SuiteEnv, names: Sequence[str], obs: Any, action: Any, next_obs: Any, done: Any):  # type: ignore[no-untyped-def]
+def factor_values(
+    env: suite.SuiteEnv, names: Sequence[str], obs: Any, action: Any, next_obs: Any, done: Any
+) -> dict[str, np.ndarray]:
+    """``{name: (batch,) float64}``: the named reward factors of ``env`` on a batch of transitions."""
     return {name: np.asarray(env.factor(name).fn(obs, action, next_obs, done), dtype=np.float64) for name in names}
 
 
@@ -39,28 +43,60 @@ def _cache_key(spec: RewardSpec, env: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-class _ModelFunction(RewardFunction):
-    """A reward function that evaluates a :class:`RewardModel` on each batch of transitions."""
+class ModelReward(RewardFunction):
+    """A reward function that evaluates a :class:`RewardModel` on each batch of transitions.
 
-    def __init__(self, spec: RewardSpec, env: suite.SuiteEnv, model: RewardModel, scale: float, term: str) -> None:
+    Args:
+        spec: the spec it was built from.
+        env: the suite env.
+        model: the reward model.
+        scale: multiplier of the model's output.
+        term: the name of its one term in logs (``learned``, ``heron``).
+        stats: statistics of how the model was trained (labels, accuracy), logged by the trainer.
+    """
+
+    saved_with_run = False
+    """True when a training run should save the model in its run directory (trained for that run)."""
+
+    def __init__(
+        self,
+        spec: RewardSpec,
+        env: suite.SuiteEnv,
+        model: RewardModel,
+        scale: float = 1.0,
+        term: str = "learned",
+        stats: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(spec, env)
         self.model = model
         self.scale = scale
         self.term = term
+        self.stats: dict[str, Any] = dict(stats or {})
         self._factor_names = tuple(model.features.factors)
 
     @property
     def term_names(self) -> tuple[str, ...]:
         return (self.term,)
 
-    def compute(self, obs, action, next_obs, done, env_reward=None):  # type: ignore[no-untyped-def]
+    def compute(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        next_obs: np.ndarray,
+        done: np.ndarray,
+        env_reward: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         factors = (
-            _factor_values(self.env, self._factor_names, obs, action, next_obs, np.asarray(done, dtype=bool))
+            factor_values(self.env, self._factor_names, obs, action, next_obs, np.asarray(done, dtype=bool))
             if self._factor_names
             else None
         )
         r = self.scale * self.model.predict(obs, action, next_obs, factors)
         return r, {self.term: r}
+
+    def save(self, path: str | Path) -> Path:
+        """Save the reward model (``rewardlab.rewards.Learned(model=path)`` loads it)."""
+        return Path(self.model.save(path))
 
     def state_dict(self) -> dict[str, Any]:
         # The model itself, by reference: evaluation shares the weights the agent trains on.
@@ -69,6 +105,24 @@ class _ModelFunction(RewardFunction):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         if "model" in state:
             self.model = state["model"]
+
+
+class LearningReward(ModelReward):
+    """A reward whose model keeps learning while the agent trains (HERON online, RLHF).
+
+    The trainer (:func:`rewardlab.train`) checks for this type: when :attr:`version` changes it
+    relabels an off-policy agent's replay buffer if :attr:`relabel` is set, and at the end it saves
+    the model in the run directory.
+    """
+
+    saved_with_run = True
+
+    def __init__(self, *args: Any, relabel: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.version = 0
+        """Incremented at every model update."""
+        self.relabel = relabel
+        """Rewrite the replay buffer's rewards with the current model after each update."""
 
 
 # --- learned --------------------------------------------------------------------------------------
@@ -179,22 +233,15 @@ class Learned(RewardSpec):
         check_number("scale", self.scale, positive=True, fix="Use a positive multiplier such as 1.0.")
 
     def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
-        from rewardlab.preferences._model import RewardModel
-
         env = suite.get(env)
         if self.preferences is not None:
-            from rewardlab.rewards._heron import trained_from_preferences
-
-            model, stats = trained_from_preferences(self, env)
-            fn = _ModelFunction(self, env, model, float(self.scale), "learned")
-            fn.stats = dict(stats)  # type: ignore[attr-defined]
-            return fn
+            return trainer(self.kind)(self, env)
         model = RewardModel.load(self.model)
         if model.env and model.env != env.name:
             raise SpecError(
                 message("model", f"a reward model of {env.name!r}", f"{self.model} (trained on {model.env!r})")
             )
-        return _ModelFunction(self, env, model, float(self.scale), "learned")
+        return ModelReward(self, env, model, float(self.scale), "learned")
 
     def _fields(self) -> dict[str, Any]:
         if self.preferences is not None:
@@ -437,11 +484,9 @@ class Hierarchical(RewardSpec):
                 raise unknown("ranking", name, env.factor_names, f"a factor of {env.name!r}")
 
     def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
-        from rewardlab.rewards._heron import build_hierarchical
-
         env = suite.get(env)
         self.check_env(env)
-        return build_hierarchical(self, env)
+        return trainer(self.kind)(self, env)
 
     def _fields(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ranking": list(self.ranking)}

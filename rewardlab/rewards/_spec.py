@@ -3,14 +3,21 @@
 A spec is a small typed object, written in Python or loaded from TOML, validated on
 construction. ``spec.build(env)`` binds it to a suite env (resolving factor names) and returns
 a :class:`RewardFunction`, the one protocol every wrapper, metric and sweep calls.
+
+Kinds register themselves by subclassing :class:`RewardSpec`. A kind whose build *trains* a
+reward model (``learned`` with ``preferences``, ``hierarchical``) keeps its spec here, as data,
+while the training lives in a higher layer (:mod:`rewardlab.preferences`), which registers the
+builder with :func:`register_trainer` when imported; :func:`trainer` imports that layer on first
+use (by module name, as the suite loads its envs by entry point), so this layer never imports it.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -24,7 +31,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["RewardFn", "RewardFunction", "RewardSpec", "from_dict", "load", "parse"]
+__all__ = ["RewardFn", "RewardFunction", "RewardSpec", "from_dict", "load", "parse", "register_trainer", "trainer"]
 
 Terms = dict[str, np.ndarray]
 
@@ -125,6 +132,28 @@ class RewardSpec(ABC):
     def label(self) -> str:
         """A short name for tables and run directories."""
         return self.kind
+
+
+# --- kinds that train a model when built ------------------------------------------------------------
+
+Trainer = Callable[[Any, suite.SuiteEnv], RewardFunction]
+"""Builds the reward of a spec on a suite env, training its model (``(spec, env) -> function``)."""
+
+_TRAINERS: dict[str, Trainer] = {}
+_TRAINER_LAYER = "rewardlab.preferences"
+"""The package whose import registers the trainers of the built-in kinds."""
+
+
+def register_trainer(kind: str, build: Trainer) -> None:
+    """Register ``build`` as the builder of the reward kind ``kind`` (a higher layer calls this)."""
+    _TRAINERS[kind] = build
+
+
+def trainer(kind: str) -> Trainer:
+    """The registered builder of ``kind``, importing :mod:`rewardlab.preferences` on first use."""
+    if kind not in _TRAINERS:
+        importlib.import_module(_TRAINER_LAYER)  # registers the built-in trainers (module docstring)
+    return _TRAINERS[kind]
 
 
 # --- validation helpers shared by the kinds ----------------------------------------------------

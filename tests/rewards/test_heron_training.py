@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import rewardlab as rl
-from rewardlab.rewards._heron import relabel_replay_buffer
+from rewardlab.agents import relabel_replay_buffer
 
 RANKING = ["angle_cost", "velocity_cost", "torque_cost"]
 TINY_SAC = {"learning_starts": 100, "batch_size": 32, "policy_kwargs": {"net_arch": [16]}}

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import rewardlab as rl
+from rewardlab.preferences import heron_pairs, level_stats
 from rewardlab.rewards import Hierarchical
-from rewardlab.rewards._heron import heron_pairs, level_stats
 
 PENDULUM = ("angle_cost", "velocity_cost", "torque_cost")
 

@@ -7,7 +7,7 @@ import pytest
 
 import rewardlab as rl
 from rewardlab.preferences import collect_segments
-from rewardlab.preferences._model import RewardModel
+from rewardlab.rewards import RewardModel
 
 SMALL = {"n_segments": 100, "length": 10, "n_pairs": 300, "epochs": 20, "hidden": [16, 16], "temperature": 0.0}
 

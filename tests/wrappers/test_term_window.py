@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+from stable_baselines3.common.vec_env import unwrap_vec_wrapper
 
 import rewardlab as rl
-from rewardlab._make import find_wrapper
 from rewardlab.wrappers import vector
 
 
 def test_pop_term_means_is_the_mean_term_per_transition_across_episode_ends(rng):
     spec = rl.rewards.Terms({"alive": 1.0, "pole_angle": -2.0})
     venv = rl.make_vec_env("cartpole", spec, n_envs=3, seed=0)
-    swap = find_wrapper(venv, vector.SwapReward)
+    swap = unwrap_vec_wrapper(venv, vector.SwapReward)
     venv.reset()
     for window_steps in (7, 150, 1, 90):
         seen = {"alive": [], "pole_angle": []}

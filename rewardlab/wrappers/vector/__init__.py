@@ -3,7 +3,8 @@
 SB3 vector envs reset a finished sub-env inside ``step``: the observation returned for it is
 the first one of the next episode, and the true final observation is in
 ``info["terminal_observation"]``. :class:`SwapReward` uses the latter as ``next_obs``, and
-``terminated = done and not info["TimeLimit.truncated"]``.
+``terminated = done and not info["TimeLimit.truncated"]``. :class:`SuiteInfo` is a pass-through
+wrapper that records which suite env and reward function a VecEnv was built with.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
+from rewardlab import suite
+from rewardlab.errors import ConfigError, message
 from rewardlab.rewards import RewardFunction
 from rewardlab.wrappers._episode import EpisodeSums, check_finite
 
-__all__ = ["DropObsDims", "SwapReward"]
+__all__ = ["DropObsDims", "SuiteInfo", "SwapReward"]
 
 
 def _floats(values: np.ndarray) -> list[float]:
@@ -96,8 +99,6 @@ class DropObsDims(VecEnvWrapper):
     def __init__(self, venv: VecEnv, drop: tuple[int, ...]) -> None:
         space = venv.observation_space
         if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
-            from rewardlab.errors import ConfigError, message
-
             raise ConfigError(message("hidden_obs", "used with a flat Box observation", space))
         self.keep = np.array([i for i in range(space.shape[0]) if i not in set(drop)])
         kept = gym.spaces.Box(space.low[self.keep], space.high[self.keep], dtype=space.dtype)
@@ -112,3 +113,24 @@ class DropObsDims(VecEnvWrapper):
             if "terminal_observation" in infos[i]:
                 infos[i]["terminal_observation"] = np.asarray(infos[i]["terminal_observation"])[self.keep]
         return np.asarray(obs)[:, self.keep], rewards, dones, infos
+
+
+class SuiteInfo(VecEnvWrapper):
+    """Pass-through wrapper recording the suite env and the reward function a VecEnv computes.
+
+    :func:`rewardlab.make_vec_env` adds it; :func:`rewardlab.wrappers.suite_env_of` and
+    :func:`rewardlab.wrappers.reward_function_of` find it through any wrappers added later
+    (``VecNormalize``) with SB3's ``unwrap_vec_wrapper``.
+    """
+
+    def __init__(self, venv: VecEnv, suite_env: suite.SuiteEnv, reward_fn: RewardFunction) -> None:
+        super().__init__(venv)
+        self.suite_env = suite_env
+        # not `reward_fn`: SB3's attribute lookup through wrappers must keep finding SwapReward's
+        self.reward_function = reward_fn
+
+    def reset(self) -> np.ndarray:
+        return self.venv.reset()  # type: ignore[return-value]
+
+    def step_wait(self) -> VecEnvStepReturn:
+        return self.venv.step_wait()

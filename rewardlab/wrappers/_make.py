@@ -1,4 +1,5 @@
-"""Building suite envs with a swapped reward: one Gymnasium env, or an SB3 vector env."""
+"""Building suite envs with a swapped reward: one Gymnasium env, or an SB3 vector env; and reading
+back which suite env and reward function a VecEnv was built with."""
 
 from __future__ import annotations
 
@@ -6,15 +7,15 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import gymnasium as gym
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecEnvWrapper, VecMonitor
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor, unwrap_vec_wrapper
 
 from rewardlab import suite
 from rewardlab.errors import ConfigError, message
 from rewardlab.rewards import RewardFunction, RewardSpec, parse
-from rewardlab.wrappers import DropObsDims, SwapReward
 from rewardlab.wrappers import vector as vec_wrappers
+from rewardlab.wrappers._single import DropObsDims, SwapReward
 
-__all__ = ["find_wrapper", "make_env", "make_vec_env"]
+__all__ = ["RewardLike", "make_env", "make_vec_env", "reward_function_of", "suite_env_of"]
 
 RewardLike = RewardSpec | Mapping[str, Any] | str | None
 
@@ -93,43 +94,29 @@ def make_vec_env(
     cls = SubprocVecEnv if subprocess else DummyVecEnv
     venv: VecEnv = cls([factory(i) for i in range(n_envs)])
     if wrapper == "vector":
-        venv = vec_wrappers.SwapReward(venv, _reward_fn(reward, spec, venv))
+        fn = _reward_fn(reward, spec, venv)
+        venv = vec_wrappers.SwapReward(venv, fn)
         if spec.hidden_obs:
             venv = vec_wrappers.DropObsDims(venv, spec.hidden_obs)
-    venv = VecMonitor(venv)
-    venv.rewardlab_env = spec  # type: ignore[attr-defined]
-    if wrapper == "vector":
-        fn = find_wrapper(venv, vec_wrappers.SwapReward).reward_fn
     else:  # each sub-env has its own function; the first one stands for all (same spec)
         fn = venv.env_method("get_wrapper_attr", "reward_fn", indices=[0])[0]
-    venv.rewardlab_reward_fn = fn  # type: ignore[attr-defined]
-    return venv
+    return VecMonitor(vec_wrappers.SuiteInfo(venv, spec, fn))
 
 
-def find_wrapper(venv: VecEnv, cls: type) -> Any:
-    """The first wrapper of type ``cls`` in a VecEnv's wrapper chain, or None."""
-    current: Any = venv
-    while current is not None:
-        if isinstance(current, cls):
-            return current
-        current = current.venv if isinstance(current, VecEnvWrapper) else None
-    return None
+def _info(venv: VecEnv | None) -> vec_wrappers.SuiteInfo | None:
+    if venv is None:
+        return None
+    found = unwrap_vec_wrapper(venv, vec_wrappers.SuiteInfo)
+    return found if isinstance(found, vec_wrappers.SuiteInfo) else None
 
 
-def _tag(venv: VecEnv, name: str) -> Any:
-    current: Any = venv
-    while current is not None:
-        if name in vars(current):
-            return vars(current)[name]
-        current = current.venv if isinstance(current, VecEnvWrapper) else None
-    return None
+def suite_env_of(venv: VecEnv | None) -> suite.SuiteEnv | None:
+    """The suite env a VecEnv was built from (None if it was not built by :func:`make_vec_env`)."""
+    info = _info(venv)
+    return info.suite_env if info is not None else None
 
 
-def suite_env_of(venv: VecEnv) -> suite.SuiteEnv | None:
-    """The suite env a VecEnv was built from (None if it was not built by rewardlab)."""
-    return _tag(venv, "rewardlab_env")  # type: ignore[no-any-return]
-
-
-def reward_function_of(venv: VecEnv) -> RewardFunction | None:
+def reward_function_of(venv: VecEnv | None) -> RewardFunction | None:
     """The reward function a VecEnv built by :func:`make_vec_env` computes (None otherwise)."""
-    return _tag(venv, "rewardlab_reward_fn")  # type: ignore[no-any-return]
+    info = _info(venv)
+    return info.reward_function if info is not None else None

@@ -1,22 +1,40 @@
-"""HERON's training: label pairs with the factor ranking, fit the reward model (offline or online)."""
+"""The reward kinds that train a model when built: HERON (``hierarchical``) and ``learned`` with
+``preferences`` (synthetic Boltzmann labels).
+
+Owns HERON's pairing and labelling of minibatches (:func:`heron_pairs`, :func:`level_stats`), its
+offline and online reward functions (:class:`HeronReward`, :class:`OnlineHeronReward`), and the two
+builders that :mod:`rewardlab.preferences` registers into the reward-kind registry
+(:func:`build_hierarchical`, :func:`build_learned`). Trained models are cached per process, so a
+sweep worker trains each once.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import torch
 
 from rewardlab import suite
-from rewardlab.rewards._learned import Hierarchical, Learned, _factor_values, _ModelFunction
-from rewardlab.rewards._spec import RewardFunction
+from rewardlab.data import collect_segments
+from rewardlab.preferences._active import select_pairs
+from rewardlab.preferences._bradley_terry import bradley_terry_loss, train_reward_model
+from rewardlab.preferences._dataset import PreferenceDataset
+from rewardlab.preferences._hierarchical import hierarchical_labels
+from rewardlab.preferences._oracles import BoltzmannOracle, label_pairs
+from rewardlab.rewards import (
+    FeatureSpec,
+    Hierarchical,
+    Learned,
+    LearningReward,
+    ModelReward,
+    RewardFunction,
+    RewardModel,
+    factor_values,
+)
 
-if TYPE_CHECKING:
-    from rewardlab.preferences._model import RewardModel
-
-__all__ = ["build_hierarchical", "heron_pairs"]
+__all__ = ["HeronReward", "OnlineHeronReward", "build_hierarchical", "build_learned", "heron_pairs", "level_stats"]
 
 # Offline models are trained once per (env, spec) in a process: `rewardlab train` builds the reward
 # to validate the config, to train and to evaluate, and a sweep worker runs several seeds.
@@ -47,8 +65,6 @@ def heron_pairs(
         ``(pairs, labels, levels)``: ``(M, 2)`` sample indices, ``(M,)`` labels (NaN = tied at every
         level when ``ties = "drop"``, else 0.5) and ``(M,)`` deciding level (-1 = tied).
     """
-    from rewardlab.preferences import hierarchical_labels
-
     n, k = factors.shape
     m = spec.batch_size
     idx = rng.integers(0, n, size=(n_batches, m))
@@ -93,9 +109,7 @@ def level_stats(levels: np.ndarray, ranking: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def _feature_spec(spec: Hierarchical) -> Any:
-    from rewardlab.preferences._model import FeatureSpec
-
+def _feature_spec(spec: Hierarchical) -> FeatureSpec:
     return FeatureSpec(
         obs="obs" in spec.features,
         action="action" in spec.features,
@@ -105,31 +119,22 @@ def _feature_spec(spec: Hierarchical) -> Any:
 
 
 def _new_model(spec: Hierarchical, env: suite.SuiteEnv) -> RewardModel:
-    from rewardlab.preferences._model import RewardModel
-
     return RewardModel.for_env(
         env, features=_feature_spec(spec), hidden=tuple(spec.hidden), ensemble=spec.ensemble, seed=spec.seed
     )
 
 
-class HeronFunction(_ModelFunction):
-    """The reward of a :class:`Hierarchical` spec: its reward model, plus HERON's label statistics."""
+class HeronReward(ModelReward):
+    """The reward of an offline :class:`Hierarchical` spec: its trained model and HERON's label
+    statistics; a training run saves the model beside the agent."""
+
+    saved_with_run = True
 
     def __init__(self, spec: Hierarchical, env: suite.SuiteEnv, model: RewardModel, stats: dict[str, Any]) -> None:
-        super().__init__(spec, env, model, 1.0, "heron")
-        self.stats = stats
-        self.version = 0
-        """Incremented at every model update (online mode); the trainer relabels on a change."""
-
-    def save_model(self, path: str | Path) -> Path:
-        """Save the reward model (``rewardlab.rewards.Learned(model=path)`` loads it)."""
-        return Path(self.model.save(path))
+        super().__init__(spec, env, model, 1.0, "heron", stats)
 
 
 def _train_offline(spec: Hierarchical, env: suite.SuiteEnv) -> tuple[RewardModel, dict[str, Any]]:
-    from rewardlab.preferences import PreferenceDataset, collect_segments
-    from rewardlab.preferences._model import train_reward_model
-
     length = 1 if spec.unit == "transition" else spec.segment_length
     segments = collect_segments(env, n_segments=spec.n_samples, length=length, policy=spec.policy, seed=spec.seed)
     factors = np.stack([segments.returns({name: 1.0}) for name in spec.ranking], axis=1)
@@ -153,20 +158,18 @@ def _train_offline(spec: Hierarchical, env: suite.SuiteEnv) -> tuple[RewardModel
     return model, stats
 
 
-def trained_from_preferences(spec: Learned, env: suite.SuiteEnv) -> tuple[RewardModel, dict[str, Any]]:
-    """Train (once per process) the model of a ``learned`` spec with ``preferences`` settings."""
+def build_learned(spec: Learned, env: suite.SuiteEnv) -> RewardFunction:
+    """Build a ``learned`` spec with ``preferences``: train its model (once per process) from
+    synthetic Boltzmann labels on random pairs of collected segments."""
     key = spec.cache_key(env.name)
     with _LOCK:
         if key not in _CACHE:
             _CACHE[key] = _train_from_preferences(spec, env)
-        return _CACHE[key]
+        model, stats = _CACHE[key]
+    return ModelReward(spec, env, model, float(spec.scale), "learned", stats)
 
 
 def _train_from_preferences(spec: Learned, env: suite.SuiteEnv) -> tuple[RewardModel, dict[str, Any]]:
-    from rewardlab.preferences import BoltzmannOracle, PreferenceDataset, collect_segments, label_pairs
-    from rewardlab.preferences._active import select_pairs
-    from rewardlab.preferences._model import FeatureSpec, RewardModel, train_reward_model
-
     p = dict(spec.preferences or {})
     segments = collect_segments(env, n_segments=p["n_segments"], length=p["length"], policy=p["policy"], seed=p["seed"])
     pairs = select_pairs(None, segments, p["n_pairs"], method="uniform", seed=p["seed"])
@@ -188,16 +191,16 @@ def _train_from_preferences(spec: Learned, env: suite.SuiteEnv) -> tuple[RewardM
 def build_hierarchical(spec: Hierarchical, env: suite.SuiteEnv) -> RewardFunction:
     """Build the reward of ``spec`` on ``env``: train offline (cached per process) or start online."""
     if spec.mode == "online":
-        return OnlineHeronFunction(spec, env, _new_model(spec, env))
+        return OnlineHeronReward(spec, env, _new_model(spec, env))
     key = spec.cache_key(env.name)
     with _LOCK:
         if key not in _CACHE:
             _CACHE[key] = _train_offline(spec, env)
         model, stats = _CACHE[key]
-    return HeronFunction(spec, env, model, dict(stats))
+    return HeronReward(spec, env, model, dict(stats))
 
 
-class OnlineHeronFunction(HeronFunction):
+class OnlineHeronReward(LearningReward):
     """HERON's online loop: buffer the agent's transitions, update the model every few steps.
 
     While :attr:`training` is True every batch of transitions is stored; once ``warmup`` env
@@ -208,7 +211,8 @@ class OnlineHeronFunction(HeronFunction):
     """
 
     def __init__(self, spec: Hierarchical, env: suite.SuiteEnv, model: RewardModel) -> None:
-        super().__init__(spec, env, model, {"updates": 0, "pairs": 0, "tied": float("nan")})
+        stats = {"updates": 0, "pairs": 0, "tied": float("nan")}
+        super().__init__(spec, env, model, 1.0, "heron", stats, relabel=spec.relabel)
         self.hspec = spec
         self._names = tuple(spec.ranking)
         self._chunks: list[tuple[np.ndarray, np.ndarray]] = []  # (features, factors)
@@ -220,9 +224,16 @@ class OnlineHeronFunction(HeronFunction):
         self._optimizer: Any = None
         self._level_counts = np.zeros(len(self._names) + 1, dtype=np.int64)
 
-    def compute(self, obs, action, next_obs, done, env_reward=None):  # type: ignore[no-untyped-def]
+    def compute(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        next_obs: np.ndarray,
+        done: np.ndarray,
+        env_reward: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         done = np.asarray(done, dtype=bool)
-        all_factors = _factor_values(self.env, self._names, obs, action, next_obs, done)
+        all_factors = factor_values(self.env, self._names, obs, action, next_obs, done)
         model_factors = {k: all_factors[k] for k in self._factor_names}
         r = self.model.predict(obs, action, next_obs, model_factors or None)
         if self.training:
@@ -241,10 +252,6 @@ class OnlineHeronFunction(HeronFunction):
             self._chunks = []
 
     def _update(self) -> None:
-        import torch
-
-        from rewardlab.preferences._model import bradley_terry_loss
-
         self._gather()
         n = len(self._features)
         if n < 2:
@@ -280,51 +287,3 @@ class OnlineHeronFunction(HeronFunction):
             "buffer": n,
         }
         self.version += 1
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"model": self.model}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        if "model" in state:
-            self.model = state["model"]
-
-
-def relabel_replay_buffer(agent: Any, fn: RewardFunction) -> int:
-    """Rewrite an off-policy agent's replay-buffer rewards with ``fn`` (the current reward model).
-
-    Off-policy agents store each reward when the transition is collected; with a reward model
-    that keeps learning, older rewards come from older models. This recomputes all of them.
-    The buffer must hold the observations the reward sees (no hidden dims, no ``VecNormalize``);
-    :class:`~rewardlab.training.TrainConfig` checks that before training.
-
-    Returns:
-        The number of transitions relabelled.
-    """
-    import gymnasium
-
-    rb = getattr(agent, "replay_buffer", None)
-    if rb is None:
-        return 0
-    n = rb.buffer_size if rb.full else rb.pos
-    if n == 0:
-        return 0
-    obs = rb.observations[:n]
-    if getattr(rb, "optimize_memory_usage", False):
-        next_obs = rb.observations[(np.arange(n) + 1) % rb.buffer_size]
-    else:
-        next_obs = rb.next_observations[:n]
-    actions = rb.actions[:n]
-    if isinstance(agent.action_space, gymnasium.spaces.Box):
-        actions = agent.policy.unscale_action(actions)  # SB3 stores actions rescaled to [-1, 1]
-    else:
-        actions = actions[..., 0]
-    done = rb.dones[:n].astype(bool) & ~rb.timeouts[:n].astype(bool)
-    flat = lambda x: x.reshape((-1, *x.shape[2:]))
-    was_training = fn.training
-    fn.training = False  # evaluating, not collecting: the online model must not store these
-    try:
-        r, _ = fn.compute(flat(obs), flat(actions), flat(next_obs), flat(done))
-    finally:
-        fn.training = was_training
-    rb.rewards[:n] = np.asarray(r, dtype=rb.rewards.dtype).reshape(rb.rewards[:n].shape)
-    return int(r.shape[0])

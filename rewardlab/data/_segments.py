@@ -1,6 +1,7 @@
 """Fixed-length trajectory segments: what preferences compare.
 
-:func:`collect_segments` rolls out a policy on the *raw* suite env (hidden observation dims
+Owns :class:`Segments` (with its array format) and :func:`collect_segments`, which rolls out a
+policy (through :func:`~rewardlab.data.rollout`) on the *raw* suite env (hidden observation dims
 included, as the rewards see them) and cuts each episode into consecutive fragments of ``length``
 steps. A fragment never crosses an episode boundary; the last fragment of an episode, and any
 episode shorter than ``length``, is padded with zeros and ``mask = False`` (never an error).
@@ -10,17 +11,28 @@ HERON ranking needs no further env access.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from rewardlab import suite
+from rewardlab.data._policy import policy_from
+from rewardlab.data._rollout import raw_vec_env, rollout
+from rewardlab.data._transitions import check_count
 from rewardlab.errors import ConfigError, message, unknown
 
-__all__ = ["Segments", "collect_segments"]
+__all__ = ["BuildsReward", "Segments", "collect_segments"]
+
+
+@runtime_checkable
+class BuildsReward(Protocol):
+    """Anything that binds to a suite env and gives a batched reward: a reward spec
+    (:class:`rewardlab.rewards.RewardSpec` is one)."""
+
+    def build(self, env: Any, spaces: Any = None) -> Any: ...
 
 _FACTOR_PREFIX = "factor."
 """Key prefix of the factor arrays in :meth:`Segments.to_arrays`."""
@@ -172,8 +184,6 @@ class Segments:
 
     def _step_rewards(self, reward: Any) -> np.ndarray:
         """``(n, L)`` rewards of every step (anything on padding: it is masked)."""
-        from rewardlab.rewards import RewardSpec
-
         if reward is None or (isinstance(reward, str) and reward == "env"):
             return self.env_rewards
         if isinstance(reward, Mapping):
@@ -183,7 +193,7 @@ class Segments:
                     raise unknown("reward", str(name), self.factors, f"a reward factor of {self.env!r}")
                 total = total + float(weight) * self.factors[name]
             return total
-        if isinstance(reward, RewardSpec):
+        if isinstance(reward, BuildsReward):
             reward = reward.build(self.env)
         if not callable(reward):
             raise ConfigError(
@@ -234,12 +244,6 @@ class Segments:
         )
 
 
-def _check_count(param: str, value: Any, fix: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(message(param, "an integer >= 1", value, fix))
-    return int(value)
-
-
 def collect_segments(
     env: Any,
     n_segments: int,
@@ -273,43 +277,35 @@ def collect_segments(
         ConfigError: bad ``n_segments``, ``length`` or ``policy``.
         UnknownNameError: ``env`` is unknown (the message suggests the closest name).
     """
-    from rewardlab.metrics._sampled import _load_model, _policy_fn
-
-    n = _check_count("n_segments", n_segments, "Pass n_segments=100 or more.")
-    length = _check_count("length", length, "Pass length=50, for example.")
+    n = check_count("n_segments", n_segments, 1, "Pass n_segments=100 or more.")
+    length = check_count("length", length, 1, "Pass length=50, for example.")
     suite_env = suite.get(env)
-    norm = None
-    if isinstance(policy, (str, Path)) and str(policy) != "random":
-        path = Path(policy)
-        if path.suffix == ".npz":
-            raise ConfigError(
-                message("policy", "'random', an SB3 model or a model.zip", str(path), "Segments need live rollouts.")
-            )
-        policy, norm = _load_model(path)
-    act: Callable[[np.ndarray, Any], Any] = _policy_fn(policy, suite_env, deterministic, norm)
-
-    steps: list[tuple[Any, ...]] = []  # (obs, action, next_obs, terminated, truncated, reward)
+    if isinstance(policy, (str, Path)) and Path(policy).suffix == ".npz":
+        raise ConfigError(
+            message("policy", "'random', an SB3 model or a model.zip", str(policy), "Segments need live rollouts.")
+        )
+    venv = raw_vec_env(suite_env.make())
+    act = policy_from(policy, venv.action_space, suite_env.hidden_obs, deterministic=deterministic)
+    steps: list[Any] = []  # the rollout's steps, one sub-env each
     where: list[tuple[int, int]] = []  # (segment, t) of each step
-    raw = suite_env.make()
     try:
-        raw.action_space.seed(seed)
-        obs, _ = raw.reset(seed=seed)
         seg, t = 0, 0
-        while seg < n:
-            action = act(obs, raw.action_space)
-            next_obs, reward, terminated, truncated, _ = raw.step(action)
-            steps.append((np.asarray(obs), np.asarray(action), np.asarray(next_obs), terminated, truncated, reward))
+        for step in rollout(venv, act, seed=seed):
+            steps.append(step)
             where.append((seg, t))
             t += 1
-            ended = bool(terminated or truncated)
-            if ended or t == length:
+            if step.ended[0] or t == length:
                 seg, t = seg + 1, 0
-            obs = raw.reset()[0] if ended else next_obs
+            if seg == n:
+                break
     finally:
-        raw.close()
+        venv.close()
 
     rows, cols = (np.asarray(x) for x in zip(*where, strict=True))
-    o, a, o2, term, trunc, r = (np.stack([s[i] for s in steps]) for i in range(6))
+    o, a, o2, term, trunc, r = (
+        np.concatenate([getattr(s, name) for s in steps])
+        for name in ("obs", "actions", "next_obs", "terminated", "truncated", "rewards")
+    )
 
     def padded(values: np.ndarray, dtype: Any = None) -> np.ndarray:
         out = np.zeros((n, length, *values.shape[1:]), dtype=dtype or values.dtype)
