@@ -30,9 +30,9 @@ import numpy as np
 from rewardlab import suite
 from rewardlab.data import sample_transitions
 from rewardlab.errors import ConfigError, message, unknown
-from rewardlab.metrics import Estimate, estimate_distances
+from rewardlab.metrics import Estimate, epic_distance, estimate_distances, reward_table, starc_distance, tabular_model
 from rewardlab.rewards import RewardSpec, parse
-from rewardlab.runs import write_atomic, write_json
+from rewardlab.runs import software_versions, write_atomic, write_json
 
 __all__ = ["METRICS", "CompareResult", "compare"]
 
@@ -128,8 +128,6 @@ def _has_tabular_model(env: suite.SuiteEnv) -> bool:
 
 
 def _tabular_gamma(env: suite.SuiteEnv) -> float:
-    from rewardlab.metrics import tabular_model
-
     return tabular_model(env).mdp.gamma
 
 
@@ -215,8 +213,6 @@ def compare(
 
 
 def _exact_matrix(specs: list[RewardSpec], env: suite.SuiteEnv, metric: str) -> list[list[Estimate]]:
-    from rewardlab.metrics import epic_distance, reward_table, starc_distance, tabular_model
-
     mdp = tabular_model(env).mdp
     tables = [reward_table(spec, env) for spec in specs]
     k = len(tables)
@@ -247,8 +243,6 @@ def _config(
     n_bootstrap: int,
     exact: bool,
 ) -> dict[str, Any]:
-    from rewardlab.runs import software_versions
-
     policy_text = policy if isinstance(policy, (str, Path)) else type(policy).__name__
     return {
         "env": env.name,
@@ -310,7 +304,8 @@ def _write(result: CompareResult, run_dir: Path) -> None:
 
 def _heatmap(result: CompareResult) -> bytes:
     """The distance matrix as an annotated PNG (value and interval in each cell)."""
-    from matplotlib.figure import Figure  # the object API: no pyplot state, no GUI backend
+    # deferred: matplotlib is only needed to draw the heatmap (the object API: no pyplot state, no GUI backend)
+    from matplotlib.figure import Figure
 
     k = len(result.names)
     side = max(4.5, 1.5 * k + 2.5)

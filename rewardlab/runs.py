@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import tempfile
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -84,21 +86,15 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 
 
 def software_versions() -> dict[str, str]:
-    """The versions a result depends on, saved beside it (config.json, sweep.json)."""
-    import platform
+    """The versions a result depends on, saved beside it (config.json, sweep.json).
 
-    import gymnasium
-    import numpy
-    import stable_baselines3
-    import torch
-
-    import rewardlab
-
+    Read from the installed distributions' metadata, so nothing heavy is imported to ask.
+    """
     return {
-        "rewardlab": rewardlab.__version__,
+        "rewardlab": metadata.version("rewardlab"),
         "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "torch": torch.__version__,
-        "gymnasium": gymnasium.__version__,
-        "stable_baselines3": stable_baselines3.__version__,
+        "numpy": metadata.version("numpy"),
+        "torch": metadata.version("torch"),
+        "gymnasium": metadata.version("gymnasium"),
+        "stable_baselines3": metadata.version("stable_baselines3"),
     }

@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Protocol
 
+import gymnasium as gym
 import numpy as np
 
 from rewardlab.errors import ConfigError, message, unknown
 
-if TYPE_CHECKING:
-    import gymnasium
-
+if TYPE_CHECKING:  # a type only: the metrics layer builds these models from the suite's callables
     from rewardlab.metrics import TabularEnvModel
 
 __all__ = [
@@ -83,7 +82,7 @@ class SuiteEnv:
     name: str
     """Short suite name (``pendulum``); the Gymnasium id is accepted as an alias."""
     gym_id: str
-    """The id passed to ``gymnasium.make``."""
+    """The id passed to ``gym.make``."""
     factors: tuple[Factor, ...] = ()
     """Named reward factors; empty for a plain Gymnasium env outside the suite."""
     ground_truth: Mapping[str, float] = field(default_factory=dict)
@@ -91,7 +90,7 @@ class SuiteEnv:
     potentials: Mapping[str, PotentialFn] = field(default_factory=dict)
     """Named state potentials usable by the ``shaped`` reward."""
     make_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    """Extra keyword arguments for ``gymnasium.make``."""
+    """Extra keyword arguments for ``gym.make``."""
     hidden_obs: tuple[int, ...] = ()
     """Observation dims the reward sees but the agent does not (e.g. MuJoCo's x position,
     needed for the forward-progress factor and hidden from the policy as in the standard env)."""
@@ -102,7 +101,7 @@ class SuiteEnv:
     reset distribution, terminal states absorbing, the observation of each state), on which
     reward specs are tabulated and compared exactly (:func:`rewardlab.metrics.tabular_model`,
     :func:`rewardlab.metrics.reward_table`). None when the env has no exact model."""
-    set_state: Callable[[gymnasium.Env[Any, Any], np.ndarray], None] | None = None
+    set_state: Callable[[gym.Env[Any, Any], np.ndarray], None] | None = None
     """Restores the simulator from a full observation (``obs_shape``, hidden dims included) so a
     stored segment can be rendered (:func:`rewardlab.preferences.render_segment`); it receives the
     env built by :meth:`make`, wrappers included. None when the env cannot be rendered from
@@ -145,8 +144,6 @@ class SuiteEnv:
 
     def make(self, **kwargs: Any) -> Any:
         """Build the raw Gymnasium env (no reward wrapper, hidden dims still visible)."""
-        import gymnasium as gym
-
         return gym.make(self.gym_id, **{**self.make_kwargs, **kwargs})
 
 
@@ -194,8 +191,6 @@ def get(name: str | SuiteEnv) -> SuiteEnv:
     for env in _REGISTRY.values():
         if env.gym_id == name:
             return env
-    import gymnasium as gym
-
     if name in gym.registry:
         return SuiteEnv(name=name, gym_id=name, description="Gymnasium env outside the suite")
     choices = list(_REGISTRY) + [e.gym_id for e in _REGISTRY.values()]

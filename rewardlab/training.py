@@ -18,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tomli_w
+import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecNormalize, unwrap_vec_wrapper
+from threadpoolctl import threadpool_limits
 
 from rewardlab import agents, suite
 from rewardlab.data import OFF_POLICY
@@ -276,10 +279,6 @@ def train(config: TrainConfig) -> TrainResult:
         NonFiniteRewardError: the reward became NaN/inf; the run is marked failed, with what
             was written so far kept.
     """
-    import tomli_w
-    import torch
-    from threadpoolctl import threadpool_limits
-
     run_dir = _make_run_dir(config)
     resolved = config.resolved()
     write_json(run_dir / "config.json", resolved)

@@ -34,6 +34,7 @@ class BuildsReward(Protocol):
 
     def build(self, env: Any, spaces: Any = None) -> Any: ...
 
+
 _FACTOR_PREFIX = "factor."
 """Key prefix of the factor arrays in :meth:`Segments.to_arrays`."""
 

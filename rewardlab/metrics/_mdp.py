@@ -17,12 +17,15 @@ The exact quantities every metric needs:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import linalg as spla
 
+from rewardlab.data import BuildsReward
 from rewardlab.errors import ConfigError, message
 
 __all__ = ["TabularMDP"]
@@ -152,6 +155,10 @@ class TabularMDP:
             initial = np.full(self.n_states, 1.0 / self.n_states)
         self.initial: np.ndarray = check_distribution("initial", initial, (self.n_states,), "a distribution")
         """μ₀, the ``(S,)`` initial-state distribution."""
+        self.env_name: str | None = None
+        """The suite env this MDP is the exact model of (set by :func:`~rewardlab.metrics.tabular_model`)."""
+        self.tabulate: Callable[[Any], np.ndarray] | None = None
+        """Turns a reward spec into its ``(S, A, S)`` table on this MDP (set with :attr:`env_name`)."""
 
     def __repr__(self) -> str:
         kind = "sparse" if self.is_sparse else "dense"
@@ -212,23 +219,14 @@ class TabularMDP:
                 an MDP without ``env_name``.
         """
         if not isinstance(reward, np.ndarray):
-            # Imported here: specs live above the metrics (rewards -> suite), and arrays need none of it.
-            from collections.abc import Mapping
-            from pathlib import Path
-
-            from rewardlab.rewards import RewardSpec
-
-            if isinstance(reward, (RewardSpec, Mapping, str, Path)):
-                env_name = getattr(self, "env_name", None)
-                if env_name is None:
+            if isinstance(reward, (BuildsReward, Mapping, str, Path)):
+                if self.tabulate is None:
                     fix = (
                         "This MDP does not know its env: export it with rewardlab.metrics.tabular_model(env).mdp, "
                         "or tabulate the spec with rewardlab.metrics.reward_table(reward, env)."
                     )
                     raise ConfigError(message(param, "a numpy array on this MDP", type(reward).__name__, fix))
-                from rewardlab.metrics._tabular import reward_table
-
-                table = reward_table(reward, env_name)
+                table = self.tabulate(reward)
                 if table.shape != (self.n_states, self.n_actions, self.n_states):
                     shape = (self.n_states, self.n_actions, self.n_states)
                     raise ConfigError(message(param, f"tabulated to {shape}", table.shape, "Check `env_name`."))

@@ -34,6 +34,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,7 +123,8 @@ class TabularEnvModel:
         object.__setattr__(self, "actions", actions)
         object.__setattr__(self, "terminal", terminal)
         # The link that lets TabularMDP.reward_table tabulate specs (see its docstring).
-        self.mdp.env_name = self.env  # type: ignore[attr-defined]
+        self.mdp.env_name = self.env
+        self.mdp.tabulate = functools.partial(reward_table, env=self.env)
 
 
 def _with_models() -> list[str]:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import gymnasium as gym
 import numpy as np
 
 from rewardlab import suite
@@ -94,8 +95,6 @@ class _Renderer:
             raise
 
     def _is_mujoco(self) -> bool:
-        import gymnasium as gym
-
         try:
             entry = gym.spec(self.suite_env.gym_id).entry_point
         except gym.error.Error:
@@ -104,8 +103,6 @@ class _Renderer:
 
     def frame(self, obs: np.ndarray) -> np.ndarray:
         """The ``(H, W, 3)`` uint8 image of the state behind the full observation ``obs``."""
-        import gymnasium as gym
-
         self.set_state(self.env, np.asarray(obs))
         try:
             image = self.env.render()
@@ -131,6 +128,7 @@ class _Renderer:
             )
         frame = np.ascontiguousarray(frame[:, :, :3], dtype=np.uint8)
         if self.size is not None and frame.shape[:2] != (self.size[1], self.size[0]):
+            # deferred: Pillow, only to encode clips
             from PIL import Image
 
             frame = np.asarray(Image.fromarray(frame).resize(self.size, Image.Resampling.NEAREST))
@@ -183,6 +181,7 @@ def render_segment(segments: Segments, index: int, *, size: tuple[int, int] | No
 
 
 def _gif_bytes(frames: Sequence[np.ndarray], fps: float) -> bytes:
+    # deferred: Pillow, only to encode clips
     from PIL import Image
 
     if len(frames) == 0:
@@ -228,6 +227,7 @@ def write_clip(frames: Sequence[np.ndarray], path: str | Path, fps: float = 30) 
 
 def _side_by_side(left: list[np.ndarray], right: list[np.ndarray]) -> list[np.ndarray]:
     """Frames with ``left`` and ``right`` next to each other; the shorter one holds its last frame."""
+    # deferred: Pillow, only to encode clips
     from PIL import Image, ImageDraw
 
     height = max(left[0].shape[0], right[0].shape[0])

@@ -359,7 +359,6 @@ class PreferenceDataset:
             raise ConfigError(message("path", "a .csv or .jsonl file", str(path), "Use one of these suffixes."))
         clip_paths: dict[int, str] = {}
         if clips:
-
             folder = f"{p.stem}_clips"
             written = write_pair_clips(self, p.parent / folder, ids, fps=fps)
             clip_paths = {int(i): f"{folder}/{w.name}" for i, w in zip(ids, written, strict=True)}

@@ -31,6 +31,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium import spaces
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
 from torch import nn
 from torch.nn import functional as F  # torch's own idiom
 
@@ -170,8 +173,6 @@ class FeatureSpec:
 
 def _describe_space(space: Any, param: str) -> dict[str, Any]:
     """JSON-ready description of a Box or Discrete space (non-finite bounds as strings)."""
-    from gymnasium import spaces
-
     if isinstance(space, spaces.Discrete):
         return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
     if isinstance(space, spaces.Box):
@@ -192,8 +193,6 @@ def _describe_space(space: Any, param: str) -> dict[str, Any]:
 
 
 def _build_space(desc: Any, param: str) -> Any:
-    from gymnasium import spaces
-
     try:
         if desc["type"] == "Discrete":
             return spaces.Discrete(int(desc["n"]), start=int(desc.get("start", 0)))
@@ -209,8 +208,6 @@ def _build_space(desc: Any, param: str) -> Any:
 
 
 def _space_width(space: Any) -> int:
-    from gymnasium import spaces
-
     if isinstance(space, spaces.Discrete):
         return int(space.n)
     return int(np.prod(space.shape, dtype=np.int64))
@@ -620,8 +617,6 @@ class RewardModel:
         Returns:
             The directory.
         """
-        from safetensors.torch import save as st_save
-
         root = Path(path)
         root.mkdir(parents=True, exist_ok=True)
         tensors = {k: v.detach().contiguous().clone() for k, v in self.module.state_dict().items()}
@@ -637,8 +632,6 @@ class RewardModel:
             ConfigError: a missing directory or file, invalid JSON, an unknown format version, a
                 weights file that is not safetensors, or tensors that do not match the architecture.
         """
-        from safetensors.torch import load as st_load
-
         root = Path(path)
         if root.name == DESCRIPTION:
             root = root.parent

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from rewardlab.compare import compare
 from rewardlab.errors import ConfigError, message
 from rewardlab.runs import read_jsonl, read_status, write_atomic
 from rewardlab.sweeps._stats import auc, bootstrap_ci, iqm, spearman
@@ -422,8 +423,6 @@ def _distances(
     reward after it; if that call fails (a reward that cannot be built here, an env outside the
     suite), each variant is compared on its own so one bad reward costs only its own distance.
     """
-    from rewardlab.compare import compare
-
     names = list(variants)
     specs = [{"kind": "env"}, *(variants[v] for v in names)]
     out: dict[str, tuple[float, float, float, bool]] = {}
@@ -478,6 +477,7 @@ def _to_csv(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def _to_parquet(rows: list[dict[str, Any]], columns: Sequence[str], types: Mapping[str, Any]) -> bytes:
+    # deferred: pyarrow, only to write Parquet
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -490,6 +490,7 @@ def _to_parquet(rows: list[dict[str, Any]], columns: Sequence[str], types: Mappi
 
 
 def _write(summary: SweepSummary, results: Path) -> None:
+    # deferred: pyarrow, only to write Parquet
     import pyarrow as pa
 
     text, integer, boolean = pa.string(), pa.int64(), pa.bool_()

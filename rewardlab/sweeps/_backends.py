@@ -1,6 +1,6 @@
 """Where trials run: in this process, in a local process pool, or as Ray tasks.
 
-Every backend runs the same top-level function, :func:`rewardlab.sweeps._run.run_trial`, on a
+Every backend runs the same top-level function, :func:`rewardlab.sweeps._trial.run_trial`, on a
 plain trial dict and hands back its summary dict, so a result does not depend on the backend.
 The runner (:func:`rewardlab.sweeps.run_sweep`) keeps at most :attr:`Backend.slots` trials in
 flight: every submitted trial is then really running, which is what lets a dead worker or a
@@ -19,7 +19,11 @@ from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
+import torch
+from threadpoolctl import threadpool_limits
+
 from rewardlab.errors import ConfigError, MissingDependencyError, message
+from rewardlab.sweeps._trial import run_trial
 
 __all__ = ["BACKENDS", "Backend", "LocalBackend", "RayBackend", "SerialBackend", "check_backend", "make_backend"]
 
@@ -82,9 +86,6 @@ def _init_worker() -> None:
     # Ctrl-C reaches the whole process group; only the parent handles it (it stops the workers and
     # records the interrupted trials), so a worker does not die half-way through writing a status.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import torch
-    from threadpoolctl import threadpool_limits
-
     torch.set_num_threads(1)
     threadpool_limits(limits=1)
 
@@ -102,8 +103,6 @@ class SerialBackend:
         self._queue.append(trial)
 
     def wait(self) -> list[Finished]:
-        from rewardlab.sweeps._run import run_trial
-
         trial = self._queue[0]
         summary = run_trial(trial, *trial["_where"])
         self._queue.pop(0)
@@ -137,8 +136,6 @@ class LocalBackend:
         )
 
     def submit(self, trial: dict[str, Any]) -> None:
-        from rewardlab.sweeps._run import run_trial
-
         with single_thread_env():  # workers start on demand, at submit time
             future = self._pool.submit(run_trial, trial, *trial["_where"])
         self._futures[future] = trial
@@ -192,6 +189,7 @@ class LocalBackend:
 def import_ray() -> Any:
     """Import Ray, or raise :class:`MissingDependencyError` naming the install command."""
     try:
+        # deferred: Ray, an optional extra (rewardlab[ray])
         import ray
     except ImportError as exc:
         raise MissingDependencyError(
@@ -224,8 +222,6 @@ class RayBackend:
                 self._started = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.slots = max(1, min(workers, cpus) if workers else cpus)
-        from rewardlab.sweeps._run import run_trial
-
         self._remote = ray.remote(num_cpus=1, max_retries=0)(run_trial)
         self._refs: dict[Any, dict[str, Any]] = {}
 

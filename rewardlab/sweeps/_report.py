@@ -138,6 +138,7 @@ def _slug(text: str) -> str:
 
 
 def _colors(variants: Sequence[str]) -> dict[str, Any]:
+    # deferred: matplotlib, only to draw the report's figures
     from matplotlib import colormaps
 
     cmap = colormaps["tab10" if len(variants) <= 10 else "tab20"]
@@ -151,6 +152,7 @@ def _png(fig: Any) -> bytes:
 
 
 def _curves_png(summary: SweepSummary, env: str, agent: str, colors: dict[str, Any]) -> bytes | None:
+    # deferred: matplotlib, only to draw figures
     from matplotlib.figure import Figure  # the object API: no pyplot state, no GUI backend
 
     points = [c for c in summary.curves if c["env"] == env and c["agent"] == agent]
@@ -190,6 +192,7 @@ def _curves_png(summary: SweepSummary, env: str, agent: str, colors: dict[str, A
 
 
 def _final_png(summary: SweepSummary, env: str, agent: str, colors: dict[str, Any]) -> bytes | None:
+    # deferred: matplotlib, only to draw figures
     from matplotlib.figure import Figure
 
     rows = [r for r in summary.rows if r["env"] == env and r["agent"] == agent and r["n_seeds"] > 0]
@@ -230,6 +233,7 @@ def _final_png(summary: SweepSummary, env: str, agent: str, colors: dict[str, An
 
 
 def _heatmap_png(summary: SweepSummary, env: str) -> bytes | None:
+    # deferred: matplotlib, only to draw figures
     from matplotlib.figure import Figure
 
     matrix = summary.matrices.get(env)
@@ -267,6 +271,7 @@ def _heatmap_png(summary: SweepSummary, env: str) -> bytes | None:
 
 
 def _scatter_png(summary: SweepSummary, env: str, agent: str, colors: dict[str, Any]) -> bytes | None:
+    # deferred: matplotlib, only to draw figures
     from matplotlib.figure import Figure
 
     rows = [

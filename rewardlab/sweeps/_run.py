@@ -21,20 +21,18 @@ import json
 import os
 import shutil
 import time
-import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rewardlab.errors import ConfigError, message
-from rewardlab.runs import read_status, write_json, write_status
-from rewardlab.sweeps._backends import Backend, check_backend, import_ray, make_backend
-from rewardlab.sweeps._spec import SweepSpec, Trial
+from rewardlab.runs import read_status, software_versions, write_json, write_status
+from rewardlab.sweeps._backends import Backend, available_cpus, check_backend, import_ray, make_backend
+from rewardlab.sweeps._spec import SweepSpec, Trial, load_sweep
+from rewardlab.sweeps._trial import INTERRUPTED, run_trial
 
 __all__ = ["SweepResult", "run_sweep", "run_trial", "sweep_status"]
-
-INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
@@ -62,52 +60,6 @@ class SweepResult:
     def complete(self) -> bool:
         """True when every trial of the sweep is done."""
         return self.done + self.skipped == self.total
-
-
-# --- one trial (runs in a worker) ---------------------------------------------------------------
-
-
-def run_trial(trial: dict[str, Any], runs_dir: str, sweep_name: str) -> dict[str, Any]:
-    """Train one trial and return its summary; never raises for a failing trial.
-
-    Every backend runs this function, so it takes and returns plain dicts. A trial that raises
-    is recorded in its ``status.json`` as ``failed`` with the traceback, and its summary says
-    so, so the sweep goes on.
-
-    Args:
-        trial: a dict from :meth:`Trial.to_dict`, plus ``attempt`` (1 for the first try).
-        runs_dir: root of the run directories.
-        sweep_name: the sweep, i.e. the run directories' group.
-
-    Returns:
-        ``{"id", "status": "done"|"failed", "seconds", "attempts", "final_env_return",
-        "final_proxy_return"}`` or, when failed, ``"error"`` instead of the returns.
-    """
-    start = time.monotonic()
-    attempt = int(trial.get("attempt", 1))
-    spec = Trial.from_dict({k: v for k, v in trial.items() if not k.startswith("_") and k != "attempt"})
-    run_dir = Path(runs_dir) / sweep_name / spec.id
-    summary: dict[str, Any] = {"id": spec.id, "attempts": attempt}
-    try:
-        from rewardlab.training import train
-
-        result = train(spec.config(runs_dir, sweep_name))
-        summary.update(
-            status="done", final_env_return=result.final.env_return, final_proxy_return=result.final.proxy_return
-        )
-    except Exception as exc:
-        error = str(exc) or type(exc).__name__
-        summary.update(status="failed", error=error)
-        if read_status(run_dir)["status"] != "failed":  # failed before train() could record it
-            write_status(run_dir, "failed", error=error, traceback=traceback.format_exc())
-    summary["seconds"] = round(time.monotonic() - start, 2)
-    _merge_status(run_dir, attempts=attempt, seconds=summary["seconds"])
-    return summary
-
-
-def _merge_status(run_dir: Path, **extra: Any) -> None:
-    status = read_status(run_dir)
-    write_status(run_dir, status.pop("status"), **{**status, **extra})
 
 
 # --- the lock -----------------------------------------------------------------------------------
@@ -195,8 +147,6 @@ def _plan(trial: Trial, run_dir: Path, retries: int) -> tuple[str, int]:
 
 
 def _versions(backend: str) -> dict[str, str]:
-    from rewardlab.runs import software_versions
-
     out = software_versions()
     if backend == "ray":
         out["ray"] = import_ray().__version__
@@ -272,8 +222,6 @@ def run_sweep(
         KeyboardInterrupt: after Ctrl-C, once the running trials are stopped and recorded as
             ``failed`` (``interrupted``), so that the next call reruns them.
     """
-    from rewardlab.sweeps._spec import load_sweep
-
     start = time.monotonic()
     if not isinstance(spec, SweepSpec):
         spec = load_sweep(spec, fast=fast)
@@ -334,8 +282,6 @@ def _execute(
     if not todo:
         return 0, {}
     if workers is None and backend_name == "local":
-        from rewardlab.sweeps._backends import available_cpus
-
         workers = min(available_cpus(), len(todo))
     backend: Backend = make_backend(backend_name, workers, address)
     _say(progress, f"Running on {backend.name} with {backend.slots} worker(s).")

@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from rewardlab import suite
+from rewardlab.data import ALGORITHMS
 from rewardlab.errors import ConfigError, RewardLabError, message, suggest
 from rewardlab.rewards import Env, RewardSpec, Term, Terms, from_dict
+from rewardlab.training import TrainConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -265,10 +267,8 @@ class Trial:
         data = {k: v for k, v in self.to_dict().items() if k != "id"}
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-    def config(self, runs_dir: str, sweep_name: str) -> Any:
+    def config(self, runs_dir: str, sweep_name: str) -> TrainConfig:
         """The :class:`~rewardlab.training.TrainConfig` of this trial (validated on construction)."""
-        from rewardlab.training import TrainConfig
-
         return TrainConfig(
             env=self.env,
             reward=self.reward,
@@ -390,8 +390,6 @@ class SweepSpec:
                 raise ConfigError(message("baseline", "a variant name", self.baseline, suggest(self.baseline, names)))
 
     def _check_agents(self) -> None:
-        from rewardlab.agents import ALGORITHMS
-
         if not isinstance(self.agents, Mapping) or not self.agents:
             raise ConfigError(
                 message("agents", "a non-empty table agent -> overrides", self.agents, "Add [agents.ppo].")
