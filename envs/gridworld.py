@@ -26,13 +26,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
 
-from rewardlab.metrics import TabularEnvModel, TabularMDP
 from rewardlab.suite import Factor, SuiteEnv, register
+
+if TYPE_CHECKING:
+    from rewardlab.metrics import TabularEnvModel
 
 GOAL_REWARD = 10.0
 """Paid on the step that enters a goal cell."""
@@ -342,6 +344,9 @@ _TABULAR: dict[str, TabularEnvModel] = {}
 
 
 def _tabular(name: str, layout: Sequence[str], slip: float) -> TabularEnvModel:
+    # Deferred: rewardlab.metrics loads scipy, and listing the suite (`rewardlab envs`) needs no MDP.
+    from rewardlab.metrics import TabularEnvModel, TabularMDP
+
     if name not in _TABULAR:
         grid = Grid(layout)
         states = np.arange(grid.n_states)

@@ -415,7 +415,7 @@ class PreferenceDataset:
         p = Path(path)
         if not p.is_file():
             raise ConfigError(message("path", "a readable .csv or .jsonl file", str(path), "Check the path."))
-        rows = list(self._read_rows(p))
+        rows = list(self.read_rows(p))
         updates: dict[int, float] = {}
         for line, row in rows:
             where = f"{p.name}:{line}"
@@ -449,7 +449,8 @@ class PreferenceDataset:
         return len(updates)
 
     @staticmethod
-    def _read_rows(p: Path) -> list[tuple[int, dict[str, Any]]]:
+    def read_rows(p: Path) -> list[tuple[int, dict[str, Any]]]:
+        """``(line number, row)`` of a labelled CSV or JSONL file (as exported by :meth:`export_pairs_to_label`)."""
         text = p.read_text(encoding="utf-8")
         if p.suffix == ".jsonl":
             out = []

@@ -1,4 +1,4 @@
-"""``rewardlab prefs collect | label | train | export`` and ``rewardlab rlhf``.
+"""``rewardlab prefs collect | label | train | export``: offline preference datasets.
 
 The offline workflow, one dataset directory throughout::
 
@@ -13,51 +13,56 @@ A queries file has one row per pair (``pair_id``, ``left``, ``right``, each segm
 an empty ``label``); ``label --from-file`` appends the rows whose ``label`` was filled in
 (``left``/``right``/``equal`` or a number in ``[0, 1]``, 1 = left preferred).
 
-``rewardlab rlhf`` runs the online loop (:func:`~rewardlab.preferences._rlhf.run_rlhf`).
+Owns the ``prefs`` parsers, the queries file (``queries.csv``) and the commands' output. At the
+top it may import only the standard library, :mod:`rewardlab.errors` and
+:mod:`rewardlab.cli._common`; numpy, torch and :mod:`rewardlab.preferences` are imported when a
+command runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from rewardlab.cli._common import add_oracle_flags
 from rewardlab.errors import ConfigError, message
 
-__all__ = ["add_commands"]
+if TYPE_CHECKING:
+    import numpy as np
+
+    from rewardlab.preferences import PreferenceDataset, PreferenceOracle
+
+__all__ = ["QUERIES", "add_commands"]
 
 QUERIES = "queries.csv"
 """Default queries file inside a dataset directory, written by ``prefs collect``."""
 
 
-def _write_queries(dataset: Any, path: Path, n_pairs: int, seed: int, clips: bool) -> Path:
+def _write_queries(dataset: PreferenceDataset, path: Path, n_pairs: int, seed: int, clips: bool) -> Path:
     """Draw ``n_pairs`` uniform pairs among the dataset's segments and export them to label."""
-    from rewardlab.preferences._active import select_pairs
-    from rewardlab.preferences._dataset import PreferenceDataset
+    # Deferred so that `--help` does not load numpy/torch.
+    import numpy as np
+
+    from rewardlab.preferences import PreferenceDataset, select_pairs
 
     pairs = select_pairs(None, dataset.segments, n_pairs, method="uniform", seed=seed)
     # Placeholder labels never leave this object: the export writes an empty `label` column.
     queue = PreferenceDataset(dataset.segments, pairs, np.full(len(pairs), 0.5), dataset.env)
-    kwargs: dict[str, Any] = {}
-    if clips:
-        if "clips" not in inspect.signature(queue.export_pairs_to_label).parameters:
-            raise ConfigError(message("--clips", "supported by this rewardlab", True, "Drop --clips."))
-        kwargs["clips"] = True
-    return queue.export_pairs_to_label(path, **kwargs)  # type: ignore[no-any-return]
+    return queue.export_pairs_to_label(path, clips=clips)
 
 
 def _read_queries(path: Path, need_label: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """``(pairs, labels)`` from a queries file; with ``need_label``, only the labelled rows."""
-    from rewardlab.preferences._dataset import PreferenceDataset
-    from rewardlab.preferences._dataset import parse_label as _parse_label
+    # Deferred so that `--help` does not load numpy/torch.
+    import numpy as np
+
+    from rewardlab.preferences import PreferenceDataset, parse_label
 
     if not path.is_file():
         raise ConfigError(message("queries", "an existing .csv or .jsonl file", str(path), "Run `prefs export`."))
-    rows = PreferenceDataset._read_rows(path)
+    rows = PreferenceDataset.read_rows(path)
     pairs, labels = [], []
     for line, row in rows:
         where = f"{path.name}:{line}"
@@ -67,7 +72,7 @@ def _read_queries(path: Path, need_label: bool) -> tuple[np.ndarray, np.ndarray 
         if need_label:
             if value is None or (isinstance(value, str) and not value.strip()):
                 continue  # not labelled yet
-            labels.append(_parse_label(value, where))
+            labels.append(parse_label(value, where))
         try:
             pairs.append((int(str(row["left"]).strip()), int(str(row["right"]).strip())))
         except ValueError as exc:
@@ -76,12 +81,11 @@ def _read_queries(path: Path, need_label: bool) -> tuple[np.ndarray, np.ndarray 
     return arr, (np.asarray(labels, dtype=np.float64) if need_label else None)
 
 
-# --- commands -----------------------------------------------------------------------------------
-
-
 def _cmd_collect(args: argparse.Namespace) -> int:
-    from rewardlab.data import collect_segments
-    from rewardlab.preferences._dataset import PreferenceDataset
+    # Deferred so that `--help` does not load torch/SB3.
+    import numpy as np
+
+    from rewardlab.preferences import PreferenceDataset, collect_segments
 
     segments = collect_segments(args.env, args.n_segments, args.length, args.policy, seed=args.seed)
     provenance = {"source": "collect", "policy": str(args.policy), "seed": args.seed, "n_segments": len(segments)}
@@ -96,8 +100,10 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _oracle(args: argparse.Namespace) -> Any:
-    from rewardlab.preferences._rlhf import build_oracle as _build_oracle
+def _oracle(args: argparse.Namespace) -> PreferenceOracle:
+    """The synthetic oracle that ``--oracle``, ``--temperature``, ``--mistake-prob`` and ``--reward`` describe."""
+    # Deferred so that `--help` does not load torch/SB3.
+    from rewardlab.preferences import build_oracle
 
     spec: dict[str, Any] = {"kind": args.oracle}
     reward = args.reward
@@ -109,12 +115,14 @@ def _oracle(args: argparse.Namespace) -> Any:
     else:
         spec["beta"] = 1.0 / args.temperature if args.temperature > 0 else float("inf")
         spec["mistake_prob"] = args.mistake_prob
-    return _build_oracle(spec)
+    return build_oracle(spec)
 
 
 def _cmd_label(args: argparse.Namespace) -> int:
-    from rewardlab.preferences._dataset import PreferenceDataset
-    from rewardlab.preferences._oracles import label_pairs
+    # Deferred so that `--help` does not load torch/SB3.
+    import numpy as np
+
+    from rewardlab.preferences import PreferenceDataset, label_pairs
 
     dataset = PreferenceDataset.load(args.dataset)
     before = len(dataset)
@@ -139,10 +147,10 @@ def _cmd_label(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    # Deferred so that `--help` does not load torch/SB3.
     import torch
 
-    from rewardlab.preferences import FeatureSpec, RewardModel, train_reward_model
-    from rewardlab.preferences._dataset import PreferenceDataset
+    from rewardlab.preferences import FeatureSpec, PreferenceDataset, RewardModel, train_reward_model
 
     torch.set_num_threads(args.threads)
     dataset = PreferenceDataset.load(args.dataset)
@@ -175,7 +183,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from rewardlab.preferences._dataset import PreferenceDataset
+    # Deferred so that `--help` does not load torch/SB3.
+    from rewardlab.preferences import PreferenceDataset
 
     dataset = PreferenceDataset.load(args.dataset)
     out = Path(args.out)
@@ -192,88 +201,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_rlhf(args: argparse.Namespace) -> int:
-    from rewardlab.cli import _parse_overrides
-    from rewardlab.preferences._rlhf import RLHFConfig, run_rlhf
-
-    oracle: dict[str, Any] = {"kind": args.oracle, "temperature": args.temperature}
-    if args.oracle == "imperfect":
-        oracle = {
-            "kind": "imperfect",
-            "beta": 1.0 / args.temperature if args.temperature > 0 else float("inf"),
-            "mistake_prob": args.mistake_prob,
-        }
-    config = RLHFConfig(
-        env=args.env,
-        agent=args.agent,
-        seed=args.seed,
-        total_timesteps=args.timesteps,
-        label_budget=args.labels,
-        n_iterations=args.iterations,
-        initial_fraction=args.initial_fraction,
-        segment_length=args.segment_length,
-        segments_per_iteration=args.segments_per_iteration,
-        query=args.query,
-        ensemble=args.ensemble,
-        hidden=tuple(args.hidden),
-        features=args.features,
-        reward_epochs=args.reward_epochs,
-        reward_lr=args.reward_lr,
-        reward_normalization=args.reward_normalization,
-        oracle=oracle,
-        n_envs=args.n_envs,
-        eval_episodes=args.eval_episodes,
-        hyperparams=_parse_overrides(args.set),
-        runs_dir=args.runs_dir,
-        group=args.group,
-        run_name=args.run_name,
-        resume=args.resume,
-        threads=args.threads,
-        progress=not args.no_progress,
-    )
-    print(
-        f"RLHF: {config.preset.algo.upper()} on {config.suite_env.name} ({config.suite_env.gym_id}), "
-        f"{config.total_timesteps} steps, {config.label_budget} labels over {config.n_iterations} stages "
-        f"(schedule {config.schedule}), query {config.query}, seed {config.seed}"
-    )
-    result = run_rlhf(config)
-    print()
-    print(f"{'stage':>5}  {'timesteps':>9}  {'labels':>6}  {'val acc':>7}  {'learned return':>14}  {'env return':>10}")
-    for row in result.history:
-        acc = row.get("reward_val_accuracy")
-        acc_s = "-" if acc is None else f"{acc:.3f}"
-        proxy = row.get("eval_proxy_return")
-        env_r = row.get("eval_env_return")
-        print(
-            f"{row['stage']:>5}  {row['timesteps']:>9}  {row['labels']:>6}  {acc_s:>7}  "
-            f"{'-' if proxy is None else f'{proxy:.2f}':>14}  {'-' if env_r is None else f'{env_r:.2f}':>10}"
-        )
-    f = result.final
-    acc = "n/a" if result.reward_val_accuracy is None else f"{result.reward_val_accuracy:.3f}"
-    print()
-    print(f"Labels used: {result.labels_used} of {config.label_budget}; timesteps: {result.timesteps}")
-    print(f"Reward-model validation accuracy: {acc}")
-    print(
-        f"Agent ({f.n_episodes} episodes): ground-truth env return {f.env_return:.2f} ± {f.env_std:.2f}, "
-        f"learned-reward return {f.proxy_return:.2f} ± {f.proxy_std:.2f}"
-    )
-    print(f"Run directory: {result.run_dir}  (metrics.jsonl, dataset/, reward_model/, agent.zip, state.json)")
-    return 0
-
-
-# --- parser -------------------------------------------------------------------------------------
-
-
-def _oracle_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--oracle", choices=("boltzmann", "imperfect"), default="boltzmann", help="synthetic labeller")
-    p.add_argument(
-        "--temperature", type=float, default=1.0, help="Boltzmann temperature (0 = perfectly rational; default 1)"
-    )
-    p.add_argument("--mistake-prob", type=float, default=0.0, help="imperfect oracle: label flip probability")
-
-
 def add_commands(sub: Any) -> None:
-    """Register ``prefs`` (``collect``, ``label``, ``train``, ``export``) and ``rlhf`` on ``sub``."""
+    """Register ``prefs`` (``collect``, ``label``, ``train``, ``export``) on the subparsers ``sub``."""
     prefs = sub.add_parser("prefs", help="preference datasets: collect segments, label pairs, train a reward model")
     psub = prefs.add_subparsers(dest="prefs_command", required=True)
 
@@ -294,7 +223,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--from-file", default=None, help="a filled-in queries file (CSV/JSONL) of human labels")
     p.add_argument("--reward", default="env", help="what the oracle values: 'env' or JSON factor weights")
     p.add_argument("--seed", type=int, default=0, help="seed of the oracle's draws (default: 0)")
-    _oracle_flags(p)
+    add_oracle_flags(p)
     p.set_defaults(func=_cmd_label)
 
     p = psub.add_parser("train", help="train a reward model (Bradley-Terry) on a dataset; save it for `learned`")
@@ -319,38 +248,3 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the pairs (default: 0)")
     p.add_argument("--clips", action="store_true", help="also render a GIF per pair")
     p.set_defaults(func=_cmd_export)
-
-    p = sub.add_parser("rlhf", help="online preference learning (Christiano et al.): agent + reward model, resumable")
-    p.add_argument("--env", required=True, help="suite env name (rewardlab envs) or Gymnasium id")
-    p.add_argument("--agent", default="ppo", help="ppo, sac, dqn, a2c or td3 (default: ppo)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every RNG (default: 0)")
-    p.add_argument("--timesteps", type=int, default=100_000, help="agent steps in total (default: 100000)")
-    p.add_argument("--labels", type=int, default=500, help="label budget: pairs queried in total (default: 500)")
-    p.add_argument("--iterations", type=int, default=5, help="stages after the initial one (default: 5)")
-    p.add_argument("--initial-fraction", type=float, default=0.1, help="labels before training (default: 0.1)")
-    p.add_argument("--segment-length", type=int, default=50, help="steps per segment (default: 50)")
-    p.add_argument("--segments-per-iteration", type=int, default=None, help="default: 4 per queried pair")
-    p.add_argument("--query", default="disagreement", help="disagreement or uniform (default: disagreement)")
-    p.add_argument("--ensemble", type=int, default=3, help="reward-model members (default: 3)")
-    p.add_argument("--hidden", type=int, nargs="+", default=[64, 64], help="hidden sizes (default: 64 64)")
-    p.add_argument(
-        "--features",
-        default="obs,action",
-        help="reward-model inputs: obs, action, next_obs and factor names (default: obs,action)",
-    )
-    p.add_argument("--reward-epochs", type=int, default=50, help="reward-model epochs per stage (default: 50)")
-    p.add_argument("--reward-lr", type=float, default=1e-3, help="reward-model learning rate (default: 1e-3)")
-    p.add_argument("--reward-normalization", default="scale", help="scale (default), standard (mean 0, std 1) or none")
-    _oracle_flags(p)
-    p.add_argument("--n-envs", type=int, default=None, help="parallel envs (default: the preset's)")
-    p.add_argument("--eval-episodes", type=int, default=10, help="episodes per evaluation (default: 10)")
-    p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override an agent hyperparameter (JSON)"
-    )
-    p.add_argument("--runs-dir", default="runs", help="root of run directories (default: runs)")
-    p.add_argument("--group", default="rlhf", help="sub-directory grouping runs (default: rlhf)")
-    p.add_argument("--run-name", default=None, help="run directory name; an unfinished run of that name resumes")
-    p.add_argument("--resume", default=None, help="a run directory to resume")
-    p.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (default: 1)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.set_defaults(func=_cmd_rlhf)

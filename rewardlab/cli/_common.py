@@ -1,0 +1,80 @@
+"""What every ``rewardlab`` command shares: running a command, ``--set`` overrides, oracle flags.
+
+Owns how a command's errors reach the user (``rewardlab: error: ...`` on stderr, exit code 2;
+``KeyboardInterrupt`` exits 130), the parsing of ``--set KEY=VALUE`` overrides and the synthetic
+oracle flags of ``prefs label`` and ``rlhf``. May import only the standard library and
+:mod:`rewardlab.errors`, so that building the parser stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rewardlab.errors import ConfigError, RewardLabError, message
+
+__all__ = ["Command", "add_oracle_flags", "parse_overrides", "parse_value", "run_command"]
+
+Command = Callable[[argparse.Namespace], int]
+"""A command's run function: parsed arguments in, exit code out."""
+
+
+def run_command(func: Command, args: argparse.Namespace) -> int:
+    """Run ``func(args)`` and turn rewardlab's errors and Ctrl-C into a message and an exit code.
+
+    Returns:
+        ``func``'s exit code; 2 after a :class:`~rewardlab.errors.RewardLabError` (printed as
+        ``rewardlab: error: ...`` on stderr); 130 after ``KeyboardInterrupt``.
+    """
+    try:
+        return int(func(args))
+    except RewardLabError as exc:
+        print(f"rewardlab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rewardlab: interrupted; what was written is kept in the run directory.", file=sys.stderr)
+        return 130
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: JSON when it parses, else the text itself.
+
+    Example:
+        >>> parse_value("0.001"), parse_value("[64, 64]"), parse_value("relu")
+        (0.001, [64, 64], 'relu')
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """``{key: value}`` from ``--set KEY=VALUE`` items (values as :func:`parse_value` reads them).
+
+    Raises:
+        ConfigError: an item has no ``=``.
+
+    Example:
+        >>> parse_overrides(["learning_rate=0.001", "net_arch=[64, 64]"])
+        {'learning_rate': 0.001, 'net_arch': [64, 64]}
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(message("--set", "KEY=VALUE", item, "Write e.g. --set learning_rate=0.001."))
+        key, value = item.split("=", 1)
+        out[key.strip()] = parse_value(value)
+    return out
+
+
+def add_oracle_flags(p: argparse.ArgumentParser) -> None:
+    """Add ``--oracle``, ``--temperature`` and ``--mistake-prob`` (the synthetic labeller) to ``p``."""
+    p.add_argument("--oracle", choices=("boltzmann", "imperfect"), default="boltzmann", help="synthetic labeller")
+    p.add_argument(
+        "--temperature", type=float, default=1.0, help="Boltzmann temperature (0 = perfectly rational; default 1)"
+    )
+    p.add_argument("--mistake-prob", type=float, default=0.0, help="imperfect oracle: label flip probability")

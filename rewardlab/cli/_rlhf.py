@@ -1,0 +1,123 @@
+"""``rewardlab rlhf``: online preference learning (Christiano et al., 2017), resumable.
+
+Owns the ``rlhf`` parser and its output (the per-stage table and the final summary); the loop
+itself is :func:`rewardlab.preferences.run_rlhf`. At the top it may import only the standard
+library, :mod:`rewardlab.errors` and :mod:`rewardlab.cli._common`; :mod:`rewardlab.preferences`
+is imported when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rewardlab.cli._common import add_oracle_flags, parse_overrides
+
+__all__ = ["add_commands"]
+
+
+def _cmd_rlhf(args: argparse.Namespace) -> int:
+    # Deferred so that `--help` does not load torch/SB3.
+    from rewardlab.preferences import RLHFConfig, run_rlhf
+
+    oracle: dict[str, Any] = {"kind": args.oracle, "temperature": args.temperature}
+    if args.oracle == "imperfect":
+        oracle = {
+            "kind": "imperfect",
+            "beta": 1.0 / args.temperature if args.temperature > 0 else float("inf"),
+            "mistake_prob": args.mistake_prob,
+        }
+    config = RLHFConfig(
+        env=args.env,
+        agent=args.agent,
+        seed=args.seed,
+        total_timesteps=args.timesteps,
+        label_budget=args.labels,
+        n_iterations=args.iterations,
+        initial_fraction=args.initial_fraction,
+        segment_length=args.segment_length,
+        segments_per_iteration=args.segments_per_iteration,
+        query=args.query,
+        ensemble=args.ensemble,
+        hidden=tuple(args.hidden),
+        features=args.features,
+        reward_epochs=args.reward_epochs,
+        reward_lr=args.reward_lr,
+        reward_normalization=args.reward_normalization,
+        oracle=oracle,
+        n_envs=args.n_envs,
+        eval_episodes=args.eval_episodes,
+        hyperparams=parse_overrides(args.set),
+        runs_dir=args.runs_dir,
+        group=args.group,
+        run_name=args.run_name,
+        resume=args.resume,
+        threads=args.threads,
+        progress=not args.no_progress,
+    )
+    print(
+        f"RLHF: {config.preset.algo.upper()} on {config.suite_env.name} ({config.suite_env.gym_id}), "
+        f"{config.total_timesteps} steps, {config.label_budget} labels over {config.n_iterations} stages "
+        f"(schedule {config.schedule}), query {config.query}, seed {config.seed}"
+    )
+    result = run_rlhf(config)
+    print()
+    print(f"{'stage':>5}  {'timesteps':>9}  {'labels':>6}  {'val acc':>7}  {'learned return':>14}  {'env return':>10}")
+    for row in result.history:
+        acc = row.get("reward_val_accuracy")
+        acc_s = "-" if acc is None else f"{acc:.3f}"
+        proxy = row.get("eval_proxy_return")
+        env_r = row.get("eval_env_return")
+        print(
+            f"{row['stage']:>5}  {row['timesteps']:>9}  {row['labels']:>6}  {acc_s:>7}  "
+            f"{'-' if proxy is None else f'{proxy:.2f}':>14}  {'-' if env_r is None else f'{env_r:.2f}':>10}"
+        )
+    f = result.final
+    acc = "n/a" if result.reward_val_accuracy is None else f"{result.reward_val_accuracy:.3f}"
+    print()
+    print(f"Labels used: {result.labels_used} of {config.label_budget}; timesteps: {result.timesteps}")
+    print(f"Reward-model validation accuracy: {acc}")
+    print(
+        f"Agent ({f.n_episodes} episodes): ground-truth env return {f.env_return:.2f} ± {f.env_std:.2f}, "
+        f"learned-reward return {f.proxy_return:.2f} ± {f.proxy_std:.2f}"
+    )
+    print(f"Run directory: {result.run_dir}  (metrics.jsonl, dataset/, reward_model/, agent.zip, state.json)")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``rlhf`` on the subparsers ``sub``."""
+    p = sub.add_parser("rlhf", help="online preference learning (Christiano et al.): agent + reward model, resumable")
+    p.add_argument("--env", required=True, help="suite env name (rewardlab envs) or Gymnasium id")
+    p.add_argument("--agent", default="ppo", help="ppo, sac, dqn, a2c or td3 (default: ppo)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every RNG (default: 0)")
+    p.add_argument("--timesteps", type=int, default=100_000, help="agent steps in total (default: 100000)")
+    p.add_argument("--labels", type=int, default=500, help="label budget: pairs queried in total (default: 500)")
+    p.add_argument("--iterations", type=int, default=5, help="stages after the initial one (default: 5)")
+    p.add_argument("--initial-fraction", type=float, default=0.1, help="labels before training (default: 0.1)")
+    p.add_argument("--segment-length", type=int, default=50, help="steps per segment (default: 50)")
+    p.add_argument("--segments-per-iteration", type=int, default=None, help="default: 4 per queried pair")
+    p.add_argument("--query", default="disagreement", help="disagreement or uniform (default: disagreement)")
+    p.add_argument("--ensemble", type=int, default=3, help="reward-model members (default: 3)")
+    p.add_argument("--hidden", type=int, nargs="+", default=[64, 64], help="hidden sizes (default: 64 64)")
+    p.add_argument(
+        "--features",
+        default="obs,action",
+        help="reward-model inputs: obs, action, next_obs and factor names (default: obs,action)",
+    )
+    p.add_argument("--reward-epochs", type=int, default=50, help="reward-model epochs per stage (default: 50)")
+    p.add_argument("--reward-lr", type=float, default=1e-3, help="reward-model learning rate (default: 1e-3)")
+    p.add_argument("--reward-normalization", default="scale", help="scale (default), standard (mean 0, std 1) or none")
+    add_oracle_flags(p)
+    p.add_argument("--n-envs", type=int, default=None, help="parallel envs (default: the preset's)")
+    p.add_argument("--eval-episodes", type=int, default=10, help="episodes per evaluation (default: 10)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override an agent hyperparameter (JSON)"
+    )
+    p.add_argument("--runs-dir", default="runs", help="root of run directories (default: runs)")
+    p.add_argument("--group", default="rlhf", help="sub-directory grouping runs (default: rlhf)")
+    p.add_argument("--run-name", default=None, help="run directory name; an unfinished run of that name resumes")
+    p.add_argument("--resume", default=None, help="a run directory to resume")
+    p.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (default: 1)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=_cmd_rlhf)

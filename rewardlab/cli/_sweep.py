@@ -1,0 +1,118 @@
+"""``rewardlab sweep SPEC``, ``rewardlab sweep status DIR`` and ``rewardlab report DIR``.
+
+Owns the sweep and report parsers and their output (the status table, the interrupted-sweep
+message, exit codes 1 for an incomplete sweep and 130 for Ctrl-C). At the top it may import only
+the standard library and :mod:`rewardlab.errors`; :mod:`rewardlab.sweeps` (scipy at import; the
+training stack, Ray, pyarrow and matplotlib as it needs them) is imported when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rewardlab.errors import ConfigError, message
+
+__all__ = ["add_commands"]
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    if args.spec == "status":
+        return _sweep_status(args)
+    if args.sweep_dir is not None:
+        raise ConfigError(
+            message("sweep", "one SPEC file", [args.spec, args.sweep_dir], "Use `rewardlab sweep status DIR`.")
+        )
+    # Deferred so that `--help` does not load the sweep machinery (scipy; torch/SB3 to train).
+    from rewardlab.sweeps import run_sweep
+
+    try:
+        result = run_sweep(
+            args.spec,
+            backend=args.backend,
+            workers=args.workers,
+            address=args.address,
+            runs_dir=args.runs_dir,
+            retries=args.retries,
+            fast=args.fast,
+        )
+    except KeyboardInterrupt:
+        print(
+            "rewardlab: sweep interrupted; running trials are marked failed (interrupted). "
+            "Rerun the same command to resume: done trials are kept.",
+            file=sys.stderr,
+        )
+        return 130
+    if result.failed:
+        print(f"{result.failed} trial(s) failed; see status.json in their run directories.", file=sys.stderr)
+    if args.report:
+        args.sweep_dir = str(result.sweep_dir)
+        _cmd_report(args)
+    return 0 if result.complete else 1
+
+
+def _sweep_status(args: argparse.Namespace) -> int:
+    if args.sweep_dir is None:
+        raise ConfigError(message("sweep status", "given a sweep directory", None, "Write e.g. runs/<sweep name>."))
+    # Deferred so that `--help` does not load the sweep machinery (scipy).
+    from rewardlab.sweeps import sweep_status
+
+    info = sweep_status(args.sweep_dir)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    width = max([len(t["id"]) for t in info["trials"]] + [5])
+    print(f"{'trial':<{width}}  {'status':<8}  {'attempts':>8}  {'env return':>10}  {'proxy':>10}  error")
+    for t in info["trials"]:
+        env = "" if t["final_env_return"] is None or t["status"] != "done" else f"{t['final_env_return']:.1f}"
+        proxy = "" if t["final_proxy_return"] is None or t["status"] != "done" else f"{t['final_proxy_return']:.1f}"
+        lines = (t["error"] or "").strip().splitlines()
+        error = lines[0] if lines else ""
+        print(f"{t['id']:<{width}}  {t['status']:<8}  {t['attempts']:>8}  {env:>10}  {proxy:>10}  {error}")
+    c = info["counts"]
+    running = f" (sweep process {info['running_pid']})" if info["running_pid"] else ""
+    print(f"{c['done']} done, {c['running']} running{running}, {c['failed']} failed, {c['pending']} pending")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    # Deferred so that `--help` does not load the sweep machinery (scipy, pyarrow, matplotlib).
+    from rewardlab.sweeps import aggregate, format_summary_table, write_report
+
+    summary = aggregate(args.sweep_dir, distances=not args.no_distances)
+    out = write_report(args.sweep_dir, summary=summary, distances=not args.no_distances)
+    print(format_summary_table(summary))
+    print(f"Report: {out}")
+    print(f"Tables: {summary.results_dir} (summary.csv/.parquet, curves.csv/.parquet, trials.csv, distances.csv)")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``sweep`` (``sweep SPEC`` and ``sweep status DIR``) and ``report`` on the subparsers ``sub``."""
+    p = sub.add_parser(
+        "sweep",
+        help="run an ablation sweep (env x reward variant x agent x seed); `sweep status DIR` shows progress",
+        description="rewardlab sweep SPEC [options] runs a sweep (resuming a previous run); "
+        "rewardlab sweep status SWEEP_DIR lists done / running / failed / pending trials.",
+    )
+    p.add_argument("spec", metavar="SPEC", help="sweep TOML file (sweeps/), or 'status' followed by a sweep directory")
+    p.add_argument("sweep_dir", nargs="?", default=None, metavar="SWEEP_DIR", help="with 'status': runs/<sweep name>")
+    p.add_argument("--backend", default="local", choices=["local", "ray"], help="where trials run (default: local)")
+    p.add_argument("--address", default=None, help="Ray cluster address (e.g. auto); default: a local Ray instance")
+    p.add_argument("--workers", type=int, default=None, help="trials at once (default: every core; 1 = in-process)")
+    p.add_argument("--fast", action="store_true", help="apply the spec's [fast] preset (small budgets)")
+    p.add_argument("--retries", type=int, default=1, help="reruns of a failed trial across invocations (default: 1)")
+    p.add_argument("--runs-dir", default="runs", help="root of run directories (default: runs)")
+    p.add_argument("--json", action="store_true", help="with 'status': print JSON")
+    p.add_argument("--report", action="store_true", help="then aggregate and write the report (as `rewardlab report`)")
+    p.add_argument("--no-distances", action="store_true", help="with --report: skip distances to the ground truth")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("report", help="tables, plots and an HTML report of a sweep directory")
+    p.add_argument("sweep_dir", metavar="SWEEP_DIR", help="runs/<sweep name>")
+    p.add_argument(
+        "--no-distances", action="store_true", help="skip each variant's distance to the ground-truth reward"
+    )
+    p.set_defaults(func=_cmd_report)

@@ -1,0 +1,82 @@
+"""``rewardlab train``: train an SB3 agent on a reward spec and print its evaluations.
+
+Owns the ``train`` parser and its output. At the top it may import only the standard library,
+:mod:`rewardlab.errors` and :mod:`rewardlab.cli._common`; :mod:`rewardlab.training` (torch, SB3)
+is imported when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rewardlab.cli._common import parse_overrides
+
+__all__ = ["add_commands"]
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    # Deferred so that `--help` does not load torch/SB3.
+    from rewardlab.training import TrainConfig, train
+
+    config = TrainConfig(
+        env=args.env,
+        reward=args.reward,
+        agent=args.agent,
+        seed=args.seed,
+        timesteps=args.timesteps,
+        n_envs=args.n_envs,
+        eval_freq=args.eval_freq,
+        eval_episodes=args.eval_episodes,
+        hyperparams=parse_overrides(args.set),
+        agent_config=args.agent_config,
+        runs_dir=args.runs_dir,
+        group=args.group,
+        run_name=args.run_name,
+        threads=args.threads,
+        progress_bar=not args.no_progress,
+    )
+    print(
+        f"Training {config.preset.algo.upper()} on {config.suite_env.name} ({config.suite_env.gym_id}) "
+        f"with reward {config.reward_label!r}, seed {config.seed}"
+    )
+    result = train(config)
+    print()
+    print(
+        f"Evaluations ({config.eval_episodes} episodes each). proxy = the reward the agent was trained on "
+        f"({config.reward_label}); env = {config.suite_env.gym_id}'s own (ground-truth) reward."
+    )
+    print(f"{'timesteps':>10}  {'proxy return':>14}  {'env return':>12}")
+    for row in result.metrics:
+        print(f"{row['timesteps']:>10}  {row['eval_proxy_return']:>14.2f}  {row['eval_env_return']:>12.2f}")
+    f = result.final
+    print()
+    print(
+        f"Final ({f.n_episodes} episodes): proxy return {f.proxy_return:.2f} ± {f.proxy_std:.2f}, "
+        f"env (ground-truth) return {f.env_return:.2f} ± {f.env_std:.2f}"
+    )
+    print(f"Run directory: {result.run_dir}  (metrics.jsonl, config.json, model.zip, tb/)")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``train`` on the subparsers ``sub``."""
+    p = sub.add_parser("train", help="train an SB3 agent on a reward spec; log proxy and env returns")
+    p.add_argument("--env", required=True, help="suite env name (rewardlab envs) or Gymnasium id")
+    p.add_argument("--reward", default="env", help="reward spec TOML file, or 'env' for the ground truth")
+    p.add_argument("--agent", default="ppo", help="ppo, sac, dqn, a2c or td3 (default: ppo)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every RNG (default: 0)")
+    p.add_argument("--timesteps", type=int, default=None, help="training steps (default: the preset's)")
+    p.add_argument("--n-envs", type=int, default=None, help="parallel envs (default: the preset's)")
+    p.add_argument("--eval-freq", type=int, default=None, help="evaluate every N steps (default: 10 evaluations)")
+    p.add_argument("--eval-episodes", type=int, default=10, help="episodes per evaluation (default: 10)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a hyperparameter (JSON value)"
+    )
+    p.add_argument("--agent-config", default=None, help="preset TOML file replacing agents/<agent>.toml")
+    p.add_argument("--runs-dir", default="runs", help="root of run directories (default: runs)")
+    p.add_argument("--group", default="train", help="sub-directory grouping runs (default: train)")
+    p.add_argument("--run-name", default=None, help="run directory name (default: env__reward__agent__seed__time)")
+    p.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (default: 1)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=_cmd_train)
