@@ -30,9 +30,11 @@ test: $(STAMP)
 test-ci-slow: $(STAMP)
 	$(BIN)/python -m pytest -m "slow and ci"
 
+## Lint, types and the import layers (pyproject.toml [tool.importlinter]); CI runs it first.
 check: $(STAMP)
 	$(BIN)/ruff check rewardlab envs agents tests benchmarks scripts
 	$(BIN)/mypy rewardlab
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_wrappers.py

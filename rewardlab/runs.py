@@ -60,7 +60,7 @@ def read_status(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / "status.json"
     if not path.is_file():
         return {"status": "pending"}
-    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def append_jsonl(path: str | Path, row: dict[str, Any]) -> None:

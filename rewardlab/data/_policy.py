@@ -89,7 +89,7 @@ class AgentPolicy:
     def __call__(self, obs: np.ndarray, episode_start: np.ndarray) -> np.ndarray:
         agent_obs = np.delete(obs, self.hidden, axis=-1) if self.hidden else obs
         if self.normalization is not None and self.normalization.norm_obs:
-            agent_obs = self.normalization.normalize_obs(agent_obs)
+            agent_obs = np.asarray(self.normalization.normalize_obs(agent_obs))
         actions, self._state = self.model.predict(
             agent_obs, state=self._state, episode_start=episode_start, deterministic=self.deterministic
         )

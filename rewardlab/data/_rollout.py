@@ -73,11 +73,13 @@ def rollout(venv: VecEnv, policy: Policy, *, seed: int | None = None) -> Iterato
     if seed is not None:
         venv.seed(seed)
         venv.action_space.seed(seed)
-    obs = venv.reset()
+    # Box and Discrete observations only (rewardlab's suite): arrays, never dicts or tuples.
+    obs = np.asarray(venv.reset())
     starts = np.ones(venv.num_envs, dtype=bool)
     while True:
         actions = policy(obs, starts)
-        next_obs, rewards, dones, infos = venv.step(actions)
+        raw_next, rewards, dones, infos = venv.step(actions)
+        next_obs = np.asarray(raw_next)
         truncated = np.array([bool(info.get("TimeLimit.truncated", False)) for info in infos])
         final = next_obs
         if dones.any():

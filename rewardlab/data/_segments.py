@@ -181,7 +181,7 @@ class Segments:
             raise ConfigError(message("gamma", "a number in (0, 1]", gamma, "Pass gamma=1.0 for plain sums."))
         values = self._step_rewards(reward)
         discount = float(gamma) ** np.arange(self.length, dtype=np.float64)
-        return np.sum(np.where(self.mask, values, 0.0) * discount, axis=1)  # type: ignore[no-any-return]
+        return np.sum(np.where(self.mask, values, 0.0) * discount, axis=1)
 
     def _step_rewards(self, reward: Any) -> np.ndarray:
         """``(n, L)`` rewards of every step (anything on padding: it is masked)."""

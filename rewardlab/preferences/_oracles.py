@@ -228,7 +228,7 @@ class BoltzmannOracle:
     def _diff(self, segments: Segments, pairs: Any) -> NDArray[np.float64]:
         p = _check_pairs(pairs, len(segments))
         g = segments.returns(self.reward, self.gamma)
-        return g[p[:, 0]] - g[p[:, 1]]  # type: ignore[no-any-return]
+        return g[p[:, 0]] - g[p[:, 1]]
 
     def probability(self, segments: Segments, pairs: Any) -> NDArray[np.float64]:
         """``(M,)`` probability that ``pairs[i, 0]`` is preferred to ``pairs[i, 1]``.

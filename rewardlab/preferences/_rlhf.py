@@ -330,7 +330,7 @@ class RLHFConfig:
             command=" ".join(sys.argv),
             versions=software_versions(),
         )
-        return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
+        return json.loads(json.dumps(data, default=str))
 
 
 def build_oracle(spec: Any) -> PreferenceOracle:
@@ -350,7 +350,7 @@ def build_oracle(spec: Any) -> PreferenceOracle:
     for key in kwargs:
         if key not in allowed:
             raise unknown(f"oracle.{key}", key, allowed, f"a field of {cls.__name__}")
-    return cls(**kwargs)  # type: ignore[no-any-return]
+    return cls(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -471,7 +471,7 @@ def _restore_rng(saved: Mapping[str, Any]) -> np.random.Generator:
     rng.bit_generator.state = saved["loop"]
     torch.set_rng_state(torch.tensor(saved["torch"], dtype=torch.uint8))
     g = saved["numpy_global"]
-    np.random.set_state((g[0], np.asarray(g[1], dtype=np.uint32), *g[2:]))  # type: ignore[arg-type]
+    np.random.set_state((g[0], np.asarray(g[1], dtype=np.uint32), *g[2:]))
     p = saved["python_random"]
     random.setstate((p[0], tuple(p[1]), p[2]))
     return rng
@@ -694,7 +694,7 @@ def _normalize_output(model: RewardModel, segments: Segments, how: str) -> None:
     model.fit_output_normalization(segments)
     if how == "scale":  # keep the offset Bradley-Terry learned from segments of different lengths
         with torch.no_grad():
-            model.module.output_mean.fill_(0.0)  # type: ignore[operator]  # a registered buffer
+            model.module.output_mean.fill_(0.0)  # a registered buffer
         model.refresh()
 
 
@@ -704,7 +704,7 @@ def _load_agent(cls: Any, run_dir: Path, venv: Any) -> BaseAlgorithm:
     agent = cls.load(str(run_dir / "agent.zip"), env=venv, device="cpu")
     if (run_dir / "replay_buffer.pkl").is_file():
         agent.load_replay_buffer(str(run_dir / "replay_buffer.pkl"))
-    return agent  # type: ignore[no-any-return]
+    return agent
 
 
 def _metrics_row(

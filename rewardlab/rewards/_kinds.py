@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -75,7 +75,14 @@ class _EnvFunction(RewardFunction):
     def term_names(self) -> tuple[str, ...]:
         return tuple(name for name, _, _ in self._factors)
 
-    def compute(self, obs, action, next_obs, done, env_reward=None):  # type: ignore[no-untyped-def]
+    def compute(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        next_obs: np.ndarray,
+        done: np.ndarray,
+        env_reward: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         done = np.asarray(done, dtype=bool)
         terms: TermValues = {name: w * fn(obs, action, next_obs, done) for name, w, fn in self._factors}
         if env_reward is not None:
@@ -89,7 +96,7 @@ class _EnvFunction(RewardFunction):
                     f"{self.env.name!r} declares no factors, so its reward exists only inside the env.",
                 )
             )
-        return sum(terms.values()), terms  # type: ignore[return-value]
+        return cast(np.ndarray, sum(terms.values())), terms  # Python's sum: the order the weights are listed
 
 
 # --- terms --------------------------------------------------------------------------------------
@@ -293,7 +300,7 @@ class _TermsFunction(RewardFunction):
         self._stats = {name: RunningMeanStd() for name, term, _ in self._terms if term.normalize}
 
     @property
-    def training(self) -> bool:  # type: ignore[override]
+    def training(self) -> bool:
         return self._training
 
     @training.setter
@@ -306,7 +313,14 @@ class _TermsFunction(RewardFunction):
     def term_names(self) -> tuple[str, ...]:
         return tuple(name for name, _, _ in self._terms)
 
-    def compute(self, obs, action, next_obs, done, env_reward=None):  # type: ignore[no-untyped-def]
+    def compute(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        next_obs: np.ndarray,
+        done: np.ndarray,
+        env_reward: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         done = np.asarray(done, dtype=bool)
         terms: TermValues = {}
         total = None
@@ -326,7 +340,7 @@ class _TermsFunction(RewardFunction):
             x = term.weight * x
             terms[name] = x
             total = x if total is None else total + x
-        return total, terms
+        return cast(np.ndarray, total), terms  # a Terms spec has at least one term
 
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {name: s.state_dict() for name, s in self._stats.items()}
@@ -360,7 +374,7 @@ def _import_callable(param: str, target: str) -> Callable[..., Any]:
     if not callable(fn):
         names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
         raise unknown(param, attr, names, f"a function in {module_name}")
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 @dataclass(frozen=True)
@@ -446,7 +460,14 @@ class _ShapedFunction(RewardFunction):
     def term_names(self) -> tuple[str, ...]:
         return (*self.base.term_names, "shaping")
 
-    def compute(self, obs, action, next_obs, done, env_reward=None):  # type: ignore[no-untyped-def]
+    def compute(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        next_obs: np.ndarray,
+        done: np.ndarray,
+        env_reward: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         done = np.asarray(done, dtype=bool)
         r, terms = self.base.compute(obs, action, next_obs, done, env_reward)
         phi_s = self._scale * np.asarray(self.phi(obs), dtype=np.float64)
@@ -455,7 +476,7 @@ class _ShapedFunction(RewardFunction):
         return r + shaping, {**terms, "shaping": shaping}
 
     @property
-    def training(self) -> bool:  # type: ignore[override]
+    def training(self) -> bool:
         return self.base.training
 
     @training.setter
@@ -531,7 +552,14 @@ class _CodeFunction(RewardFunction):
     def term_names(self) -> tuple[str, ...]:
         return self._term_names
 
-    def compute(self, obs, action, next_obs, done, env_reward=None):  # type: ignore[no-untyped-def]
+    def compute(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        next_obs: np.ndarray,
+        done: np.ndarray,
+        env_reward: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         out = self.fn(obs, action, next_obs, np.asarray(done, dtype=bool), **self._kwargs)
         terms: TermValues = {}
         if isinstance(out, tuple):
@@ -541,7 +569,7 @@ class _CodeFunction(RewardFunction):
         if r.shape != (batch,):
             raise SpecError(
                 message(
-                    f"{self.spec.function} return value",  # type: ignore[attr-defined]
+                    f"{cast(Code, self.spec).function} return value",
                     f"an array of shape ({batch},), one reward per transition",
                     f"shape {r.shape}",
                     "Return one float per row of the batch (e.g. reduce over the last axis).",
@@ -561,7 +589,7 @@ class _CodeFunction(RewardFunction):
         if not np.all(np.isfinite(r)):
             raise SpecError(
                 message(
-                    f"{self.spec.function} return value",  # type: ignore[attr-defined]
+                    f"{cast(Code, self.spec).function} return value",
                     "finite on sampled transitions",
                     r.tolist(),
                     "Guard divisions and logs in your reward (e.g. np.clip, an epsilon).",

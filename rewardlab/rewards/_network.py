@@ -201,7 +201,7 @@ def _build_space(desc: Any, param: str) -> Any:
             dtype = np.dtype(desc["dtype"])
             low = np.array([float(v) for v in desc["low"]], dtype=dtype).reshape(shape)
             high = np.array([float(v) for v in desc["high"]], dtype=dtype).reshape(shape)
-            return spaces.Box(low, high, shape=shape, dtype=dtype)  # type: ignore[arg-type]
+            return spaces.Box(low, high, shape=shape, dtype=dtype)
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(message(param, "a Box or Discrete description", desc, str(exc))) from exc
     raise ConfigError(message(param, "a Box or Discrete description", desc, "The model.json is corrupt."))
@@ -471,16 +471,16 @@ class RewardModel:
             h = np.matmul(h, w) + b  # (B, in) @ (E, in, out) -> (E, B, out)
             if i < last:
                 h = self._np_act(h)
-        return h[..., 0]  # type: ignore[no-any-return]
+        return h[..., 0]
 
     def _members_torch(self, x: np.ndarray) -> np.ndarray:
         """``(E, B)`` raw member rewards through the torch module (reference and benchmark)."""
         with torch.no_grad():
-            return self.module(torch.from_numpy(x)).numpy()  # type: ignore[no-any-return]
+            return self.module(torch.from_numpy(x)).numpy()
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Differentiable ``(E, N)`` raw member rewards of ``(N, F)`` (or ``(E, N, F)``) features."""
-        return self.module(x)  # type: ignore[no-any-return]
+        return self.module(x)
 
     def predict_members(
         self, obs: Any, action: Any, next_obs: Any, factors: Mapping[str, np.ndarray] | None = None
@@ -498,7 +498,7 @@ class RewardModel:
         """
         r = self._members_numpy(self.featurize(obs, action, next_obs, factors))
         mean, std = self._np_out
-        return (r.mean(axis=0, dtype=np.float64) - mean) / std  # type: ignore[no-any-return]
+        return (r.mean(axis=0, dtype=np.float64) - mean) / std
 
     # --- segments --------------------------------------------------------------------------------
 

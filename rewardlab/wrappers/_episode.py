@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from rewardlab.errors import NonFiniteRewardError
+
 
 class EpisodeSums:
     """Running sums of proxy reward, env reward and each term, for ``n`` parallel episodes."""
@@ -70,8 +72,6 @@ def check_finite(
     """Stop with a clear error when a reward is NaN or inf (it would silently poison training)."""
     if np.isfinite(reward).all():  # the method skips np.all's dispatch: ~1 us less per call (per env step)
         return
-    from rewardlab.errors import NonFiniteRewardError
-
     bad = int(np.flatnonzero(~np.isfinite(reward))[0])
     parts = {k: float(v[bad]) for k, v in terms.items()}
     raise NonFiniteRewardError(

@@ -24,7 +24,7 @@ __all__ = ["DropObsDims", "SuiteInfo", "SwapReward"]
 
 def _floats(values: np.ndarray) -> list[float]:
     """Python floats of a ``(batch,)`` array in one ``tolist()`` call (cheaper than per element)."""
-    return np.asarray(values, dtype=np.float64).tolist()  # type: ignore[no-any-return]
+    return np.asarray(values, dtype=np.float64).tolist()
 
 
 class SwapReward(VecEnvWrapper):
