@@ -32,7 +32,7 @@ from rewardlab.data import sample_transitions
 from rewardlab.errors import ConfigError, message, unknown
 from rewardlab.metrics import Estimate, epic_distance, estimate_distances, reward_table, starc_distance, tabular_model
 from rewardlab.rewards import RewardSpec, parse
-from rewardlab.runs import software_versions, write_atomic, write_json
+from rewardlab.runs import RunDir, software_versions, write_atomic
 
 __all__ = ["METRICS", "CompareResult", "compare"]
 
@@ -207,9 +207,11 @@ def compare(
     )
     if not write:
         return result
-    run_dir = _run_dir(Path(runs_dir), suite_env.name, metric)
-    _write(result, run_dir)
-    return replace(result, run_dir=run_dir)
+    run = RunDir.create(runs_dir, "compare", None, [suite_env.name, metric])
+    run.start()
+    _write(result, run)
+    run.finish(seconds=round(seconds, 3))
+    return replace(result, run_dir=run.path)
 
 
 def _exact_matrix(specs: list[RewardSpec], env: suite.SuiteEnv, metric: str) -> list[list[Estimate]]:
@@ -264,17 +266,8 @@ def _config(
     }
 
 
-def _run_dir(root: Path, env: str, metric: str) -> Path:
-    base = root / "compare" / f"{env}__{metric}__{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir, k = base, 1
-    while run_dir.exists():  # two comparisons in the same second
-        k += 1
-        run_dir = base.with_name(f"{base.name}-{k}")
-    run_dir.mkdir(parents=True)
-    return run_dir
-
-
-def _write(result: CompareResult, run_dir: Path) -> None:
+def _write(result: CompareResult, run: RunDir) -> None:
+    run_dir = run.path
     pairs = io.StringIO()
     writer = csv.writer(pairs, lineterminator="\n")
     writer.writerow(["reward_a", "reward_b", "value", "ci_low", "ci_high", "n", "n_canonical_samples", "method"])
@@ -299,7 +292,7 @@ def _write(result: CompareResult, run_dir: Path) -> None:
         writer.writerow([name, *(repr(float(v)) for v in row)])
     write_atomic(run_dir / "matrix.csv", matrix.getvalue())
     write_atomic(run_dir / "heatmap.png", _heatmap(result))
-    write_json(run_dir / "config.json", result.config)
+    run.write_config(result.config)
 
 
 def _heatmap(result: CompareResult) -> bytes:

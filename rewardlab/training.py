@@ -1,17 +1,15 @@
 """``rewardlab train``: train one SB3 agent on a reward spec and log proxy and env returns.
 
-Every run writes a run directory (see :mod:`rewardlab.runs`) with the resolved config, a status,
-``metrics.jsonl`` (periodic evaluations under both rewards, per-term means), TensorBoard logs and
-the model. ``seed`` fixes every RNG; BLAS and torch use ``threads`` threads (1 by default: on a
+Every run writes a run directory (a :class:`~rewardlab.runs.RunDir`) with the resolved config, a
+status, ``metrics.jsonl`` (periodic evaluations under both rewards, per-term means), TensorBoard
+logs and the agent. ``seed`` fixes every RNG; BLAS and torch use ``threads`` threads (1 by default: on a
 busy 2-core machine 2 threads per process was ~10x slower than 1).
 """
 
 from __future__ import annotations
 
-import io
 import sys
 import time
-import traceback
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,15 +29,7 @@ from rewardlab.data import OFF_POLICY
 from rewardlab.errors import ConfigError, NonFiniteRewardError, message
 from rewardlab.evaluation import EvalResult, evaluate
 from rewardlab.rewards import Hierarchical, LearningReward, ModelReward, RewardSpec, parse
-from rewardlab.runs import (
-    append_jsonl,
-    read_jsonl,
-    read_status,
-    software_versions,
-    write_atomic,
-    write_json,
-    write_status,
-)
+from rewardlab.runs import RunDir, check_name, software_versions, write_atomic
 from rewardlab.wrappers import make_vec_env, reward_function_of
 from rewardlab.wrappers import vector as vec_wrappers
 
@@ -85,6 +75,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.suite_env = suite.get(self.env)
+        check_name("group", self.group)
+        if self.run_name is not None:
+            check_name("run_name", self.run_name)
         for name in ("seed", "eval_episodes", "threads"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "seed" else 1):
@@ -161,9 +154,9 @@ class TrainResult:
 class _EvalCallback(BaseCallback):
     """Evaluate on proxy and env reward every ``eval_freq`` steps; log to TensorBoard and JSONL."""
 
-    def __init__(self, run_dir: Path, eval_freq: int, eval_episodes: int, seed: int) -> None:
+    def __init__(self, run: RunDir, eval_freq: int, eval_episodes: int, seed: int) -> None:
         super().__init__()
-        self.run_dir = run_dir
+        self.run = run
         self.eval_freq = eval_freq
         self.eval_episodes = eval_episodes
         self.seed = seed
@@ -224,52 +217,71 @@ class _EvalCallback(BaseCallback):
             elif key not in ("timesteps", "time_s"):
                 self.logger.record(f"rewardlab/{key}", value)
         self.logger.dump(self.num_timesteps)
-        append_jsonl(self.run_dir / "metrics.jsonl", row)
+        self.run.append_metrics(row)
         return result
 
 
-def _make_run_dir(config: TrainConfig) -> Path:
-    name = config.run_name or "__".join(
-        [
-            config.suite_env.name,
-            config.reward_label,
-            config.preset.algo,
-            f"s{config.seed}",
-            time.strftime("%Y%m%d-%H%M%S"),
-        ]
-    )
-    run_dir = Path(config.runs_dir) / config.group / name
-    if (run_dir / "status.json").exists() and config.run_name is not None:
-        if read_status(run_dir)["status"] == "done":
-            raise ConfigError(
-                message(
-                    "run_name",
-                    "a run that is not finished yet",
-                    config.run_name,
-                    "Pick another name or delete the folder.",
-                )
-            )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
+def _run_dir(config: TrainConfig) -> RunDir:
+    """The run's directory: a named run is refused once done; an unnamed one gets a fresh name."""
+    parts = [config.suite_env.name, config.reward_label, config.preset.algo, f"s{config.seed}"]
+    run = RunDir.create(config.runs_dir, config.group, config.run_name, parts)
+    if config.run_name is not None:
+        run.refuse_done()
+    return run
 
 
-def _save_model(model: BaseAlgorithm, run_dir: Path) -> None:
-    buffer = io.BytesIO()
-    model.save(buffer)
-    write_atomic(run_dir / "model.zip", buffer.getvalue())
+def _save_agent(model: BaseAlgorithm, run: RunDir) -> None:
     env = model.get_env()
     norm = unwrap_vec_wrapper(env, VecNormalize) if env is not None else None
-    if isinstance(norm, VecNormalize):
-        tmp = run_dir / ".vecnormalize.pkl.tmp"
-        norm.save(str(tmp))
-        tmp.replace(run_dir / "vecnormalize.pkl")
+    run.save_agent(model, norm if isinstance(norm, VecNormalize) else None)
 
 
-def _save_reward_model(callback: _EvalCallback, run_dir: Path) -> None:
+def _save_reward_model(callback: _EvalCallback, run: RunDir) -> None:
     """Save a reward model trained with the agent (HERON), so `learned` specs can load it."""
     fn = callback.reward_fn
     if isinstance(fn, ModelReward) and fn.saved_with_run:
-        fn.save(run_dir / "reward_model")
+        fn.save(run.reward_model_path)
+
+
+def _begin(config: TrainConfig) -> tuple[RunDir, dict[str, Any]]:
+    """Create the run directory and write what is known before training: config, spec, status."""
+    run = _run_dir(config)
+    resolved = config.resolved()
+    run.write_config(resolved)
+    write_atomic(run.path / "reward.toml", tomli_w.dumps(config.reward_spec.to_dict()))
+    run.start()
+    run.clear_metrics()
+    return run, resolved
+
+
+def _learn(config: TrainConfig, run: RunDir, resolved: dict[str, Any]) -> EvalResult:
+    """Build the env and the agent, train with periodic evaluations, save the agent; the final evaluation."""
+    timesteps = resolved["timesteps"]
+    eval_freq = config.eval_freq or max(timesteps // 10, 1)
+    set_random_seed(config.seed)
+    venv = make_vec_env(config.suite_env, config.reward_spec, n_envs=resolved["n_envs"], seed=config.seed)
+    model = agents.make(
+        config.agent,
+        venv,
+        seed=config.seed,
+        preset_file=config.agent_config,
+        tensorboard_log=str(run.tensorboard_dir),
+        **config.hyperparams,
+    )
+    callback = _EvalCallback(run, eval_freq, config.eval_episodes, config.seed)
+    try:
+        model.learn(timesteps, callback=callback, progress_bar=config.progress_bar, tb_log_name="run")
+    except BaseException as exc:
+        if not isinstance(exc, NonFiniteRewardError):
+            _save_agent(model, run)  # what was learned so far (a non-finite reward taints it)
+        raise
+    final = callback.last
+    if final is None or callback.next_eval - eval_freq < model.num_timesteps:
+        final = callback.evaluate_now()
+    _save_agent(model, run)
+    _save_reward_model(callback, run)
+    venv.close()
+    return final
 
 
 def train(config: TrainConfig) -> TrainResult:
@@ -279,47 +291,13 @@ def train(config: TrainConfig) -> TrainResult:
         NonFiniteRewardError: the reward became NaN/inf; the run is marked failed, with what
             was written so far kept.
     """
-    run_dir = _make_run_dir(config)
-    resolved = config.resolved()
-    write_json(run_dir / "config.json", resolved)
-    write_atomic(run_dir / "reward.toml", tomli_w.dumps(config.reward_spec.to_dict()))
-    write_status(run_dir, "running", started=time.strftime("%Y-%m-%dT%H:%M:%S"))
-    (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+    run, resolved = _begin(config)
     torch.set_num_threads(config.threads)
-    timesteps = resolved["timesteps"]
-    eval_freq = config.eval_freq or max(timesteps // 10, 1)
-    model = None
     try:
         with threadpool_limits(limits=config.threads):
-            set_random_seed(config.seed)
-            venv = make_vec_env(config.suite_env, config.reward_spec, n_envs=resolved["n_envs"], seed=config.seed)
-            model = agents.make(
-                config.agent,
-                venv,
-                seed=config.seed,
-                preset_file=config.agent_config,
-                tensorboard_log=str(run_dir / "tb"),
-                **config.hyperparams,
-            )
-            callback = _EvalCallback(run_dir, eval_freq, config.eval_episodes, config.seed)
-            model.learn(timesteps, callback=callback, progress_bar=config.progress_bar, tb_log_name="run")
-            final = callback.last
-            if final is None or callback.next_eval - eval_freq < model.num_timesteps:
-                final = callback.evaluate_now()
-            _save_model(model, run_dir)
-            _save_reward_model(callback, run_dir)
-            venv.close()
+            final = _learn(config, run, resolved)
     except BaseException as exc:
-        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
-        write_status(run_dir, "failed", error=reason, traceback=traceback.format_exc())
-        if model is not None and not isinstance(exc, NonFiniteRewardError):
-            _save_model(model, run_dir)
+        run.fail(exc)
         raise
-    write_status(
-        run_dir,
-        "done",
-        finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
-        final_proxy_return=final.proxy_return,
-        final_env_return=final.env_return,
-    )
-    return TrainResult(run_dir=run_dir, final=final, metrics=read_jsonl(run_dir / "metrics.jsonl"))
+    run.finish(final_proxy_return=final.proxy_return, final_env_return=final.env_return)
+    return TrainResult(run_dir=run.path, final=final, metrics=run.metrics())

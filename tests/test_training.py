@@ -35,7 +35,7 @@ def test_train_writes_run_directory_with_both_returns(tmp_path):
     result = rl.train(_config(tmp_path, reward="env", run_name="r"))
     run = tmp_path / "train" / "r"
     assert result.run_dir == run
-    for name in ("config.json", "reward.toml", "status.json", "metrics.jsonl", "model.zip"):
+    for name in ("config.json", "reward.toml", "status.json", "metrics.jsonl", "agent.zip"):
         assert (run / name).is_file(), name
     assert any((run / "tb").rglob("events.out.tfevents.*"))
     assert json.loads((run / "status.json").read_text())["status"] == "done"

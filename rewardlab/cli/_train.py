@@ -55,7 +55,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"Final ({f.n_episodes} episodes): proxy return {f.proxy_return:.2f} ± {f.proxy_std:.2f}, "
         f"env (ground-truth) return {f.env_return:.2f} ± {f.env_std:.2f}"
     )
-    print(f"Run directory: {result.run_dir}  (metrics.jsonl, config.json, model.zip, tb/)")
+    print(f"Run directory: {result.run_dir}  (metrics.jsonl, config.json, agent.zip, tb/)")
     return 0
 
 

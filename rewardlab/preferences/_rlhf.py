@@ -43,7 +43,6 @@ RNG states are restored exactly.
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import math
 import os
@@ -51,8 +50,7 @@ import random
 import shutil
 import sys
 import time
-import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +58,7 @@ from typing import Any
 import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecNormalize, unwrap_vec_wrapper
 from threadpoolctl import threadpool_limits
@@ -75,13 +74,14 @@ from rewardlab.preferences._dataset import PreferenceDataset
 from rewardlab.preferences._oracles import BoltzmannOracle, ImperfectOracle, PreferenceOracle, label_pairs
 from rewardlab.rewards import FeatureSpec, Learned, LearningReward, RewardModel
 from rewardlab.runs import (
-    append_jsonl,
-    read_jsonl,
-    read_status,
+    AGENT,
+    NORMALIZATION,
+    RunDir,
+    check_name,
+    save_sb3,
     software_versions,
     write_atomic,
     write_json,
-    write_status,
 )
 from rewardlab.wrappers import make_vec_env
 
@@ -92,7 +92,7 @@ _NORMALIZATIONS = ("scale", "standard", "none")
 _ORACLES: dict[str, type] = {"boltzmann": BoltzmannOracle, "imperfect": ImperfectOracle}
 _COMMIT = ".next"
 """Staging directory of a checkpoint (see the module docstring)."""
-_ARTEFACTS = ("dataset", "reward_model", "agent.zip", "replay_buffer.pkl", "vecnormalize.pkl")
+_ARTEFACTS = ("dataset", "reward_model", AGENT, "replay_buffer.pkl", NORMALIZATION)
 _RESULT_FIELDS = (
     "env",
     "agent",
@@ -239,6 +239,9 @@ class RLHFConfig:
 
     def __post_init__(self) -> None:
         self.suite_env = suite.get(self.env)
+        check_name("group", self.group)
+        if self.run_name is not None:
+            check_name("run_name", self.run_name)
         self.seed = _int("seed", self.seed, 0)
         self.total_timesteps = _int("total_timesteps", self.total_timesteps, 1, "Pass e.g. total_timesteps=100_000.")
         self.n_iterations = _int("n_iterations", self.n_iterations, 1, "Pass e.g. n_iterations=5.")
@@ -374,18 +377,16 @@ class RLHFResult:
 # --- run directory ------------------------------------------------------------------------------
 
 
-def _run_dir(config: RLHFConfig) -> Path:
+def _run_dir(config: RLHFConfig) -> RunDir:
     if config.resume is not None:
         path = Path(config.resume)
         if not (path / "state.json").is_file() and not (path / "config.json").is_file():
             raise ConfigError(
                 message("resume", "a run directory written by run_rlhf", str(path), "Check the path (state.json).")
             )
-        return path
-    name = config.run_name or "__".join(
-        [config.suite_env.name, "rlhf", config.preset.algo, f"s{config.seed}", time.strftime("%Y%m%d-%H%M%S")]
-    )
-    return Path(config.runs_dir) / config.group / name
+        return RunDir(path)
+    parts = [config.suite_env.name, "rlhf", config.preset.algo, f"s{config.seed}"]
+    return RunDir.create(config.runs_dir, config.group, config.run_name, parts)
 
 
 def _check_same_config(run_dir: Path, resolved: Mapping[str, Any]) -> None:
@@ -421,36 +422,30 @@ def _finish_commit(run_dir: Path) -> None:
     shutil.rmtree(staged)
 
 
-def _save_sb3(obj_save: Callable[[str], None], path: Path) -> None:
-    # SB3 writes in place: write to a temporary name, then rename, so a kill never leaves half a file
-    tmp = path.with_name(f".{path.name}.tmp")
-    obj_save(str(tmp))
-    written = tmp if tmp.exists() else Path(str(tmp) + ".zip")  # SB3 appends .zip to names without it
-    os.replace(written, path)
-
-
 def _checkpoint(
-    run_dir: Path,
+    run: RunDir,
     state: dict[str, Any],
     dataset: PreferenceDataset,
     model: RewardModel,
     agent: BaseAlgorithm,
 ) -> None:
+    run_dir = run.path
     staged = run_dir / _COMMIT
     if staged.exists():
         shutil.rmtree(staged)
     staged.mkdir(parents=True)
     dataset.save(staged / "dataset")
     model.save(staged / "reward_model")
-    buffer = io.BytesIO()
-    agent.save(buffer, exclude=["_update_current_progress_remaining"])  # our closure (_global_progress)
-    write_atomic(staged / "agent.zip", buffer.getvalue())
-    if getattr(agent, "replay_buffer", None) is not None:
-        _save_sb3(agent.save_replay_buffer, staged / "replay_buffer.pkl")  # type: ignore[attr-defined]
     env = agent.get_env()
     norm = unwrap_vec_wrapper(env, VecNormalize) if env is not None else None
-    if isinstance(norm, VecNormalize):
-        _save_sb3(norm.save, staged / "vecnormalize.pkl")
+    run.save_agent(
+        agent,
+        norm if isinstance(norm, VecNormalize) else None,
+        into=staged,
+        exclude=["_update_current_progress_remaining"],  # our closure (_global_progress)
+    )
+    if isinstance(agent, OffPolicyAlgorithm):
+        save_sb3(agent.save_replay_buffer, staged / "replay_buffer.pkl")
     write_json(run_dir / "state.json", {**state, "commit": _COMMIT})  # the commit point
     _finish_commit(run_dir)
 
@@ -525,6 +520,22 @@ def _query(
     return segments.subset(used), inverse.reshape(pairs.shape), labels, int((~keep).sum())
 
 
+@dataclass
+class _Loop:
+    """What the loop carries from stage to stage (and restores from a checkpoint)."""
+
+    stage: int
+    labels_used: int
+    dataset: PreferenceDataset | None
+    model: RewardModel
+    rng: np.random.Generator
+    agent: Any = None
+    fn: Any = None
+    venv: Any = None
+    report: Any = None
+    result: EvalResult | None = None
+
+
 def run_rlhf(config: RLHFConfig) -> RLHFResult:
     """Run (or resume) the online preference loop described in the module docstring.
 
@@ -538,14 +549,46 @@ def run_rlhf(config: RLHFConfig) -> RLHFResult:
     Raises:
         ConfigError: the run is already done, or a resumed run had other settings.
     """
-    run_dir = _run_dir(config)
+    run, state = _open_run(config)
+    torch.set_num_threads(config.threads)
+    try:
+        with threadpool_limits(limits=config.threads):
+            loop = _start_loop(config, run, state)
+            _run_stages(config, run, loop)
+            # the last stage's evaluation is the final one (same seed, same agent and model)
+            final = loop.result or _evaluate(config, run, loop)
+            loop.venv.close()
+    except BaseException as exc:
+        run.fail(exc)
+        raise
+    history = run.metrics()
+    val_acc = history[-1].get("reward_val_accuracy") if history else None
+    timesteps = int(loop.agent.num_timesteps)
+    run.finish(
+        labels_used=loop.labels_used,
+        timesteps=timesteps,
+        final_proxy_return=final.proxy_return,
+        final_env_return=final.env_return,
+        reward_val_accuracy=val_acc,
+    )
+    return RLHFResult(
+        run_dir=run.path,
+        final=final,
+        labels_used=loop.labels_used,
+        timesteps=timesteps,
+        reward_val_accuracy=val_acc,
+        history=history,
+    )
+
+
+def _open_run(config: RLHFConfig) -> tuple[RunDir, dict[str, Any] | None]:
+    """The run directory, with a killed checkpoint finished or discarded; its saved state, if resuming."""
+    run = _run_dir(config)
+    run_dir = run.path
     resolved = config.resolved()
     state: dict[str, Any] | None = None
     if (run_dir / "state.json").is_file():
-        if read_status(run_dir).get("status") == "done":
-            raise ConfigError(
-                message("run_name", "a run that is not finished yet", str(run_dir), "Pick another name or delete it.")
-            )
+        run.refuse_done()
         _check_same_config(run_dir, resolved)
         state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
         if state.get("commit") and (run_dir / _COMMIT).is_dir():
@@ -554,137 +597,131 @@ def run_rlhf(config: RLHFConfig) -> RLHFResult:
         shutil.rmtree(run_dir / _COMMIT)  # a checkpoint that was never committed
     run_dir.mkdir(parents=True, exist_ok=True)
     if state is None:
-        write_json(run_dir / "config.json", resolved)
-        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
-    write_status(run_dir, "running", started=time.strftime("%Y-%m-%dT%H:%M:%S"), resumed=state is not None)
-    torch.set_num_threads(config.threads)
-    n_stages = config.n_iterations
+        run.write_config(resolved)
+        run.clear_metrics()
+    run.start(resumed=state is not None)
+    return run, state
+
+
+def _start_loop(config: RLHFConfig, run: RunDir, state: dict[str, Any] | None) -> _Loop:
+    """A new loop (seeded, untrained model) or the one a checkpoint saved; then its env and agent."""
+    if state is None:
+        set_random_seed(config.seed)
+        model = RewardModel.for_env(
+            config.suite_env, config.features, hidden=tuple(config.hidden), ensemble=config.ensemble, seed=config.seed
+        )
+        loop = _Loop(stage=-1, labels_used=0, dataset=None, model=model, rng=np.random.default_rng(config.seed))
+    else:
+        rng = _restore_rng(state["rng"])
+        stage = int(state["stage"])
+        loop = _Loop(
+            stage=stage,
+            labels_used=int(state["labels_used"]),
+            dataset=PreferenceDataset.load(run.path / "dataset"),
+            model=RewardModel.load(run.reward_model_path),
+            rng=rng,
+        )
+        rows = [r for r in run.metrics() if r.get("stage", -1) <= stage]
+        write_atomic(run.metrics_path, "".join(json.dumps(r, default=float) + "\n" for r in rows))
+    loop.fn = _reward_fn(loop.model, run.path, config.suite_env)
     n_envs = config.n_envs or config.preset.n_envs
+    loop.venv = make_vec_env(config.suite_env, loop.fn, n_envs=n_envs, seed=config.seed + 1000 * (loop.stage + 1))
+    if state is None:
+        loop.agent = agents.make(config.agent, loop.venv, seed=config.seed, **config.hyperparams)
+    else:
+        loop.agent = _load_agent(ALGORITHMS[config.preset.algo], run, loop.venv)
+    _global_progress(loop.agent, config.total_timesteps)
+    return loop
+
+
+def _run_stages(config: RLHFConfig, run: RunDir, loop: _Loop) -> None:
+    """Every stage after the last completed one, each ending with a committed checkpoint."""
+    bar = _progress_bar(config, loop.stage)
     try:
-        with threadpool_limits(limits=config.threads):
-            if state is None:
-                set_random_seed(config.seed)
-                rng = np.random.default_rng(config.seed)
-                model = RewardModel.for_env(
-                    config.suite_env,
-                    config.features,
-                    hidden=tuple(config.hidden),
-                    ensemble=config.ensemble,
-                    seed=config.seed,
+        while loop.stage < config.n_iterations:
+            loop.stage += 1
+            row = _stage(config, run, loop)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(
+                    labels=loop.labels_used, steps=int(loop.agent.num_timesteps), env_return=row.get("eval_env_return")
                 )
-                stage, labels_used, dataset = -1, 0, None
-            else:
-                rng = _restore_rng(state["rng"])
-                stage, labels_used = int(state["stage"]), int(state["labels_used"])
-                dataset = PreferenceDataset.load(run_dir / "dataset")
-                model = RewardModel.load(run_dir / "reward_model")
-                rows = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r.get("stage", -1) <= stage]
-                write_atomic(run_dir / "metrics.jsonl", "".join(json.dumps(r, default=float) + "\n" for r in rows))
-            fn = _reward_fn(model, run_dir, config.suite_env)
-            venv = make_vec_env(config.suite_env, fn, n_envs=n_envs, seed=config.seed + 1000 * (stage + 1))
-            if state is None:
-                agent = agents.make(config.agent, venv, seed=config.seed, **config.hyperparams)
-            else:
-                agent = _load_agent(ALGORITHMS[config.preset.algo], run_dir, venv)
-            _global_progress(agent, config.total_timesteps)
-            report: Any = None
-            result: EvalResult | None = None
-            bar = _progress_bar(config, stage)
-            try:
-                while stage < n_stages:
-                    stage += 1
-                    t0 = time.time()
-                    n_pairs = config.schedule[stage]
-                    skipped = 0
-                    if n_pairs > 0:
-                        policy = "random" if stage == 0 else agent
-                        segs, pairs, labels, skipped = _query(config, stage, n_pairs, policy, model, rng)
-                        provenance = {**config.oracle_obj.provenance(), "stage": stage, "n_queried": n_pairs}
-                        if dataset is None:
-                            dataset = PreferenceDataset(segs, pairs, labels, provenance=[provenance])
-                        else:
-                            dataset.append(segments=segs, pairs=pairs, labels=labels, provenance=provenance)
-                        labels_used += n_pairs
-                    if dataset is None:  # cannot happen: schedule[0] >= 1, so stage 0 creates it
-                        raise RuntimeError("no preference dataset after the initial stage")
-                    if len(dataset) > 0 and (n_pairs > 0 or report is None):
-                        report = train_reward_model(
-                            model,
-                            dataset,
-                            epochs=config.reward_epochs,
-                            lr=config.reward_lr,
-                            val_fraction=config.val_fraction,
-                            seed=config.seed + stage,
-                        )
-                        _normalize_output(model, dataset.segments, config.reward_normalization)
-                        fn.version += 1
-                        if config.relabel:
-                            agents.relabel_replay_buffer(agent, fn)
-                    if stage > 0:
-                        target = round(config.total_timesteps * stage / n_stages)
-                        if target > agent.num_timesteps:
-                            agent.learn(target - agent.num_timesteps, reset_num_timesteps=False, progress_bar=False)
-                    row = _metrics_row(stage, agent, labels_used, n_pairs, skipped, dataset, report, t0)
-                    if stage > 0:
-                        result = evaluate(
-                            agent,
-                            reward=_reward_fn(model, run_dir, config.suite_env),
-                            n_episodes=config.eval_episodes,
-                            seed=config.seed + 10_000,
-                        )
-                        row.update(eval_proxy_return=result.proxy_return, eval_env_return=result.env_return)
-                        row.update(eval_proxy_std=result.proxy_std, eval_env_std=result.env_std)
-                    row["time_s"] = round(time.time() - t0, 2)
-                    append_jsonl(run_dir / "metrics.jsonl", row)
-                    new_state = {
-                        "stage": stage,
-                        "n_stages": n_stages,
-                        "labels_used": labels_used,
-                        "timesteps": int(agent.num_timesteps),
-                        "n_pairs": len(dataset),
-                        "n_segments": len(dataset.segments),
-                        "rng": _rng_state(rng),
-                    }
-                    _checkpoint(run_dir, new_state, dataset, model, agent)
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix(
-                            labels=labels_used, steps=int(agent.num_timesteps), env_return=row.get("eval_env_return")
-                        )
-            finally:
-                if bar is not None:
-                    bar.close()
-            # the last stage's evaluation is the final one (same seed, same agent and model)
-            final = result or evaluate(
-                agent,
-                reward=_reward_fn(model, run_dir, config.suite_env),
-                n_episodes=config.eval_episodes,
-                seed=config.seed + 10_000,
-            )
-            venv.close()
-    except BaseException as exc:
-        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
-        write_status(run_dir, "failed", error=reason, traceback=traceback.format_exc())
-        raise
-    history = read_jsonl(run_dir / "metrics.jsonl")
-    val_acc = history[-1].get("reward_val_accuracy") if history else None
-    write_status(
-        run_dir,
-        "done",
-        finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
-        labels_used=labels_used,
-        timesteps=int(agent.num_timesteps),
-        final_proxy_return=final.proxy_return,
-        final_env_return=final.env_return,
-        reward_val_accuracy=val_acc,
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _stage(config: RLHFConfig, run: RunDir, loop: _Loop) -> dict[str, Any]:
+    """One stage: query and label, update the reward model, train the agent, evaluate, checkpoint."""
+    t0 = time.time()
+    stage, n_stages = loop.stage, config.n_iterations
+    n_pairs = config.schedule[stage]
+    skipped = _label(config, loop, n_pairs) if n_pairs > 0 else 0
+    if loop.dataset is None:  # cannot happen: schedule[0] >= 1, so stage 0 creates it
+        raise RuntimeError("no preference dataset after the initial stage")
+    if len(loop.dataset) > 0 and (n_pairs > 0 or loop.report is None):
+        _update_model(config, loop)
+    if stage > 0:
+        target = round(config.total_timesteps * stage / n_stages)
+        if target > loop.agent.num_timesteps:
+            loop.agent.learn(target - loop.agent.num_timesteps, reset_num_timesteps=False, progress_bar=False)
+    row = _metrics_row(stage, loop.agent, loop.labels_used, n_pairs, skipped, loop.dataset, loop.report, t0)
+    if stage > 0:
+        loop.result = _evaluate(config, run, loop)
+        row.update(eval_proxy_return=loop.result.proxy_return, eval_env_return=loop.result.env_return)
+        row.update(eval_proxy_std=loop.result.proxy_std, eval_env_std=loop.result.env_std)
+    row["time_s"] = round(time.time() - t0, 2)
+    run.append_metrics(row)
+    new_state = {
+        "stage": stage,
+        "n_stages": n_stages,
+        "labels_used": loop.labels_used,
+        "timesteps": int(loop.agent.num_timesteps),
+        "n_pairs": len(loop.dataset),
+        "n_segments": len(loop.dataset.segments),
+        "rng": _rng_state(loop.rng),
+    }
+    _checkpoint(run, new_state, loop.dataset, loop.model, loop.agent)
+    return row
+
+
+def _label(config: RLHFConfig, loop: _Loop, n_pairs: int) -> int:
+    """Query ``n_pairs`` labels on new segments and add them to the dataset; the number skipped."""
+    policy = "random" if loop.stage == 0 else loop.agent
+    segs, pairs, labels, skipped = _query(config, loop.stage, n_pairs, policy, loop.model, loop.rng)
+    provenance = {**config.oracle_obj.provenance(), "stage": loop.stage, "n_queried": n_pairs}
+    if loop.dataset is None:
+        loop.dataset = PreferenceDataset(segs, pairs, labels, provenance=[provenance])
+    else:
+        loop.dataset.append(segments=segs, pairs=pairs, labels=labels, provenance=provenance)
+    loop.labels_used += n_pairs
+    return skipped
+
+
+def _update_model(config: RLHFConfig, loop: _Loop) -> None:
+    """Train the reward model on every label so far (warm start); the agent's reward sees it at once."""
+    if loop.dataset is None:
+        return
+    loop.report = train_reward_model(
+        loop.model,
+        loop.dataset,
+        epochs=config.reward_epochs,
+        lr=config.reward_lr,
+        val_fraction=config.val_fraction,
+        seed=config.seed + loop.stage,
     )
-    return RLHFResult(
-        run_dir=run_dir,
-        final=final,
-        labels_used=labels_used,
-        timesteps=int(agent.num_timesteps),
-        reward_val_accuracy=val_acc,
-        history=history,
+    _normalize_output(loop.model, loop.dataset.segments, config.reward_normalization)
+    loop.fn.version += 1
+    if config.relabel:
+        agents.relabel_replay_buffer(loop.agent, loop.fn)
+
+
+def _evaluate(config: RLHFConfig, run: RunDir, loop: _Loop) -> EvalResult:
+    return evaluate(
+        loop.agent,
+        reward=_reward_fn(loop.model, run.path, config.suite_env),
+        n_episodes=config.eval_episodes,
+        seed=config.seed + 10_000,
     )
 
 
@@ -698,12 +735,12 @@ def _normalize_output(model: RewardModel, segments: Segments, how: str) -> None:
         model.refresh()
 
 
-def _load_agent(cls: Any, run_dir: Path, venv: Any) -> BaseAlgorithm:
-    if (run_dir / "vecnormalize.pkl").is_file():
-        venv = VecNormalize.load(str(run_dir / "vecnormalize.pkl"), venv)
-    agent = cls.load(str(run_dir / "agent.zip"), env=venv, device="cpu")
-    if (run_dir / "replay_buffer.pkl").is_file():
-        agent.load_replay_buffer(str(run_dir / "replay_buffer.pkl"))
+def _load_agent(cls: Any, run: RunDir, venv: Any) -> BaseAlgorithm:
+    if run.normalization_path.is_file():
+        venv = VecNormalize.load(str(run.normalization_path), venv)
+    agent = cls.load(str(run.agent_path), env=venv, device="cpu")
+    if (run.path / "replay_buffer.pkl").is_file():
+        agent.load_replay_buffer(str(run.path / "replay_buffer.pkl"))
     return agent
 
 

@@ -372,7 +372,7 @@ class Hierarchical(RewardSpec):
     mode: str = "offline"
     """``"offline"`` (train the model, then the agent) or ``"online"`` (update it while the agent trains)."""
     policy: str = "random"
-    """Offline data: ``"random"`` or the path of a trained agent's ``model.zip``."""
+    """Offline data: ``"random"`` or the path of a trained agent's ``agent.zip``."""
     n_samples: int = 5000
     """Offline data: samples (transitions or segments) to collect."""
     n_batches: int | None = None

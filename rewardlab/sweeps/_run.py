@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardlab.errors import ConfigError, message
-from rewardlab.runs import read_status, software_versions, write_json, write_status
+from rewardlab.runs import RunDir, software_versions, write_json
 from rewardlab.sweeps._backends import Backend, available_cpus, check_backend, import_ray, make_backend
 from rewardlab.sweeps._spec import SweepSpec, Trial, load_sweep
 from rewardlab.sweeps._trial import INTERRUPTED, run_trial
@@ -128,14 +128,12 @@ def _plan(trial: Trial, run_dir: Path, retries: int) -> tuple[str, int]:
     """What to do with ``trial``: ("skip" | "run" | "give_up", attempts so far)."""
     if not run_dir.exists():
         return "run", 0
-    status = read_status(run_dir)
+    run = RunDir(run_dir)
+    status = run.status()
     state = status["status"]
     attempts = int(status.get("attempts", 0))
-    if state == "done" and (run_dir / "metrics.jsonl").is_file():
-        try:
-            meta = json.loads((run_dir / "config.json").read_text(encoding="utf-8")).get("meta", {})
-        except (OSError, ValueError):
-            meta = {}
+    if state == "done" and run.metrics_path.is_file():
+        meta = run.read_config().get("meta", {})
         if meta.get("fingerprint") in (None, trial.fingerprint):
             return "skip", attempts
         return "run", 0  # the spec changed since it ran
@@ -314,11 +312,10 @@ def _execute(
 
 
 def _record_failure(run_dir: Path, error: str, tb: str, trial: dict[str, Any], attempts: int | None = None) -> None:
-    status = read_status(run_dir) if run_dir.exists() else {}
-    status.pop("status", None)
-    status.update(error=error, traceback=tb or status.get("traceback", ""))
-    status["attempts"] = trial["attempt"] if attempts is None else attempts
-    write_status(run_dir, "failed", **status)
+    """Mark a trial failed from the runner (a dead worker, Ctrl-C), keeping what its status held."""
+    run = RunDir(run_dir)
+    tb = tb or run.status().get("traceback", "")
+    run.fail(error, traceback=tb, keep=True, attempts=trial["attempt"] if attempts is None else attempts)
 
 
 # --- status -------------------------------------------------------------------------------------
@@ -349,7 +346,7 @@ def sweep_status(sweep_dir: str | Path) -> dict[str, Any]:
     rows = []
     for t in data["trials"]:
         run_dir = sweep_dir / t["id"]
-        st = read_status(run_dir) if run_dir.is_dir() else {"status": "pending"}
+        st = RunDir(run_dir).status()  # a missing folder or status.json reads as pending
         state = st["status"]
         if state == "done" and not (run_dir / "metrics.jsonl").is_file():
             state = "pending"

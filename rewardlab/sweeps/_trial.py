@@ -7,11 +7,10 @@ summary). The backends import it; the runner (:mod:`rewardlab.sweeps._run`) impo
 from __future__ import annotations
 
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
-from rewardlab.runs import read_status, write_status
+from rewardlab.runs import RunDir
 from rewardlab.sweeps._spec import Trial
 from rewardlab.training import train
 
@@ -40,7 +39,7 @@ def run_trial(trial: dict[str, Any], runs_dir: str, sweep_name: str) -> dict[str
     start = time.monotonic()
     attempt = int(trial.get("attempt", 1))
     spec = Trial.from_dict({k: v for k, v in trial.items() if not k.startswith("_") and k != "attempt"})
-    run_dir = Path(runs_dir) / sweep_name / spec.id
+    run = RunDir(Path(runs_dir) / sweep_name / spec.id)
     summary: dict[str, Any] = {"id": spec.id, "attempts": attempt}
     try:
         result = train(spec.config(runs_dir, sweep_name))
@@ -50,13 +49,8 @@ def run_trial(trial: dict[str, Any], runs_dir: str, sweep_name: str) -> dict[str
     except Exception as exc:
         error = str(exc) or type(exc).__name__
         summary.update(status="failed", error=error)
-        if read_status(run_dir)["status"] != "failed":  # failed before train() could record it
-            write_status(run_dir, "failed", error=error, traceback=traceback.format_exc())
+        if run.status()["status"] != "failed":  # failed before train() could record it
+            run.fail(error)
     summary["seconds"] = round(time.monotonic() - start, 2)
-    _merge_status(run_dir, attempts=attempt, seconds=summary["seconds"])
+    run.update_status(attempts=attempt, seconds=summary["seconds"])
     return summary
-
-
-def _merge_status(run_dir: Path, **extra: Any) -> None:
-    status = read_status(run_dir)
-    write_status(run_dir, status.pop("status"), **{**status, **extra})

@@ -30,7 +30,7 @@ def _snapshot(sweep_dir: Path) -> dict[str, tuple[bytes, int]]:
     return {
         str(p.relative_to(sweep_dir)): (p.read_bytes(), p.stat().st_mtime_ns)
         for p in sweep_dir.glob("*/*")
-        if p.name in ("status.json", "metrics.jsonl", "model.zip")
+        if p.name in ("status.json", "metrics.jsonl", "agent.zip")
     }
 
 

@@ -70,7 +70,7 @@ def _wait_for(proc: subprocess.Popen[bytes], sweep: Path, timeout: float = 60.0)
 def _files(sweep: Path, trials: list[str]) -> dict[str, tuple[bytes, int]]:
     out = {}
     for t in trials:
-        for name in ("status.json", "metrics.jsonl", "config.json", "model.zip"):
+        for name in ("status.json", "metrics.jsonl", "config.json", "agent.zip"):
             p = sweep / t / name
             out[f"{t}/{name}"] = (p.read_bytes(), p.stat().st_mtime_ns)
     return out
