@@ -11,7 +11,8 @@ STAMP := $(VENV)/.rewardlab-installed
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# constraints.txt pins torch to the 2.13.0 CPU build (a plain `torch` would pull a multi-GB CUDA build)
+	# constraints.txt pins torch==2.13.0: this project's machines take the CPU build from their local wheel
+	# folder; elsewhere the pin resolves to the CUDA build unless pip is given PyTorch's CPU index (README)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 

@@ -1,7 +1,10 @@
 """SB3 agents with the suite's preset hyperparameters, and rewriting a replay buffer's rewards.
 
-Owns presets (:func:`preset`, :func:`check`), building models (:func:`make`) and
-:func:`relabel_replay_buffer`. Layer: above :mod:`rewardlab.wrappers`; imports nothing higher.
+Owns presets (:func:`preset`, :func:`check`), building SB3 models (:func:`make`) and
+:func:`relabel_replay_buffer` (rewriting an off-policy agent's stored rewards with a new reward).
+
+Layer: above :mod:`rewardlab.wrappers`, beside :mod:`rewardlab.evaluation`: it imports the
+wrappers, :mod:`rewardlab.rewards`, :mod:`rewardlab.data` and the ground floor, nothing higher.
 
 Presets live in the top-level ``agents/`` folder (installed as ``rewardlab_agents``), one TOML
 file per algorithm: a ``[default]`` table and one table per suite env overriding it. Values are

@@ -1,7 +1,9 @@
-"""Compare reward specs on one env: a distance matrix with intervals, written to a run folder.
+"""One comparison: the distance matrix of several reward specs on one env, with intervals.
 
+Owns :func:`compare`, :class:`CompareResult` and :data:`METRICS`.
 ``compare("pendulum", ["rewards/a.toml", "rewards/b.toml", "env"])`` computes the distance of every
-pair of specs and writes, under ``runs/compare/<env>__<metric>__<time>/``:
+pair of specs and writes, under ``runs/compare/<env>__<metric>__<time>/`` (a
+:class:`~rewardlab.runs.RunDir` with its ``status.json``):
 
 * ``distances.csv`` -- one row per pair: ``reward_a, reward_b, value, ci_low, ci_high, n, ...``;
 * ``matrix.csv`` -- the symmetric matrix of point values, names as header and first column;
@@ -11,7 +13,13 @@ pair of specs and writes, under ``runs/compare/<env>__<metric>__<time>/``:
 On an env with an exact tabular model (``SuiteEnv.tabular``, see
 :func:`rewardlab.metrics.tabular_model`) the distances are computed exactly on its MDP (uniform
 D_S and D_A for EPIC, uniform π for STARC-VAL) and the intervals collapse to the value. Otherwise
-they are estimated from sampled transitions (:mod:`rewardlab.metrics` ``estimate_distances``).
+they are estimated from sampled transitions (:func:`rewardlab.metrics.estimate_distances` on
+:func:`rewardlab.data.sample_transitions`).
+
+Layer: above :mod:`rewardlab.metrics`, beside :mod:`rewardlab.training` (neither imports the
+other): it imports the metrics, :mod:`rewardlab.rewards`, :mod:`rewardlab.data` (the sampled
+transitions) and the ground floor. matplotlib is imported only to draw the heatmap. The sweeps
+call it with ``write=False`` for each variant's distance to the ground truth.
 """
 
 from __future__ import annotations

@@ -4,6 +4,12 @@ Every error a user can cause names the parameter, the value received and the fix
 template: ``"`{param}` must be {expectation} (got {value!r}). {fix}"``. The hierarchy is rooted
 in :class:`RewardLabError`; each class also subclasses the matching builtin so that code which
 catches ``ValueError`` or ``TypeError`` keeps working.
+
+Owns the error classes and the helpers that write their messages (:func:`message`,
+:func:`unknown`, :func:`suggest`).
+
+Layer: the bottom of the ground floor: it imports only the standard library, and every other
+module may import it (``import rewardlab`` loads it and nothing else).
 """
 
 from __future__ import annotations

@@ -1,7 +1,11 @@
 """Evaluate an agent on both its (proxy) reward and the env's own ground-truth reward.
 
 Owns :func:`evaluate` and :class:`EvalResult`; the episodes run through the one rollout loop
-(:func:`rewardlab.data.rollout`). Layer: beside :mod:`rewardlab.agents`, above the wrappers.
+(:func:`rewardlab.data.rollout`).
+
+Layer: above :mod:`rewardlab.wrappers`, beside :mod:`rewardlab.agents` (neither imports the
+other): it imports the wrappers, :mod:`rewardlab.rewards`, :mod:`rewardlab.data` and the ground
+floor, nothing higher.
 """
 
 from __future__ import annotations

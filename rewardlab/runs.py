@@ -14,7 +14,16 @@ the agent's checkpoint (one file name everywhere). Layout of one run (design.md)
         tb/               TensorBoard logs
 
 Runs written before this layout saved the agent as ``model.zip``; :meth:`RunDir.agent_file` still
-finds it. Layer: the ground floor (imports only :mod:`rewardlab.errors` and the standard library).
+finds it.
+
+Also owns the file helpers every layer uses for what it writes: :func:`write_atomic`,
+:func:`write_json`, :func:`append_jsonl` / :func:`read_jsonl`, :func:`write_status` /
+:func:`read_status`, :func:`save_sb3` (an SB3 ``save`` that never leaves half a file, without
+importing SB3), :func:`check_name` (run and group names) and :func:`software_versions` (from
+package metadata, without importing the packages).
+
+Layer: the ground floor, beside :mod:`rewardlab.suite`: it imports only :mod:`rewardlab.errors`
+and the standard library, never torch, SB3 or scipy (an import-linter contract).
 """
 
 from __future__ import annotations

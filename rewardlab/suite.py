@@ -11,6 +11,14 @@ truncation: factors such as Hopper's ``healthy_reward`` and potential shaping de
 Suites are plugins: a package lists a module under the ``rewardlab.suite`` entry-point group,
 and importing that module calls :func:`register`. The built-in suite lives in the top-level
 ``envs/`` folder (installed as ``rewardlab_envs``); rewardlab never imports it by path.
+
+Owns :class:`SuiteEnv` and :class:`Factor`, the registry (:func:`register`, :func:`get`,
+:func:`names`) and the loading of the suite plugins.
+
+Layer: the ground floor, beside :mod:`rewardlab.runs`: at run time it imports only
+:mod:`rewardlab.errors`, Gymnasium and numpy, never torch, SB3 or scipy (an import-linter
+contract; the tabular model it names is a type-only import from :mod:`rewardlab.metrics`), so that
+``rewardlab envs`` starts fast and every layer above can name an env.
 """
 
 from __future__ import annotations

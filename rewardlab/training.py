@@ -1,9 +1,20 @@
-"""``rewardlab train``: train one SB3 agent on a reward spec and log proxy and env returns.
+"""One training run: train one SB3 agent on a reward spec and log proxy and env returns.
+
+Owns :class:`TrainConfig` (the resolved settings of a run: env, reward spec, agent preset with
+overrides, seed, budget, evaluation schedule), :func:`train` and :class:`TrainResult`: what
+``rewardlab train`` runs, and what every sweep trial runs.
 
 Every run writes a run directory (a :class:`~rewardlab.runs.RunDir`) with the resolved config, a
 status, ``metrics.jsonl`` (periodic evaluations under both rewards, per-term means), TensorBoard
-logs and the agent. ``seed`` fixes every RNG; BLAS and torch use ``threads`` threads (1 by default: on a
-busy 2-core machine 2 threads per process was ~10x slower than 1).
+logs and the agent. ``seed`` fixes every RNG; BLAS and torch use ``threads`` threads (1 by
+default: on a busy 2-core machine 2 threads per process was ~10x slower than 1).
+
+Layer: above :mod:`rewardlab.metrics`, beside :mod:`rewardlab.compare` (neither imports the
+other): it imports :mod:`rewardlab.agents`, :mod:`rewardlab.evaluation`, the wrappers,
+:mod:`rewardlab.rewards`, :mod:`rewardlab.data` and the ground floor, nothing higher. A reward
+kind that trains a model when built (``learned`` with ``preferences``, ``hierarchical``) gets its
+trainer through the reward-kind registry (:func:`rewardlab.rewards.trainer` loads
+:mod:`rewardlab.preferences` on first use), never through an import from here.
 """
 
 from __future__ import annotations

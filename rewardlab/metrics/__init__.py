@@ -10,6 +10,18 @@ The metrics compare two reward functions on a finite MDP, as arrays over transit
 * :func:`canonicalize` -- the canonicalisations themselves;
 * :func:`regret` -- exact normalised regret, the ground truth the distances are meant to bound.
 
+Also owns the exact tabular models of the suite's finite envs (:func:`tabular_model`,
+:class:`TabularEnvModel`, :func:`reward_table`: any reward spec as an ``(S, A, S)`` table) and the
+sample-based estimates for continuous envs (:func:`epic_estimate`, :func:`starc_val_estimate`,
+:func:`estimate_distances`, each an :class:`Estimate` with a bootstrap interval) over
+:class:`~rewardlab.data.Transitions`. The sampling itself is
+:func:`rewardlab.data.sample_transitions`, named here too: this package only does the maths.
+
+Layer: above :mod:`rewardlab.agents` and :mod:`rewardlab.evaluation`, but it imports only
+:mod:`rewardlab.rewards`, :mod:`rewardlab.data` and the ground floor (:mod:`rewardlab.suite`,
+:mod:`rewardlab.errors`). No rollouts and no Stable-Baselines3 (an import-linter contract forbids
+SB3, Ray and matplotlib here), so :mod:`rewardlab.compare` and the sweeps can call it cheaply.
+
 Example:
     >>> import numpy as np
     >>> from rewardlab.metrics import TabularMDP, starc_distance

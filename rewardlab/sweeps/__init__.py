@@ -8,6 +8,20 @@ under ``<runs_dir>/<sweep name>/``, and resumes where a killed or failed sweep s
 proxy-minus-true gap, distance to the ground truth beside regret) and :func:`write_report` into
 a self-contained HTML page with figures.
 
+Owns, one module each: the spec and its ablations (``_spec``: :class:`SweepSpec`,
+:class:`Trial`, :class:`Ablation`), one trial as a worker runs it (``_trial``), the backends
+(``_backends``), the runner with resume and status (``_run``: :func:`run_sweep`,
+:func:`sweep_status`), aggregation (``_aggregate``), the statistics (``_stats``: IQM, bootstrap
+CIs, AUC, Spearman) and the report (``_report``). Inside the package the imports run one way too:
+the runner imports the backends and the trial, the backends import the trial, and nothing imports
+the runner but this package.
+
+Layer: above :mod:`rewardlab.preferences` and everything under it; only :mod:`rewardlab.cli` sits
+higher. A trial trains through :mod:`rewardlab.training`, the distances come from
+:mod:`rewardlab.compare`, and run directories are read and written through :mod:`rewardlab.runs`.
+Ray is imported only by the ``ray`` backend; matplotlib and pyarrow only when a report or a
+Parquet table is written.
+
 Example:
     >>> from rewardlab.sweeps import SweepSpec
     >>> spec = SweepSpec.from_dict({

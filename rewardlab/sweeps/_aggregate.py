@@ -516,6 +516,172 @@ def _write(summary: SweepSummary, results: Path) -> None:
     write_atomic(results / "correlation.csv", _to_csv(summary.distance_correlation, CORRELATION_COLUMNS))
 
 
+# --- assembling the summary ------------------------------------------------------------------
+
+_Groups = dict[tuple[str, str, str], list[_Trial]]
+"""Trials by (env, agent, variant), in sweep order."""
+
+
+def _group(trials: list[_Trial]) -> _Groups:
+    groups: _Groups = {}
+    for trial in trials:
+        key = (str(trial.info.get("env", "?")), str(trial.info.get("agent", "?")), str(trial.info.get("variant", "?")))
+        groups.setdefault(key, []).append(trial)
+    return groups
+
+
+def _rows_and_curves(
+    groups: _Groups, baseline: str | None, n_boot: int, seed: int, notes: list[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One summary row per group and the learning-curve points of its done trials."""
+    rows, curves = [], []
+    for (env, agent, variant), members in groups.items():
+        rows.append(_row(env, agent, variant, members, baseline, n_boot, seed))
+        points, interpolated = _curve_rows(env, agent, variant, [t for t in members if t.done], n_boot, seed)
+        curves += points
+        if interpolated:
+            notes.append(f"{env}/{agent}/{variant}: seeds were evaluated at different steps; curves interpolated.")
+    return rows, curves
+
+
+def _fill_regret(rows: list[dict[str, Any]], baseline: str | None) -> None:
+    """Set each row's regret against the baseline variant's row of the same (env, agent)."""
+    if baseline is None:
+        return
+    by_group = {(r["env"], r["agent"], r["variant"]): r for r in rows}
+    for row in rows:
+        reference = by_group.get((row["env"], row["agent"], baseline))
+        if reference is not None:
+            row["regret"] = reference["env_return_mean"] - row["env_return_mean"]
+
+
+def _variant_rewards(groups: _Groups, env: str) -> dict[str, Any]:
+    """Each variant's reward spec on ``env`` (from its first trial), in sweep order."""
+    variants: dict[str, Any] = {}
+    for (e, _, variant), members in groups.items():
+        if e == env and variant not in variants:
+            variants[variant] = members[0].info.get("reward", {"kind": "env"})
+    return variants
+
+
+def _fill_distance(rows: list[dict[str, Any]], env: str, found: Mapping[str, tuple[float, float, float, bool]]) -> None:
+    """Write each of ``env``'s rows' distance to the ground truth, or a note that it has none."""
+    for row in rows:
+        if row["env"] != env:
+            continue
+        if row["variant"] in found:
+            value, lo, hi, exact = found[row["variant"]]
+            row.update(distance=value, distance_ci_low=lo, distance_ci_high=hi, distance_exact=exact)
+        else:
+            row["distance_note"] = "could not be computed (see notes)"
+
+
+def _matrix_pairs(env: str, matrix: Mapping[str, Any], metric: str) -> list[dict[str, Any]]:
+    """Every pair of rewards of a compare matrix (upper triangle), as ``distances.csv`` rows."""
+    names = matrix["names"]
+    return [
+        {
+            "env": env,
+            "reward_a": names[i],
+            "reward_b": names[j],
+            "metric": metric,
+            "value": matrix["values"][i][j],
+            "ci_low": matrix["ci_low"][i][j],
+            "ci_high": matrix["ci_high"][i][j],
+            "exact": matrix["exact"],
+            "n_transitions": matrix["n_transitions"],
+        }
+        for i in range(len(names))
+        for j in range(i + 1, len(names))
+    ]
+
+
+def _truth_pairs(env: str, found: Mapping[str, tuple[float, float, float, bool]], metric: str) -> list[dict[str, Any]]:
+    """The ground truth against each variant, as ``distances.csv`` rows (when there is no matrix)."""
+    return [
+        {
+            "env": env,
+            "reward_a": "ground truth (env)",
+            "reward_b": variant,
+            "metric": metric,
+            "value": value,
+            "ci_low": lo,
+            "ci_high": hi,
+            "exact": exact,
+            "n_transitions": None,
+        }
+        for variant, (value, lo, hi, exact) in found.items()
+    ]
+
+
+def _fill_distances(
+    rows: list[dict[str, Any]], groups: _Groups, metric: str, n: int, seed: int, notes: list[str]
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Per env: each row's distance to the ground truth; returns the pair rows and the matrices."""
+    pair_rows: list[dict[str, Any]] = []
+    matrices: dict[str, dict[str, Any]] = {}
+    for env in dict.fromkeys(r["env"] for r in rows):
+        found, matrix = _distances(env, _variant_rewards(groups, env), metric, n, seed, notes)
+        _fill_distance(rows, env, found)
+        if matrix is not None:
+            matrices[env] = matrix
+            pair_rows += _matrix_pairs(env, matrix, metric)
+        elif found:
+            pair_rows += _truth_pairs(env, found, metric)
+    return pair_rows, matrices
+
+
+def _correlations(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+    """Per (env, agent): Spearman rho between the variants' distances and their regrets."""
+    correlation = []
+    for env, agent in dict.fromkeys((r["env"], r["agent"]) for r in rows):
+        group_rows = [r for r in rows if r["env"] == env and r["agent"] == agent]
+        # Rounded: a sampled distance of 1e-17 against an exact 0 is noise, and must tie in the ranks.
+        pairs = [(round(r["distance"], 9), r["regret"]) for r in group_rows]
+        usable = [(d, g) for d, g in pairs if not (math.isnan(d) or math.isnan(g))]
+        rho = spearman([d for d, _ in usable], [g for _, g in usable]) if usable else NAN
+        correlation.append({"env": env, "agent": agent, "metric": metric, "rho": rho, "n_variants": len(usable)})
+    return correlation
+
+
+def _trial_row(t: _Trial) -> dict[str, Any]:
+    """One ``trials.csv`` row: where the trial stands, its final returns and its first error line."""
+    return {
+        "id": str(t.info.get("id", "")),
+        "env": str(t.info.get("env", "?")),
+        "agent": str(t.info.get("agent", "?")),
+        "variant": str(t.info.get("variant", "?")),
+        "seed": t.info.get("seed"),
+        "status": str(t.status.get("status", "pending")),
+        "final_env_return": t.final("env_return") if t.done else _finite(t.status.get("final_env_return")),
+        "final_proxy_return": t.final("proxy_return") if t.done else _finite(t.status.get("final_proxy_return")),
+        "n_evals": len(t.metrics),
+        "attempts": t.status.get("attempts"),
+        "error": _error_line(t.status),
+    }
+
+
+def _error_line(status: Mapping[str, Any]) -> str:
+    """The first line of a failed trial's error, or the last line of its traceback (the exception)."""
+    line = _first_line(status.get("error"))
+    if line:
+        return line
+    tb = [x.strip() for x in str(status.get("traceback") or "").splitlines() if x.strip()]
+    return tb[-1] if tb else ""
+
+
+def _versions(sweep: Mapping[str, Any], trials: list[_Trial], path: Path) -> dict[str, Any]:
+    """The software versions from ``sweep.json``, else from the first trial's ``config.json`` that has them."""
+    versions = sweep.get("versions") or {}
+    if not versions:
+        for t in trials:
+            config = _read_json(path / str(t.info.get("id", "")) / "config.json")
+            if config and isinstance(config.get("versions"), dict):
+                versions = config["versions"]
+                break
+    return dict(versions)
+
+
 # --- entry point -----------------------------------------------------------------------------
 
 
@@ -556,126 +722,26 @@ def aggregate(
     trials = _read_trials(path, sweep.get("trials", []))
     baseline = _baseline(sweep, trials)
     notes: list[str] = []
-
-    groups: dict[tuple[str, str, str], list[_Trial]] = {}
-    for trial in trials:
-        key = (str(trial.info.get("env", "?")), str(trial.info.get("agent", "?")), str(trial.info.get("variant", "?")))
-        groups.setdefault(key, []).append(trial)
-
-    rows, curves = [], []
-    for (env, agent, variant), members in groups.items():
-        rows.append(_row(env, agent, variant, members, baseline, n_bootstrap, seed))
-        points, interpolated = _curve_rows(env, agent, variant, [t for t in members if t.done], n_bootstrap, seed)
-        curves += points
-        if interpolated:
-            notes.append(f"{env}/{agent}/{variant}: seeds were evaluated at different steps; curves interpolated.")
-
-    by_group = {(r["env"], r["agent"], r["variant"]): r for r in rows}
-    for row in rows:
-        if baseline is None:
-            continue
-        reference = by_group.get((row["env"], row["agent"], baseline))
-        if reference is not None:
-            row["regret"] = reference["env_return_mean"] - row["env_return_mean"]
-
-    pair_rows: list[dict[str, Any]] = []
-    matrices: dict[str, dict[str, Any]] = {}
+    groups = _group(trials)
+    rows, curves = _rows_and_curves(groups, baseline, n_bootstrap, seed, notes)
+    _fill_regret(rows, baseline)
     if distances:
-        for env in dict.fromkeys(r["env"] for r in rows):
-            variants = {}
-            for (e, _, variant), members in groups.items():
-                if e == env and variant not in variants:
-                    variants[variant] = members[0].info.get("reward", {"kind": "env"})
-            found, matrix = _distances(env, variants, metric, n_transitions, seed, notes)
-            for row in rows:
-                if row["env"] != env:
-                    continue
-                if row["variant"] in found:
-                    value, lo, hi, exact = found[row["variant"]]
-                    row.update(distance=value, distance_ci_low=lo, distance_ci_high=hi, distance_exact=exact)
-                else:
-                    row["distance_note"] = "could not be computed (see notes)"
-            if matrix is not None:
-                matrices[env] = matrix
-                names = matrix["names"]
-                for i in range(len(names)):
-                    for j in range(i + 1, len(names)):
-                        pair_rows.append(
-                            {
-                                "env": env,
-                                "reward_a": names[i],
-                                "reward_b": names[j],
-                                "metric": metric,
-                                "value": matrix["values"][i][j],
-                                "ci_low": matrix["ci_low"][i][j],
-                                "ci_high": matrix["ci_high"][i][j],
-                                "exact": matrix["exact"],
-                                "n_transitions": matrix["n_transitions"],
-                            }
-                        )
-            elif found:
-                for variant, (value, lo, hi, exact) in found.items():
-                    pair_rows.append(
-                        {
-                            "env": env,
-                            "reward_a": "ground truth (env)",
-                            "reward_b": variant,
-                            "metric": metric,
-                            "value": value,
-                            "ci_low": lo,
-                            "ci_high": hi,
-                            "exact": exact,
-                            "n_transitions": None,
-                        }
-                    )
-
-    correlation = []
-    if distances:
-        for env, agent in dict.fromkeys((r["env"], r["agent"]) for r in rows):
-            group_rows = [r for r in rows if r["env"] == env and r["agent"] == agent]
-            # Rounded: a sampled distance of 1e-17 against an exact 0 is noise, and must tie in the ranks.
-            pairs = [(round(r["distance"], 9), r["regret"]) for r in group_rows]
-            usable = [(d, g) for d, g in pairs if not (math.isnan(d) or math.isnan(g))]
-            rho = spearman([d for d, _ in usable], [g for _, g in usable]) if usable else NAN
-            correlation.append({"env": env, "agent": agent, "metric": metric, "rho": rho, "n_variants": len(usable)})
-
-    trial_rows = [
-        {
-            "id": str(t.info.get("id", "")),
-            "env": str(t.info.get("env", "?")),
-            "agent": str(t.info.get("agent", "?")),
-            "variant": str(t.info.get("variant", "?")),
-            "seed": t.info.get("seed"),
-            "status": str(t.status.get("status", "pending")),
-            "final_env_return": t.final("env_return") if t.done else _finite(t.status.get("final_env_return")),
-            "final_proxy_return": t.final("proxy_return") if t.done else _finite(t.status.get("final_proxy_return")),
-            "n_evals": len(t.metrics),
-            "attempts": t.status.get("attempts"),
-            "error": _error_line(t.status),
-        }
-        for t in trials
-    ]
-
-    versions = sweep.get("versions") or {}
-    if not versions:
-        for t in trials:
-            config = _read_json(path / str(t.info.get("id", "")) / "config.json")
-            if config and isinstance(config.get("versions"), dict):
-                versions = config["versions"]
-                break
-
+        pair_rows, matrices = _fill_distances(rows, groups, metric, n_transitions, seed, notes)
+        correlation = _correlations(rows, metric)  # after the distances: it ranks them
+    else:
+        pair_rows, matrices, correlation = [], {}, []
     summary = SweepSummary(
         name=str(sweep.get("name", path.name)),
         sweep_dir=path,
         rows=rows,
         curves=curves,
-        trials=trial_rows,
+        trials=[_trial_row(t) for t in trials],
         distance_correlation=correlation,
         distances=pair_rows,
         matrices=matrices,
         baseline=baseline,
         spec=dict(sweep.get("spec") or {}),
-        versions=dict(versions),
+        versions=_versions(sweep, trials, path),
         created=str(sweep.get("created", "")),
         metric=metric,
         notes=notes,
@@ -684,12 +750,3 @@ def aggregate(
         summary.results_dir = path / "results"
         _write(summary, summary.results_dir)
     return summary
-
-
-def _error_line(status: Mapping[str, Any]) -> str:
-    """The first line of a failed trial's error, or the last line of its traceback (the exception)."""
-    line = _first_line(status.get("error"))
-    if line:
-        return line
-    tb = [x.strip() for x in str(status.get("traceback") or "").splitlines() if x.strip()]
-    return tb[-1] if tb else ""

@@ -463,6 +463,122 @@ def _problems(summary: SweepSummary) -> str:
     )
 
 
+_CURVES_CAPTION = (
+    "<b>Learning curves.</b> Top: ground-truth (environment) return of each variant's policy, mean across "
+    "finished seeds with a shaded 95% bootstrap CI. Bottom, dashed: the same policies' return under their own "
+    "proxy reward, the quantity the agent actually optimised; proxies have different scales, so compare the "
+    "shapes there, not the levels. A proxy curve that keeps rising while the ground-truth curve falls is "
+    "reward hacking."
+)
+_FINAL_CAPTION = (
+    "<b>Final ground-truth return</b> per variant at the last evaluation: bar = mean across seeds, whiskers = "
+    "95% bootstrap CI, dots = individual seeds. The hatched bar is the baseline trained on the true reward."
+)
+_SCATTER_CAPTION = (
+    "<b>Distance vs regret.</b> Each point is a variant: its reward's distance to the ground truth "
+    "(horizontal, with CI when sampled) against how much ground-truth return training on it lost relative "
+    "to the baseline (vertical). A high Spearman ρ means the distance ranks the rewards as training does."
+)
+
+
+def _figure_section(out: Path, name: str, png: bytes | None, alt: str, caption: str) -> str:
+    """Write one figure's PNG as ``out/name`` and return its HTML; nothing for a figure without data."""
+    if png is None:
+        return ""
+    write_atomic(out / name, png)
+    return _figure(png, alt, caption)
+
+
+def _group_sections(summary: SweepSummary, out: Path, colors: dict[str, Any]) -> list[str]:
+    """Per (env, agent): a heading, the learning curves and the final returns."""
+    sections = []
+    for env, agent in summary.groups():
+        slug = f"{_slug(env)}_{_slug(agent)}"
+        sections.append(f"<h3>{html.escape(env)} / {html.escape(agent)}</h3>")
+        curves = _curves_png(summary, env, agent, colors)
+        sections.append(
+            _figure_section(out, f"curves_{slug}.png", curves, f"learning curves {env} {agent}", _CURVES_CAPTION)
+        )
+        final = _final_png(summary, env, agent, colors)
+        sections.append(
+            _figure_section(out, f"final_returns_{slug}.png", final, f"final returns {env} {agent}", _FINAL_CAPTION)
+        )
+    return sections
+
+
+def _distance_sections(summary: SweepSummary, out: Path, colors: dict[str, Any]) -> list[str]:
+    """A distance heatmap per env, then a distance-vs-regret scatter per (env, agent)."""
+    sections = []
+    for env in dict.fromkeys(r["env"] for r in summary.rows):
+        matrix = summary.matrices.get(env)
+        how = "exactly on the tabular MDP" if matrix and matrix["exact"] else "on sampled random transitions"
+        caption = (
+            f"<b>Reward distances on {html.escape(env)}</b> ({summary.metric.upper()}, computed {how}). "
+            "Each cell compares two variants' rewards: 0 means they induce the same optimal behaviour (equal up to "
+            "potential shaping and positive scale), 1 means opposite rewards."
+        )
+        heatmap = _heatmap_png(summary, env)
+        sections.append(
+            _figure_section(out, f"distance_heatmap_{_slug(env)}.png", heatmap, f"distance heatmap {env}", caption)
+        )
+    for env, agent in summary.groups():
+        name = f"distance_vs_regret_{_slug(env)}_{_slug(agent)}.png"
+        scatter = _scatter_png(summary, env, agent, colors)
+        sections.append(_figure_section(out, name, scatter, f"distance vs regret {env} {agent}", _SCATTER_CAPTION))
+    return sections
+
+
+def _correlation_list(summary: SweepSummary) -> str:
+    """The Spearman rho of each (env, agent) as an HTML list; empty without distances."""
+    if not summary.distance_correlation:
+        return ""
+    items = "".join(
+        f"<li>{html.escape(c['env'])} / {html.escape(c['agent'])}: Spearman ρ(distance, regret) = "
+        f"{_NA if _isnan(c['rho']) else format(c['rho'], '.2f')} over {c['n_variants']} variants</li>"
+        for c in summary.distance_correlation
+    )
+    return f"<ul>{items}</ul>"
+
+
+def _results_line(summary: SweepSummary) -> str:
+    """Where the tables were written, if they were."""
+    if not summary.results_dir:
+        return ""
+    return (
+        f"<p>Tables: <code>{html.escape(str(summary.results_dir))}</code> (summary, curves, trials, distances; CSV and "
+        "Parquet).</p>"
+    )
+
+
+def _page(summary: SweepSummary, figures: str) -> str:
+    """The whole HTML page around the figures' sections."""
+    notes = "".join(f'<div class="note">{html.escape(n)}</div>' for n in summary.notes)
+    title = f"Reward ablation sweep: {summary.name}"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>{_CSS}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p class="meta">created {html.escape(summary.created or "unknown")} · report by rewardlab
+{html.escape(str(summary.versions.get("rewardlab", "")))}</p>
+{_intro(summary)}
+<h2>Summary</h2>
+<p>One row per environment, agent and reward variant; click a column header to sort. Hover a variant for its reward
+spec.</p>
+{_summary_table(summary)}
+{_correlation_list(summary)}{notes}{_results_line(summary)}
+<h2>Figures</h2>
+{figures}
+<h2>Failed and unfinished trials</h2>
+{_problems(summary)}
+<h2>Sweep spec</h2>
+<pre>{html.escape(json.dumps(summary.spec, indent=2, default=str))}</pre>
+<h2>Software versions</h2>
+<pre>{html.escape(json.dumps(summary.versions, indent=2, default=str))}</pre>
+<script>{_JS}</script>
+</body></html>
+"""
+
+
 def write_report(
     sweep_dir: str | Path,
     *,
@@ -494,99 +610,14 @@ def write_report(
     """
     if summary is None:
         summary = aggregate(sweep_dir, distances=distances, metric=metric, n_transitions=n_transitions, seed=seed)
+    # A summary aggregated without distances has none to draw, whatever `distances` says.
     distances = distances and bool(summary.matrices or summary.distance_correlation)
     out = Path(out_dir) if out_dir is not None else Path(sweep_dir) / "report"
     out.mkdir(parents=True, exist_ok=True)
     colors = _colors(list(dict.fromkeys([r["variant"] for r in summary.rows] + [c["variant"] for c in summary.curves])))
-    sections: list[str] = []
-
-    def add(name: str, png: bytes | None, alt: str, caption: str) -> None:
-        if png is None:
-            return
-        write_atomic(out / name, png)
-        sections.append(_figure(png, alt, caption))
-
-    for env, agent in summary.groups():
-        slug = f"{_slug(env)}_{_slug(agent)}"
-        sections.append(f"<h3>{html.escape(env)} / {html.escape(agent)}</h3>")
-        add(
-            f"curves_{slug}.png",
-            _curves_png(summary, env, agent, colors),
-            f"learning curves {env} {agent}",
-            "<b>Learning curves.</b> Top: ground-truth (environment) return of each variant's policy, mean across "
-            "finished seeds with a shaded 95% bootstrap CI. Bottom, dashed: the same policies' return under their own "
-            "proxy reward, the quantity the agent actually optimised; proxies have different scales, so compare the "
-            "shapes there, not the levels. A proxy curve that keeps rising while the ground-truth curve falls is "
-            "reward hacking.",
-        )
-        add(
-            f"final_returns_{slug}.png",
-            _final_png(summary, env, agent, colors),
-            f"final returns {env} {agent}",
-            "<b>Final ground-truth return</b> per variant at the last evaluation: bar = mean across seeds, whiskers = "
-            "95% bootstrap CI, dots = individual seeds. The hatched bar is the baseline trained on the true reward.",
-        )
+    sections = _group_sections(summary, out, colors)
     if distances:
-        for env in dict.fromkeys(r["env"] for r in summary.rows):
-            matrix = summary.matrices.get(env)
-            how = "exactly on the tabular MDP" if matrix and matrix["exact"] else "on sampled random transitions"
-            add(
-                f"distance_heatmap_{_slug(env)}.png",
-                _heatmap_png(summary, env),
-                f"distance heatmap {env}",
-                f"<b>Reward distances on {html.escape(env)}</b> ({summary.metric.upper()}, computed {how}). "
-                "Each cell compares two variants' rewards: 0 means they induce the same optimal behaviour (equal up to "
-                "potential shaping and positive scale), 1 means opposite rewards.",
-            )
-        for env, agent in summary.groups():
-            add(
-                f"distance_vs_regret_{_slug(env)}_{_slug(agent)}.png",
-                _scatter_png(summary, env, agent, colors),
-                f"distance vs regret {env} {agent}",
-                "<b>Distance vs regret.</b> Each point is a variant: its reward's distance to the ground truth "
-                "(horizontal, with CI when sampled) against how much ground-truth return training on it lost relative "
-                "to the baseline (vertical). A high Spearman ρ means the distance ranks the rewards as training does.",
-            )
-
-    notes = "".join(f'<div class="note">{html.escape(n)}</div>' for n in summary.notes)
-    corr = ""
-    if summary.distance_correlation:
-        items = "".join(
-            f"<li>{html.escape(c['env'])} / {html.escape(c['agent'])}: Spearman ρ(distance, regret) = "
-            f"{_NA if _isnan(c['rho']) else format(c['rho'], '.2f')} over {c['n_variants']} variants</li>"
-            for c in summary.distance_correlation
-        )
-        corr = f"<ul>{items}</ul>"
-    results = (
-        f"<p>Tables: <code>{html.escape(str(summary.results_dir))}</code> (summary, curves, trials, distances; CSV and "
-        "Parquet).</p>"
-        if summary.results_dir
-        else ""
-    )
-    title = f"Reward ablation sweep: {summary.name}"
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>{_CSS}</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p class="meta">created {html.escape(summary.created or "unknown")} · report by rewardlab
-{html.escape(str(summary.versions.get("rewardlab", "")))}</p>
-{_intro(summary)}
-<h2>Summary</h2>
-<p>One row per environment, agent and reward variant; click a column header to sort. Hover a variant for its reward
-spec.</p>
-{_summary_table(summary)}
-{corr}{notes}{results}
-<h2>Figures</h2>
-{"".join(sections)}
-<h2>Failed and unfinished trials</h2>
-{_problems(summary)}
-<h2>Sweep spec</h2>
-<pre>{html.escape(json.dumps(summary.spec, indent=2, default=str))}</pre>
-<h2>Software versions</h2>
-<pre>{html.escape(json.dumps(summary.versions, indent=2, default=str))}</pre>
-<script>{_JS}</script>
-</body></html>
-"""
+        sections += _distance_sections(summary, out, colors)
     path = out / "report.html"
-    write_atomic(path, page)
+    write_atomic(path, _page(summary, "".join(sections)))
     return path

@@ -5,6 +5,12 @@ the first one of the next episode, and the true final observation is in
 ``info["terminal_observation"]``. :class:`SwapReward` uses the latter as ``next_obs``, and
 ``terminated = done and not info["TimeLimit.truncated"]``. :class:`SuiteInfo` is a pass-through
 wrapper that records which suite env and reward function a VecEnv was built with.
+
+Owns the vector :class:`SwapReward`, :class:`DropObsDims` and :class:`SuiteInfo`.
+
+Layer: inside :mod:`rewardlab.wrappers`: it imports the episode bookkeeping it shares with the
+single-env wrappers (``wrappers._episode``), :mod:`rewardlab.rewards` and the ground floor,
+nothing higher; :func:`rewardlab.wrappers.make_vec_env` builds VecEnvs from it.
 """
 
 from __future__ import annotations
