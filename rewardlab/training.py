@@ -36,10 +36,10 @@ from stable_baselines3.common.vec_env import VecNormalize, unwrap_vec_wrapper
 from threadpoolctl import threadpool_limits
 
 from rewardlab import agents, suite
-from rewardlab.data import OFF_POLICY
-from rewardlab.errors import ConfigError, NonFiniteRewardError, message
+from rewardlab.data import ALGORITHMS, OFF_POLICY
+from rewardlab.errors import ConfigError, NonFiniteRewardError, message, unknown
 from rewardlab.evaluation import EvalResult, evaluate
-from rewardlab.rewards import Hierarchical, LearningReward, ModelReward, RewardSpec, parse
+from rewardlab.rewards import Hierarchical, LearningReward, ModelReward, RewardSpec, parse, use_model_store
 from rewardlab.runs import RunDir, check_name, software_versions, write_atomic
 from rewardlab.wrappers import make_vec_env, reward_function_of
 from rewardlab.wrappers import vector as vec_wrappers
@@ -49,7 +49,11 @@ __all__ = ["TrainConfig", "TrainResult", "train"]
 
 @dataclass
 class TrainConfig:
-    """Everything one training run needs; validated on construction."""
+    """Everything one training run needs.
+
+    Construction validates the values (no env is built, nothing is trained); :meth:`check` binds
+    the reward to the env and checks the agent preset, and :func:`train` runs it first.
+    """
 
     env: str
     """Suite env name (``pendulum``) or Gymnasium id."""
@@ -81,6 +85,9 @@ class TrainConfig:
     """torch and BLAS threads of this process."""
     progress_bar: bool = True
     """Show a progress bar (tqdm + rich)."""
+    reward_models: str | None = None
+    """A folder of trained reward models (a sweep's ``reward_models/``): a reward that trains a
+    model when built loads it from there, and saves it there when it has to train it."""
     meta: dict[str, Any] = field(default_factory=dict)
     """Free-form labels saved in ``config.json`` (a sweep's trial: sweep, variant, env, agent, seed)."""
 
@@ -101,28 +108,57 @@ class TrainConfig:
                 raise ConfigError(message(name, "a positive integer or None (use the preset)", value))
         if not isinstance(self.hyperparams, dict):
             raise ConfigError(message("hyperparams", "a dict of SB3 keyword arguments", self.hyperparams))
+        if str(self.agent).lower() not in ALGORITHMS:
+            raise unknown("agent", self.agent, ALGORITHMS, "an SB3 algorithm name")
         self.reward_spec: RewardSpec = parse(self.reward)
-        # Bind now so unknown factors and broken code rewards fail before any training starts.
+        self._preset: agents.AgentPreset | None = None
+
+    def check(self) -> TrainConfig:
+        """The explicit step before a run: bind the reward to the env and check the agent's preset.
+
+        Builds the raw env once for its spaces, checks the reward spec on it without training
+        anything (:meth:`~rewardlab.rewards.RewardSpec.check`: unknown factors and broken code
+        rewards fail here), loads the preset with the overrides and checks it against the action
+        space. :func:`train` calls it before writing anything; calling it again does nothing.
+
+        Returns:
+            The config itself.
+
+        Raises:
+            SpecError, ConfigError, UnknownNameError: naming the field, the value and the fix.
+        """
+        if self._preset is not None:
+            return self
         raw = self.suite_env.make()
         try:
-            self.reward_spec.build(self.suite_env, (raw.observation_space, raw.action_space))
-            self.preset = agents.preset(self.agent, self.suite_env, self.hyperparams, self.agent_config)
-            agents.check(self.preset, raw.action_space)
+            self.reward_spec.check(self.suite_env, (raw.observation_space, raw.action_space))
+            preset = agents.preset(self.agent, self.suite_env, self.hyperparams, self.agent_config)
+            agents.check(preset, raw.action_space)
         finally:
             raw.close()
         if isinstance(self.reward_spec, Hierarchical) and self.reward_spec.relabel:
-            self._check_relabel()
+            self._check_relabel(preset)
+        self._preset = preset
+        return self
 
-    def _check_relabel(self) -> None:
+    @property
+    def preset(self) -> agents.AgentPreset:
+        """The agent's preset with the overrides (loaded by :meth:`check`)."""
+        self.check()
+        if self._preset is None:  # check() sets it or raises
+            raise RuntimeError("TrainConfig.check() did not load the preset")
+        return self._preset
+
+    def _check_relabel(self, preset: agents.AgentPreset) -> None:
         """Relabelling recomputes rewards from the replay buffer: it must hold what the reward sees."""
         problem = None
-        if self.preset.algo not in OFF_POLICY:
-            problem = f"an off-policy agent (sac, td3, ddpg, dqn), not {self.preset.algo!r}"
+        if preset.algo not in OFF_POLICY:
+            problem = f"an off-policy agent (sac, td3, ddpg, dqn), not {preset.algo!r}"
         elif self.suite_env.hidden_obs:
             problem = (
                 f"an env without hidden observation dims ({self.suite_env.name!r} hides {self.suite_env.hidden_obs})"
             )
-        elif self.preset.normalize_obs or self.preset.normalize_reward:
+        elif preset.normalize_obs or preset.normalize_reward:
             problem = "a preset without VecNormalize"
         if problem is not None:
             raise ConfigError(message("reward.relabel", f"used with {problem}", True, "Set relabel = false."))
@@ -135,6 +171,7 @@ class TrainConfig:
 
     def resolved(self) -> dict[str, Any]:
         """The config with every default filled in, as saved in ``config.json``."""
+        self.check()
         data = {k: v for k, v in asdict(self).items() if k != "reward"}
         data.update(
             env=self.suite_env.name,
@@ -302,10 +339,11 @@ def train(config: TrainConfig) -> TrainResult:
         NonFiniteRewardError: the reward became NaN/inf; the run is marked failed, with what
             was written so far kept.
     """
+    config.check()
     run, resolved = _begin(config)
     torch.set_num_threads(config.threads)
     try:
-        with threadpool_limits(limits=config.threads):
+        with threadpool_limits(limits=config.threads), use_model_store(config.reward_models):
             final = _learn(config, run, resolved)
     except BaseException as exc:
         run.fail(exc)

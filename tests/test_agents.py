@@ -90,5 +90,5 @@ def test_unknown_hyperparameter_suggests_the_closest_before_training(tmp_path):
     with pytest.raises(
         UnknownNameError, match=r"`hyperparameter` must be a keyword argument of SB3 PPO \(got 'learnin_rate'\)"
     ):
-        rl.TrainConfig(env="cartpole", hyperparams={"learnin_rate": 0.1}, runs_dir=str(tmp_path))
+        rl.train(rl.TrainConfig(env="cartpole", hyperparams={"learnin_rate": 0.1}, runs_dir=str(tmp_path)))
     assert not any(tmp_path.iterdir())

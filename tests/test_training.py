@@ -106,7 +106,7 @@ def test_nonfinite_reward_stops_the_run_and_keeps_what_was_written(tmp_path, mon
 )
 def test_bad_config_fails_before_training(tmp_path, kw, error, match):
     with pytest.raises(error, match=match):
-        _config(tmp_path, **kw)
+        rl.train(_config(tmp_path, **kw))  # construction or the check train() runs first
     assert not any(tmp_path.iterdir())
 
 
@@ -116,7 +116,8 @@ def test_code_reward_with_wrong_shape_fails_before_training(tmp_path, monkeypatc
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(SpecError, match=r"must be an array of shape \(8,\).*got 'shape \(8, 2\)'"):
-        _config(tmp_path, reward=rl.rewards.Code("shape_mod:reward"))
+        rl.train(_config(tmp_path, reward=rl.rewards.Code("shape_mod:reward")))
+    assert not (tmp_path / "train").exists()
 
 
 def test_evaluate_reports_proxy_and_env_returns():
@@ -133,3 +134,12 @@ def test_training_with_vecnormalize_evaluates(tmp_path, normalize):
     # reward-only normalisation keeps no observation statistics: evaluation must not look for them
     result = rl.train(_config(tmp_path, hyperparams={**TINY, "normalize": normalize}))
     assert result.final.length > 0 and np.isfinite(result.final.env_return)
+
+
+def test_constructing_a_config_builds_no_env_and_trains_no_reward_model(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(rl.suite.SuiteEnv, "make", lambda self, **kw: calls.append(self.name))
+    spec = {"kind": "learned", "preferences": {"n_pairs": 10, "n_segments": 8}}
+    config = _config(tmp_path, env="pendulum", agent="sac", reward=spec)
+    assert calls == []  # no env built, so nothing could be trained either
+    assert config.reward_spec.trains_when_built

@@ -40,6 +40,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"Training {config.preset.algo.upper()} on {config.suite_env.name} ({config.suite_env.gym_id}) "
         f"with reward {config.reward_label!r}, seed {config.seed}"
     )
+    if config.reward_spec.trains_when_built:
+        print("The reward trains a model first (from preferences), before the agent starts.")
     result = train(config)
     print()
     print(

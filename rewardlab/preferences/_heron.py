@@ -4,8 +4,9 @@
 Owns HERON's pairing and labelling of minibatches (:func:`heron_pairs`, :func:`level_stats`), its
 offline and online reward functions (:class:`HeronReward`, :class:`OnlineHeronReward`), and the two
 builders that :mod:`rewardlab.preferences` registers into the reward-kind registry
-(:func:`build_hierarchical`, :func:`build_learned`). Trained models are cached per process, so a
-sweep worker trains each once.
+(:func:`build_hierarchical`, :func:`build_learned`). A trained model is kept for the process and,
+when a :class:`~rewardlab.rewards.ModelStore` is active (a sweep's ``reward_models/``), saved there
+and loaded from there by every later process.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from rewardlab.rewards import (
     ModelReward,
     RewardFunction,
     RewardModel,
+    active_model_store,
     factor_values,
 )
 
@@ -158,14 +160,27 @@ def _train_offline(spec: Hierarchical, env: suite.SuiteEnv) -> tuple[RewardModel
     return model, stats
 
 
-def build_learned(spec: Learned, env: suite.SuiteEnv) -> RewardFunction:
-    """Build a ``learned`` spec with ``preferences``: train its model (once per process) from
-    synthetic Boltzmann labels on random pairs of collected segments."""
+def _trained(spec: Learned | Hierarchical, env: suite.SuiteEnv, train: Any) -> tuple[RewardModel, dict[str, Any]]:
+    """The model of ``spec`` on ``env``: from this process's cache, else from the active
+    :class:`~rewardlab.rewards.ModelStore` (a sweep's ``reward_models/``), else trained by
+    ``train(spec, env)`` and put in both."""
     key = spec.cache_key(env.name)
     with _LOCK:
         if key not in _CACHE:
-            _CACHE[key] = _train_from_preferences(spec, env)
-        model, stats = _CACHE[key]
+            store = active_model_store()
+            found = store.get(env.name, key) if store is not None else None
+            if found is None:
+                found = train(spec, env)
+                if store is not None:
+                    store.put(env.name, key, *found)
+            _CACHE[key] = found
+        return _CACHE[key]
+
+
+def build_learned(spec: Learned, env: suite.SuiteEnv) -> RewardFunction:
+    """Build a ``learned`` spec with ``preferences``: train its model (once) from synthetic
+    Boltzmann labels on random pairs of collected segments."""
+    model, stats = _trained(spec, env, _train_from_preferences)
     return ModelReward(spec, env, model, float(spec.scale), "learned", stats)
 
 
@@ -192,11 +207,7 @@ def build_hierarchical(spec: Hierarchical, env: suite.SuiteEnv) -> RewardFunctio
     """Build the reward of ``spec`` on ``env``: train offline (cached per process) or start online."""
     if spec.mode == "online":
         return OnlineHeronReward(spec, env, _new_model(spec, env))
-    key = spec.cache_key(env.name)
-    with _LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = _train_offline(spec, env)
-        model, stats = _CACHE[key]
+    model, stats = _trained(spec, env, _train_offline)
     return HeronReward(spec, env, model, dict(stats))
 
 

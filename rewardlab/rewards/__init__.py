@@ -36,6 +36,7 @@ from rewardlab.rewards._spec import (
     register_trainer,
     trainer,
 )
+from rewardlab.rewards._store import ModelStore, active_model_store, use_model_store
 
 __all__ = [
     "MODEL_FORMAT_VERSION",
@@ -47,6 +48,7 @@ __all__ = [
     "LearningReward",
     "LogSigmoid",
     "ModelReward",
+    "ModelStore",
     "RewardFn",
     "RewardFunction",
     "RewardModel",
@@ -55,6 +57,7 @@ __all__ = [
     "Term",
     "Terms",
     "TrainReport",
+    "active_model_store",
     "check_bool",
     "check_keys",
     "check_number",
@@ -64,4 +67,5 @@ __all__ = [
     "parse",
     "register_trainer",
     "trainer",
+    "use_model_store",
 ]

@@ -239,6 +239,23 @@ class Terms(RewardSpec):
     def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
         return _TermsFunction(self, suite.get(env), spaces)
 
+    @property
+    def trains_when_built(self) -> bool:
+        terms: Mapping[str, Term] = self.terms  # type: ignore[assignment]  # __post_init__ made every value a Term
+        return any(t.reward is not None and t.reward.trains_when_built for t in terms.values())
+
+    def check(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> None:
+        if not self.trains_when_built:
+            return super().check(env, spaces)
+        env = suite.get(env)
+        terms: Mapping[str, Term] = self.terms  # type: ignore[assignment]
+        for name, term in terms.items():
+            if term.reward is not None:
+                term.reward.check(env, spaces)
+            else:
+                env.factor(name)
+        return None
+
     def _fields(self) -> dict[str, Any]:
         terms: dict[str, Term] = self.terms  # type: ignore[assignment]
         if all(t.plain for t in terms.values()):
@@ -416,17 +433,29 @@ class Shaped(RewardSpec):
         if not 0.0 < gamma <= 1.0:
             raise SpecError(message("gamma", "in (0, 1]", self.gamma, "Use the agent's discount, e.g. 0.99."))
 
+    def _potential(self, env: suite.SuiteEnv) -> Callable[..., Any]:
+        if ":" in self.potential:
+            return _import_callable("potential", self.potential)
+        if self.potential in env.potentials:
+            return env.potentials[self.potential]
+        raise unknown("potential", self.potential, env.potentials, f"a potential of {env.name!r} or 'module:function'")
+
     def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
         env = suite.get(env)
-        if ":" in self.potential:
-            phi = _import_callable("potential", self.potential)
-        elif self.potential in env.potentials:
-            phi = env.potentials[self.potential]
-        else:
-            raise unknown(
-                "potential", self.potential, env.potentials, f"a potential of {env.name!r} or 'module:function'"
-            )
+        phi = self._potential(env)
         return _ShapedFunction(self, env, self.base.build(env, spaces), phi)
+
+    @property
+    def trains_when_built(self) -> bool:
+        return self.base.trains_when_built
+
+    def check(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> None:
+        if not self.trains_when_built:
+            return super().check(env, spaces)
+        env = suite.get(env)
+        self._potential(env)
+        self.base.check(env, spaces)
+        return None
 
     def _fields(self) -> dict[str, Any]:
         return {"potential": self.potential, "scale": self.scale, "gamma": self.gamma, "base": self.base.to_dict()}

@@ -24,7 +24,7 @@ import numpy as np
 
 from rewardlab import suite
 from rewardlab.errors import SpecError, message, unknown
-from rewardlab.rewards._network import RewardModel
+from rewardlab.rewards._network import FeatureSpec, RewardModel
 from rewardlab.rewards._spec import RewardFunction, RewardSpec, check_keys, check_number, trainer
 
 __all__ = ["Hierarchical", "Learned", "LearningReward", "ModelReward", "factor_values"]
@@ -35,6 +35,12 @@ def factor_values(
 ) -> dict[str, np.ndarray]:
     """``{name: (batch,) float64}``: the named reward factors of ``env`` on a batch of transitions."""
     return {name: np.asarray(env.factor(name).fn(obs, action, next_obs, done), dtype=np.float64) for name in names}
+
+
+def _check_policy(param: str, policy: Any) -> None:
+    """A data-collection policy is ``"random"`` or the path of a saved agent that exists."""
+    if str(policy) != "random" and not Path(str(policy)).is_file():
+        raise SpecError(message(param, '"random" or the path of a saved agent (.zip)', str(policy), "Check the path."))
 
 
 def _cache_key(spec: RewardSpec, env: str) -> str:
@@ -242,6 +248,20 @@ class Learned(RewardSpec):
                 message("model", f"a reward model of {env.name!r}", f"{self.model} (trained on {model.env!r})")
             )
         return ModelReward(self, env, model, float(self.scale), "learned")
+
+    @property
+    def trains_when_built(self) -> bool:
+        return self.preferences is not None
+
+    def check(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> None:
+        if self.preferences is None:
+            return super().check(env, spaces)  # loads the saved model: cheap, and checks its env
+        env = suite.get(env)
+        FeatureSpec.coerce(self.preferences["features"], "preferences.features").check_factors(
+            env, "preferences.features"
+        )
+        _check_policy("preferences.policy", self.preferences["policy"])
+        return None
 
     def _fields(self) -> dict[str, Any]:
         if self.preferences is not None:
@@ -487,6 +507,17 @@ class Hierarchical(RewardSpec):
         env = suite.get(env)
         self.check_env(env)
         return trainer(self.kind)(self, env)
+
+    @property
+    def trains_when_built(self) -> bool:
+        return self.mode == "offline"
+
+    def check(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> None:
+        if not self.trains_when_built:
+            return super().check(env, spaces)  # online: builds an untrained model, nothing more
+        self.check_env(suite.get(env))
+        _check_policy("policy", self.policy)
+        return None
 
     def _fields(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ranking": list(self.ranking)}

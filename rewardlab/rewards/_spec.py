@@ -117,6 +117,21 @@ class RewardSpec(ABC):
             SpecError: the spec names something ``env`` lacks (a factor, a potential).
         """
 
+    @property
+    def trains_when_built(self) -> bool:
+        """True when :meth:`build` trains a reward model (slow); :meth:`check` then trains nothing."""
+        return False
+
+    def check(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> None:
+        """Raise what :meth:`build` would raise on ``env``, without training anything.
+
+        The default builds the spec, which is cheap for the kinds that train nothing.
+
+        Raises:
+            SpecError: the spec names something ``env`` lacks (a factor, a potential).
+        """
+        self.build(env, spaces)
+
     @abstractmethod
     def _fields(self) -> dict[str, Any]: ...
 

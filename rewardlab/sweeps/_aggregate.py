@@ -38,7 +38,9 @@ import numpy as np
 
 from rewardlab.compare import compare
 from rewardlab.errors import ConfigError, message
+from rewardlab.rewards import use_model_store
 from rewardlab.runs import read_jsonl, read_status, write_atomic
+from rewardlab.sweeps._spec import REWARD_MODELS
 from rewardlab.sweeps._stats import auc, bootstrap_ci, iqm, spearman
 
 __all__ = ["SUMMARY_COLUMNS", "SweepSummary", "aggregate", "load_sweep"]
@@ -726,7 +728,8 @@ def aggregate(
     rows, curves = _rows_and_curves(groups, baseline, n_bootstrap, seed, notes)
     _fill_regret(rows, baseline)
     if distances:
-        pair_rows, matrices = _fill_distances(rows, groups, metric, n_transitions, seed, notes)
+        with use_model_store(path / REWARD_MODELS):  # the models the trials trained on, not new ones
+            pair_rows, matrices = _fill_distances(rows, groups, metric, n_transitions, seed, notes)
         correlation = _correlations(rows, metric)  # after the distances: it ranks them
     else:
         pair_rows, matrices, correlation = [], {}, []

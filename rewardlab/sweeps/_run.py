@@ -26,10 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+from threadpoolctl import threadpool_limits
+
 from rewardlab.errors import ConfigError, message
+from rewardlab.rewards import RewardSpec, from_dict, use_model_store
 from rewardlab.runs import RunDir, software_versions, write_json
 from rewardlab.sweeps._backends import Backend, available_cpus, check_backend, import_ray, make_backend
-from rewardlab.sweeps._spec import SweepSpec, Trial, load_sweep
+from rewardlab.sweeps._spec import REWARD_MODELS, SweepSpec, Trial, load_sweep
 from rewardlab.sweeps._trial import INTERRUPTED, run_trial
 
 __all__ = ["SweepResult", "run_sweep", "run_trial", "sweep_status"]
@@ -249,6 +253,7 @@ def run_sweep(
             f"Sweep {spec.name}: {len(trials)} trials, {skipped} already done, {gave_up} failed too often, "
             f"{len(todo)} to run -> {sweep_dir}",
         )
+        _train_reward_models(todo, sweep_dir, progress)
         done, failures = _execute(todo, backend, workers, address, sweep_dir, progress)
     wall = time.monotonic() - start
     result = SweepResult(
@@ -267,6 +272,34 @@ def run_sweep(
         f"{gave_up} not retried, in {wall:.0f}s. Results: {sweep_dir}",
     )
     return result
+
+
+def _train_reward_models(todo: list[dict[str, Any]], sweep_dir: Path, progress: bool) -> None:
+    """Train, once and before any trial, the reward models the trials' rewards need.
+
+    They go to ``<sweep>/reward_models/`` (a :class:`~rewardlab.rewards.ModelStore`), from where the
+    workers, later runs of the sweep and the report load them. One torch and BLAS thread, as the
+    workers use: the thread count changes a trained model's last bits.
+    """
+    needed: dict[tuple[str, str], tuple[str, RewardSpec]] = {}
+    for trial in todo:
+        reward = from_dict(trial["reward"])
+        if reward.trains_when_built:
+            needed.setdefault((trial["env"], json.dumps(trial["reward"], sort_keys=True)), (trial["variant"], reward))
+    if not needed:
+        return
+    store = sweep_dir / REWARD_MODELS
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1), use_model_store(store):
+            for i, ((env, _), (variant, reward)) in enumerate(needed.items(), 1):
+                _say(progress, f"Reward model {i}/{len(needed)}: variant {variant} on {env} ...")
+                t0 = time.monotonic()
+                reward.build(env)  # trains it, or loads it when an earlier run stored it
+                _say(progress, f"Reward model {i}/{len(needed)}: ready in {time.monotonic() - t0:.0f}s -> {store}")
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _execute(

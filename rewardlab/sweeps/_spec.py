@@ -32,6 +32,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 __all__ = ["ABLATION_KINDS", "Ablation", "SweepSpec", "Trial", "load_sweep"]
 
+REWARD_MODELS = "reward_models"
+"""The folder of a sweep where the reward models its variants train are stored (trained once)."""
+
 ABLATION_KINDS = ("add_one", "leave_one_out", "weight_grid")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 # What `fast` may change, and what it changes when the spec has no [fast] table (tests, smoke runs).
@@ -268,7 +271,11 @@ class Trial:
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def config(self, runs_dir: str, sweep_name: str) -> TrainConfig:
-        """The :class:`~rewardlab.training.TrainConfig` of this trial (validated on construction)."""
+        """The :class:`~rewardlab.training.TrainConfig` of this trial (its values validated; its
+        :meth:`~rewardlab.training.TrainConfig.check` is the sweep's validation step).
+
+        Reward models the trial's reward trains are shared through the sweep's ``reward_models/``.
+        """
         return TrainConfig(
             env=self.env,
             reward=self.reward,
@@ -284,6 +291,7 @@ class Trial:
             run_name=self.id,
             threads=1,
             progress_bar=False,
+            reward_models=str(Path(runs_dir) / sweep_name / REWARD_MODELS),
             meta={
                 "sweep": sweep_name,
                 "trial": self.id,
@@ -480,9 +488,10 @@ class SweepSpec:
         """The trials, env-major then variant, agent, seed.
 
         Args:
-            check: build the :class:`~rewardlab.training.TrainConfig` of every (env, variant,
-                agent), which binds the reward to the env and checks the hyperparameters, so a
-                bad trial fails before any runs. Every problem is reported at once.
+            check: check the :class:`~rewardlab.training.TrainConfig` of every (env, variant,
+                agent), which binds the reward to the env (training no reward model) and checks
+                the hyperparameters, so a bad trial fails before any runs. Every problem is
+                reported at once.
 
         Raises:
             ConfigError: naming each trial that cannot run and why.
@@ -513,7 +522,7 @@ class SweepSpec:
                         first = first or trial
                     if check and first is not None:
                         try:  # the seed does not change validity: one check per (env, variant, agent)
-                            first.config(runs_dir="runs", sweep_name=self.name)
+                            first.config(runs_dir="runs", sweep_name=self.name).check()  # trains nothing
                         except RewardLabError as exc:
                             problems.append(f"{first.id.rsplit('__s', 1)[0]}: {exc}")
         if problems:

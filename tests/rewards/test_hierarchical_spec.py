@@ -64,7 +64,7 @@ def test_unknown_factor_names_the_env_and_suggests():
 def test_relabel_needs_an_off_policy_agent():
     spec = {"kind": "hierarchical", "ranking": list(PENDULUM), "mode": "online", "relabel": True}
     with pytest.raises(rl.ConfigError, match=r"relabel.*off-policy"):
-        rl.TrainConfig(env="pendulum", reward=spec, agent="ppo")
+        rl.TrainConfig(env="pendulum", reward=spec, agent="ppo").check()
 
 
 def _reference_labels(fa, fb, signs, deltas):
