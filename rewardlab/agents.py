@@ -32,6 +32,7 @@ import gymnasium as gym
 import numpy as np
 import torch.nn as nn
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_wrapper
 
 from rewardlab import suite
@@ -278,14 +279,14 @@ def relabel_replay_buffer(agent: Any, fn: RewardFunction) -> int:
     Returns:
         The number of transitions relabelled.
     """
-    rb = getattr(agent, "replay_buffer", None)
-    if rb is None:
+    if not isinstance(agent, OffPolicyAlgorithm) or agent.replay_buffer is None:
         return 0
+    rb = agent.replay_buffer
     n = rb.buffer_size if rb.full else rb.pos
     if n == 0:
         return 0
     obs = rb.observations[:n]
-    if getattr(rb, "optimize_memory_usage", False):
+    if rb.optimize_memory_usage:
         next_obs = rb.observations[(np.arange(n) + 1) % rb.buffer_size]
     else:
         next_obs = rb.next_observations[:n]

@@ -132,7 +132,7 @@ def _unique(names: list[str]) -> tuple[str, ...]:
 
 
 def _has_tabular_model(env: suite.SuiteEnv) -> bool:
-    return getattr(env, "tabular", None) is not None
+    return env.tabular is not None
 
 
 def _tabular_gamma(env: suite.SuiteEnv) -> float:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from rewardlab.data._policy import ALGORITHMS, OFF_POLICY, AgentPolicy, Policy, RandomPolicy, load_agent, policy_from
 from rewardlab.data._rollout import Step, raw_vec_env, rollout
-from rewardlab.data._segments import BuildsReward, Segments, collect_segments
+from rewardlab.data._segments import BuildsReward, Segments, Stateful, collect_segments, frozen
 from rewardlab.data._transitions import Transitions, check_count, sample_transitions
 
 __all__ = [
@@ -32,10 +32,12 @@ __all__ = [
     "Policy",
     "RandomPolicy",
     "Segments",
+    "Stateful",
     "Step",
     "Transitions",
     "check_count",
     "collect_segments",
+    "frozen",
     "load_agent",
     "policy_from",
     "raw_vec_env",

@@ -11,7 +11,8 @@ HERON ranking needs no further env access.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -24,7 +25,29 @@ from rewardlab.data._rollout import raw_vec_env, rollout
 from rewardlab.data._transitions import check_count
 from rewardlab.errors import ConfigError, message, unknown
 
-__all__ = ["BuildsReward", "Segments", "collect_segments"]
+__all__ = ["BuildsReward", "Segments", "Stateful", "collect_segments", "frozen"]
+
+
+@runtime_checkable
+class Stateful(Protocol):
+    """A reward whose statistics move while ``training`` is True (running normalisation, an online
+    model); whoever only *reads* it (a summary, a metric) sets it False meanwhile (:func:`frozen`)."""
+
+    training: bool
+
+
+@contextlib.contextmanager
+def frozen(rewards: Sequence[Any]) -> Iterator[None]:
+    """Inside the block every :class:`Stateful` reward of ``rewards`` has ``training = False``."""
+    stateful = [fn for fn in rewards if isinstance(fn, Stateful)]
+    flags = [fn.training for fn in stateful]
+    for fn in stateful:
+        fn.training = False
+    try:
+        yield
+    finally:
+        for fn, flag in zip(stateful, flags, strict=True):
+            fn.training = flag
 
 
 @runtime_checkable
@@ -205,14 +228,8 @@ class Segments:
                 )
             )
         m = self.mask
-        training = getattr(reward, "training", None)
-        if training is not None:
-            reward.training = False  # summarising segments must not move running statistics
-        try:
+        with frozen([reward]):  # summarising segments must not move running statistics
             values = np.asarray(reward(self.obs[m], self.actions[m], self.next_obs[m], self.dones[m]), dtype=np.float64)
-        finally:
-            if training is not None:
-                reward.training = training
         k = int(m.sum())
         if values.shape != (k,):
             raise ConfigError(message("reward", f"an array of shape ({k},) for {k} transitions", values.shape))

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from rewardlab.data import Transitions, check_count
+from rewardlab.data import Transitions, check_count, frozen
 from rewardlab.errors import ConfigError, message, unknown
 
 __all__ = [
@@ -273,11 +273,9 @@ def estimate_distances(
     seeds = np.random.SeedSequence(seed).spawn(3)
     # counts[b, i]: how often transition i is in bootstrap resample b (shared by all rewards)
     counts = np.random.default_rng(seeds[0]).multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap).astype(np.float64)
-    frozen = _freeze(rewards)
     # One BLAS thread: the matrices are small (k x k solves, (chunk, m) products), and threads
     # oversubscribe a busy machine (measured 20x slower under load).
-    limits = threadpool_limits(limits=1)
-    try:
+    with threadpool_limits(limits=1), frozen(rewards):  # frozen: stateful rewards are read, not updated
         direct = [
             _reward(fn, transitions.obs, transitions.actions, transitions.next_obs, transitions.dones) for fn in rewards
         ]
@@ -293,9 +291,6 @@ def estimate_distances(
             phi = _value_features(transitions, features, n_features, np.random.default_rng(seeds[1]))
             point, boot = _val_canonical(direct, transitions, gamma, phi, ridge, counts)
             dist = _l2_distance
-    finally:
-        limits.restore_original_limits()
-        _unfreeze(rewards, frozen)
     k = len(rewards)
     uniform = np.ones(n)
     out: list[list[Estimate]] = [[None] * k for _ in range(k)]  # type: ignore[list-item]
@@ -317,22 +312,6 @@ def _reward(fn: RewardCallable, obs: Any, action: Any, next_obs: Any, done: Any)
     if not np.all(np.isfinite(r)):
         raise ConfigError(message("reward", "finite on the sampled transitions", "NaN or inf", "Fix the reward."))
     return r
-
-
-def _freeze(rewards: Sequence[Any]) -> list[Any]:
-    """Set ``training = False`` on stateful reward functions; returns the old flags."""
-    old = []
-    for fn in rewards:
-        old.append(getattr(fn, "training", None))
-        if old[-1] is not None:
-            fn.training = False
-    return old
-
-
-def _unfreeze(rewards: Sequence[Any], old: list[Any]) -> None:
-    for fn, flag in zip(rewards, old, strict=True):
-        if flag is not None:
-            fn.training = flag
 
 
 # --- EPIC -----------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from rewardlab.preferences._dataset import PreferenceDataset
 from rewardlab.preferences._hierarchical import hierarchical_labels
 from rewardlab.preferences._oracles import BoltzmannOracle, label_pairs
 from rewardlab.rewards import (
+    Array,
+    Computed,
     FeatureSpec,
     Hierarchical,
     Learned,
@@ -236,13 +238,8 @@ class OnlineHeronReward(LearningReward):
         self._level_counts = np.zeros(len(self._names) + 1, dtype=np.int64)
 
     def compute(
-        self,
-        obs: np.ndarray,
-        action: np.ndarray,
-        next_obs: np.ndarray,
-        done: np.ndarray,
-        env_reward: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        self, obs: Array, action: Array, next_obs: Array, done: Array, env_reward: Array | None = None
+    ) -> Computed:
         done = np.asarray(done, dtype=bool)
         all_factors = factor_values(self.env, self._names, obs, action, next_obs, done)
         model_factors = {k: all_factors[k] for k in self._factor_names}

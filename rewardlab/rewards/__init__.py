@@ -25,6 +25,8 @@ from rewardlab.rewards._kinds import Code, Env, LogSigmoid, Shaped, Term, Terms
 from rewardlab.rewards._learned import Hierarchical, Learned, LearningReward, ModelReward, factor_values
 from rewardlab.rewards._network import MODEL_FORMAT_VERSION, FeatureSpec, RewardModel, TrainReport, check_bool
 from rewardlab.rewards._spec import (
+    Array,
+    Computed,
     RewardFn,
     RewardFunction,
     RewardSpec,
@@ -40,7 +42,9 @@ from rewardlab.rewards._store import ModelStore, active_model_store, use_model_s
 
 __all__ = [
     "MODEL_FORMAT_VERSION",
+    "Array",
     "Code",
+    "Computed",
     "Env",
     "FeatureSpec",
     "Hierarchical",

@@ -13,6 +13,8 @@ from rewardlab import suite
 from rewardlab.errors import SpecError, message, unknown
 from rewardlab.rewards._running import RunningMeanStd
 from rewardlab.rewards._spec import (
+    Array,
+    Computed,
     RewardFunction,
     RewardSpec,
     check_keys,
@@ -76,13 +78,8 @@ class _EnvFunction(RewardFunction):
         return tuple(name for name, _, _ in self._factors)
 
     def compute(
-        self,
-        obs: np.ndarray,
-        action: np.ndarray,
-        next_obs: np.ndarray,
-        done: np.ndarray,
-        env_reward: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        self, obs: Array, action: Array, next_obs: Array, done: Array, env_reward: Array | None = None
+    ) -> Computed:
         done = np.asarray(done, dtype=bool)
         terms: TermValues = {name: w * fn(obs, action, next_obs, done) for name, w, fn in self._factors}
         if env_reward is not None:
@@ -331,13 +328,8 @@ class _TermsFunction(RewardFunction):
         return tuple(name for name, _, _ in self._terms)
 
     def compute(
-        self,
-        obs: np.ndarray,
-        action: np.ndarray,
-        next_obs: np.ndarray,
-        done: np.ndarray,
-        env_reward: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        self, obs: Array, action: Array, next_obs: Array, done: Array, env_reward: Array | None = None
+    ) -> Computed:
         done = np.asarray(done, dtype=bool)
         terms: TermValues = {}
         total = None
@@ -490,13 +482,8 @@ class _ShapedFunction(RewardFunction):
         return (*self.base.term_names, "shaping")
 
     def compute(
-        self,
-        obs: np.ndarray,
-        action: np.ndarray,
-        next_obs: np.ndarray,
-        done: np.ndarray,
-        env_reward: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        self, obs: Array, action: Array, next_obs: Array, done: Array, env_reward: Array | None = None
+    ) -> Computed:
         done = np.asarray(done, dtype=bool)
         r, terms = self.base.compute(obs, action, next_obs, done, env_reward)
         phi_s = self._scale * np.asarray(self.phi(obs), dtype=np.float64)
@@ -582,13 +569,8 @@ class _CodeFunction(RewardFunction):
         return self._term_names
 
     def compute(
-        self,
-        obs: np.ndarray,
-        action: np.ndarray,
-        next_obs: np.ndarray,
-        done: np.ndarray,
-        env_reward: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        self, obs: Array, action: Array, next_obs: Array, done: Array, env_reward: Array | None = None
+    ) -> Computed:
         out = self.fn(obs, action, next_obs, np.asarray(done, dtype=bool), **self._kwargs)
         terms: TermValues = {}
         if isinstance(out, tuple):

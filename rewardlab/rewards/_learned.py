@@ -25,7 +25,7 @@ import numpy as np
 from rewardlab import suite
 from rewardlab.errors import SpecError, message, unknown
 from rewardlab.rewards._network import FeatureSpec, RewardModel
-from rewardlab.rewards._spec import RewardFunction, RewardSpec, check_keys, check_number, trainer
+from rewardlab.rewards._spec import Array, Computed, RewardFunction, RewardSpec, check_keys, check_number, trainer
 
 __all__ = ["Hierarchical", "Learned", "LearningReward", "ModelReward", "factor_values"]
 
@@ -85,13 +85,8 @@ class ModelReward(RewardFunction):
         return (self.term,)
 
     def compute(
-        self,
-        obs: np.ndarray,
-        action: np.ndarray,
-        next_obs: np.ndarray,
-        done: np.ndarray,
-        env_reward: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        self, obs: Array, action: Array, next_obs: Array, done: Array, env_reward: Array | None = None
+    ) -> Computed:
         factors = (
             factor_values(self.env, self._factor_names, obs, action, next_obs, np.asarray(done, dtype=bool))
             if self._factor_names

@@ -31,9 +31,24 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["RewardFn", "RewardFunction", "RewardSpec", "from_dict", "load", "parse", "register_trainer", "trainer"]
+__all__ = [
+    "Array",
+    "Computed",
+    "RewardFn",
+    "RewardFunction",
+    "RewardSpec",
+    "from_dict",
+    "load",
+    "parse",
+    "register_trainer",
+    "trainer",
+]
 
 Terms = dict[str, np.ndarray]
+Array = np.ndarray
+"""A batch of observations, actions, rewards or flags (leading axis: the batch)."""
+Computed = tuple[np.ndarray, Terms]
+"""What :meth:`RewardFunction.compute` returns: ``(batch,)`` rewards and the terms."""
 
 
 @runtime_checkable
@@ -73,13 +88,8 @@ class RewardFunction(ABC):
 
     @abstractmethod
     def compute(
-        self,
-        obs: np.ndarray,
-        action: np.ndarray,
-        next_obs: np.ndarray,
-        done: np.ndarray,
-        env_reward: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, Terms]:
+        self, obs: Array, action: Array, next_obs: Array, done: Array, env_reward: Array | None = None
+    ) -> Computed:
         """Return ``(reward, terms)``: ``(batch,)`` rewards and a dict of ``(batch,)`` terms."""
 
     def __call__(self, obs: np.ndarray, action: np.ndarray, next_obs: np.ndarray, done: np.ndarray) -> np.ndarray:
