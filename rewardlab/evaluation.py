@@ -18,6 +18,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_wrapper
 
 from rewardlab import suite
+from rewardlab.config import Record
 from rewardlab.data import AgentPolicy, rollout
 from rewardlab.errors import ConfigError, message
 from rewardlab.rewards import RewardFunction, parse
@@ -27,7 +28,7 @@ __all__ = ["EvalResult", "evaluate"]
 
 
 @dataclass(frozen=True)
-class EvalResult:
+class EvalResult(Record):
     """Episode returns of an evaluation, under the proxy reward and under the env's reward."""
 
     proxy_return: float
@@ -44,8 +45,8 @@ class EvalResult:
     """Number of episodes evaluated."""
     terms: dict[str, float] = field(default_factory=dict)
     """Mean per-episode sum of each term of the proxy reward."""
-    episodes: list[dict[str, Any]] = field(default_factory=list, repr=False)
-    """Per-episode summaries (proxy_return, env_return, length, terms)."""
+    episodes: list[dict[str, Any]] = field(default_factory=list, repr=False, metadata={"exclude": True})
+    """Per-episode summaries (proxy_return, env_return, length, terms); not in :meth:`to_dict`."""
 
     def __str__(self) -> str:
         return (
@@ -53,17 +54,6 @@ class EvalResult:
             f"env return {self.env_return:.2f} ± {self.env_std:.2f} | "
             f"length {self.length:.1f} over {self.n_episodes} episodes"
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "proxy_return": self.proxy_return,
-            "env_return": self.env_return,
-            "proxy_std": self.proxy_std,
-            "env_std": self.env_std,
-            "length": self.length,
-            "n_episodes": self.n_episodes,
-            "terms": self.terms,
-        }
 
 
 def evaluate(

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from rewardlab.config import Record
 from rewardlab.data import Transitions, check_count, frozen
 from rewardlab.errors import ConfigError, message, unknown
 
@@ -76,7 +77,7 @@ FeatureFn = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(Record):
     """A reward distance estimated from samples, with a 95% bootstrap interval."""
 
     value: float
@@ -94,16 +95,6 @@ class Estimate:
 
     def __str__(self) -> str:
         return f"{self.value:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}]"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "value": self.value,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "n_transitions": self.n_transitions,
-            "n_canonical_samples": self.n_canonical_samples,
-            "method": self.method,
-        }
 
 
 def epic_estimate(

@@ -44,19 +44,29 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import random
 import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    InstanceOf,
+    PrivateAttr,
+    SkipValidation,
+    Strict,
+    model_validator,
+)
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import set_random_seed
@@ -65,6 +75,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from rewardlab import agents, suite
+from rewardlab.config import Config, Hint, Int, OneOf, Real, StrictBool
 from rewardlab.data import ALGORITHMS, OFF_POLICY, Segments, collect_segments
 from rewardlab.errors import ConfigError, message, unknown
 from rewardlab.evaluation import EvalResult, evaluate
@@ -119,17 +130,35 @@ _RESULT_FIELDS = (
 """Fields that change what a run computes: a resumed run must have the same ones."""
 
 
-def _int(param: str, value: Any, lo: int, fix: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ConfigError(message(param, f"an integer >= {lo}", value, fix))
-    return int(value)
+def _fspath(value: Any) -> Any:
+    """A path-like given for a directory field, as the string the run directory code reads."""
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
 
 
-def _positive(param: str, value: Any, fix: str = "") -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    if not ok:
-        raise ConfigError(message(param, "a finite number > 0", value, fix))
-    return float(value)
+def _run_name(param: str) -> Any:
+    """An after-validator applying :func:`rewardlab.runs.check_name` (None passes)."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None:
+            check_name(param, value)
+        return value
+
+    return AfterValidator(check)
+
+
+def _known_env(value: str) -> str:
+    suite.get(value)  # a registry lookup: raises UnknownNameError with the closest names
+    return value
+
+
+def _known_agent(value: str) -> str:
+    if str(value).lower() not in ALGORITHMS:  # the check agents.preset makes, without reading its file
+        raise unknown("agent", value, ALGORITHMS, "an SB3 algorithm name")
+    return value
+
+
+_Dir = Annotated[str, BeforeValidator(_fspath)]
+"""A directory as a string (a :class:`~pathlib.Path` is accepted)."""
 
 
 def label_schedule(label_budget: int, n_iterations: int, initial_fraction: float) -> list[int]:
@@ -151,9 +180,14 @@ def label_schedule(label_budget: int, n_iterations: int, initial_fraction: float
     return [n0] + [base + (1 if t < extra else 0) for t in range(n_iterations)]
 
 
-@dataclass
-class RLHFConfig:
-    """Everything one online preference run needs; validated on construction.
+class RLHFConfig(Config):
+    """Everything one online preference run needs; validated on construction, without I/O.
+
+    Construction checks every field, the names (env, agent, query, oracle kind, features), the
+    features against the env's reward factors and the label schedule; it reads no file and
+    builds no env. :meth:`check` (which :func:`run_rlhf` and :meth:`resolved` call, and reading
+    :attr:`preset` triggers) then loads the agent preset, checks it against the env's action
+    space and resolves :attr:`relabel`.
 
     Raises:
         ConfigError: a field is out of range; the message names the field, the value and the fix.
@@ -163,102 +197,101 @@ class RLHFConfig:
         >>> c = RLHFConfig(env="cartpole", agent="ppo", total_timesteps=1000, label_budget=30, n_iterations=3)
         >>> c.schedule
         [3, 9, 9, 9]
+        >>> c.check().relabel
+        False
     """
 
-    env: str
+    model_config = ConfigDict(validate_default=True)
+
+    env: Annotated[str, AfterValidator(_known_env)]
     """Suite env name (``pendulum``) or Gymnasium id."""
-    agent: str = "ppo"
+    agent: Annotated[str, AfterValidator(_known_agent)] = "ppo"
     """SB3 algorithm with a preset: ``ppo``, ``sac``, ``dqn``, ``a2c``, ``td3``."""
-    seed: int = 0
+    seed: Annotated[int, Int(0)] = 0
     """Seed of every RNG (agent, envs, segment collection, pair selection, oracle, reward model)."""
-    total_timesteps: int = 100_000
+    total_timesteps: Annotated[int, Int(1), Hint(fix="Pass e.g. total_timesteps=100_000.")] = 100_000
     """Agent env steps over the whole run, split evenly over the stages."""
-    label_budget: int = 500
+    label_budget: Annotated[int, Int(1), Hint(fix="Pass e.g. label_budget=500.")] = 500
     """Total number of queried pairs (labels), stage 0 included."""
-    n_iterations: int = 5
+    n_iterations: Annotated[int, Int(1), Hint(fix="Pass e.g. n_iterations=5.")] = 5
     """Stages of (query, train the reward model, train the agent) after the initial stage."""
-    initial_fraction: float = 0.1
+    initial_fraction: Annotated[float, Real(gt=0.0, le=1.0, fix="Use 0.1 (imitation) or 0.25 (rl-teacher).")] = 0.1
     """Fraction in ``(0, 1]`` of the budget queried on random-policy segments before any agent
     training (``imitation``: 0.1; Christiano's rl-teacher: 0.25)."""
-    segment_length: int = 50
+    segment_length: Annotated[int, Int(1), Hint(fix="Pass e.g. segment_length=50.")] = 50
     """Steps per segment; a segment never crosses an episode boundary (shorter ones are padded)."""
-    segments_per_iteration: int | None = None
+    segments_per_iteration: Annotated[Annotated[int, Int(2)] | None, Hint(fix="Pass None for 4 segments per pair.")] = (
+        None
+    )
     """Fresh segments collected per stage to draw pairs from; None = ``max(4 * pairs, 2)``."""
-    query: str = "disagreement"
+    query: Annotated[str, OneOf(_QUERIES, "a pair-selection method")] = "disagreement"
     """Pair selection: ``"disagreement"`` (ensemble variance of P(a > b)) or ``"uniform"``.
     Stage 0 always draws uniformly (the model is untrained)."""
-    ensemble: int = 3
+    ensemble: Annotated[int, Int(1), Hint(fix="Pass ensemble=3.")] = 3
     """Reward-model ensemble members (>= 2 for ``query = "disagreement"``)."""
-    hidden: Sequence[int] = (64, 64)
+    hidden: Annotated[
+        tuple[Annotated[int, Int(1, fix="Pass layer sizes such as (64, 64).")], ...],
+        Hint(expect="a list of layer sizes", fix="Pass hidden=(64, 64)."),
+    ] = (64, 64)
     """Hidden layer sizes of each reward-model MLP."""
-    features: Any = "obs,action"
+    features: Annotated[InstanceOf[FeatureSpec], BeforeValidator(FeatureSpec.coerce)] = FeatureSpec()  # == "obs,action"
     """Reward-model inputs (:meth:`FeatureSpec.coerce`): names such as ``"obs,action"``,
     ``"next_obs"`` or factor names (``"pole_angle,cart_offset"``), a dict of :class:`FeatureSpec`
     fields, or a :class:`FeatureSpec`. Inputs that merely correlate with the truth on the labelled
     segments get credit the agent then exploits (causal confusion): on fixed-horizon CartPole,
     early segments are mostly of a fallen, frozen pole, a model over the full state learned
     "moving = good", and the agent learned to push the cart hard until the pole fell."""
-    reward_epochs: int = 50
+    reward_epochs: Annotated[int, Int(1), Hint(fix="Pass e.g. reward_epochs=50.")] = 50
     """Reward-model epochs per stage (early stopping on the validation split)."""
-    reward_lr: float = 1e-3
+    reward_lr: Annotated[float, Real(gt=0.0, fix="Pass e.g. reward_lr=1e-3.")] = 1e-3
     """Adam learning rate of the reward model."""
-    val_fraction: float = 0.2
+    val_fraction: Annotated[float, Real(ge=0.0, lt=1.0, fix="Pass 0.2, or 0 for no validation.")] = 0.2
     """Fraction in ``[0, 1)`` of the pairs held out to report accuracy and stop early."""
-    reward_normalization: str = "scale"
+    reward_normalization: Annotated[str, OneOf(_NORMALIZATIONS, "a normalisation")] = "scale"
     """After each update: ``"scale"`` divides the learned reward by its std over the dataset's
     steps (keeps the sign), ``"standard"`` also shifts it to mean 0 (Christiano et al.), ``"none"``.
     A shift is not harmless where episodes terminate (CartPole): a negative reward per step teaches
     the agent to end episodes early. Bradley-Terry on padded segments (different real lengths)
     does identify the per-step offset, so ``"scale"`` keeps it."""
-    oracle: Mapping[str, Any] = field(default_factory=lambda: {"kind": "boltzmann", "temperature": 1.0})
+    oracle: Annotated[Mapping[str, Any], SkipValidation] = Field(
+        default_factory=lambda: {"kind": "boltzmann", "temperature": 1.0}
+    )
     """Synthetic labeller: ``{"kind": "boltzmann", "temperature": 1.0, "reward": "env", "gamma": 1.0}``
     or ``{"kind": "imperfect", "beta": ..., "mistake_prob": ..., ...}`` (the fields of
     :class:`BoltzmannOracle` / :class:`ImperfectOracle`)."""
-    relabel: bool | None = None
+    relabel: Annotated[StrictBool | None, Hint(expect="True, False or None")] = None
     """Rewrite an off-policy agent's replay-buffer rewards after each reward-model update;
     None = True for off-policy agents (``sac``, ``td3``, ``dqn``), False otherwise."""
-    n_envs: int | None = None
+    n_envs: Annotated[Annotated[int, Int(1)] | None, Hint(fix="Pass None for the preset's.")] = None
     """Parallel envs of the agent; None takes the preset's."""
-    eval_episodes: int = 10
+    eval_episodes: Annotated[int, Int(1)] = 10
     """Episodes of the evaluation after each stage (learned and ground-truth return)."""
-    hyperparams: dict[str, Any] = field(default_factory=dict)
+    hyperparams: Annotated[dict[str, Any], Strict(), Hint(expect="a dict of SB3 keyword arguments")] = Field(
+        default_factory=dict
+    )
     """SB3 hyperparameters overriding the preset (``{"learning_rate": 1e-3}``)."""
-    runs_dir: str = "runs"
+    runs_dir: _Dir = "runs"
     """Root of the run directories."""
-    group: str = "rlhf"
+    group: Annotated[str, _run_name("group")] = "rlhf"
     """Sub-directory of ``runs_dir`` grouping related runs."""
-    run_name: str | None = None
+    run_name: Annotated[str | None, _run_name("run_name")] = None
     """Run directory name; None builds ``<env>__rlhf__<agent>__s<seed>__<time>``. An existing,
     unfinished run of that name is resumed."""
-    resume: str | None = None
+    resume: _Dir | None = None
     """A run directory to resume (overrides ``runs_dir``/``group``/``run_name``)."""
-    threads: int = 1
+    threads: Annotated[int, Int(1)] = 1
     """torch and BLAS threads of this process."""
-    progress: bool = True
+    progress: StrictBool = True
     """Show a progress bar over the stages."""
 
-    def __post_init__(self) -> None:
-        self.suite_env = suite.get(self.env)
-        check_name("group", self.group)
-        if self.run_name is not None:
-            check_name("run_name", self.run_name)
-        self.seed = _int("seed", self.seed, 0)
-        self.total_timesteps = _int("total_timesteps", self.total_timesteps, 1, "Pass e.g. total_timesteps=100_000.")
-        self.n_iterations = _int("n_iterations", self.n_iterations, 1, "Pass e.g. n_iterations=5.")
-        self.label_budget = _int("label_budget", self.label_budget, 1, "Pass e.g. label_budget=500.")
-        f = self.initial_fraction
-        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f <= 1.0:
-            raise ConfigError(
-                message("initial_fraction", "a number in (0, 1]", f, "Use 0.1 (imitation) or 0.25 (rl-teacher).")
-            )
-        self.segment_length = _int("segment_length", self.segment_length, 1, "Pass e.g. segment_length=50.")
-        if self.segments_per_iteration is not None:
-            self.segments_per_iteration = _int(
-                "segments_per_iteration", self.segments_per_iteration, 2, "Pass None for 4 segments per pair."
-            )
-        if self.query not in _QUERIES:
-            raise unknown("query", self.query, _QUERIES, "a pair-selection method")
-        self.ensemble = _int("ensemble", self.ensemble, 1, "Pass ensemble=3.")
+    _suite_env: suite.SuiteEnv = PrivateAttr()
+    _oracle: PreferenceOracle = PrivateAttr()
+    _schedule: list[int] = PrivateAttr()
+    _preset: agents.AgentPreset | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> RLHFConfig:
+        """The rules across fields, the env's factors, the oracle and the schedule (no I/O)."""
         if self.query == "disagreement" and self.ensemble < 2:
             raise ConfigError(
                 message(
@@ -268,58 +301,79 @@ class RLHFConfig:
                     'Pass ensemble=3 or query="uniform".',
                 )
             )
-        hidden = self.hidden
-        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
-            raise ConfigError(message("hidden", "a list of layer sizes", hidden, "Pass hidden=(64, 64)."))
-        self.hidden = tuple(_int("hidden", h, 1, "Pass layer sizes such as (64, 64).") for h in hidden)
-        self.features = FeatureSpec.coerce(self.features)
-        self.features.check_factors(self.suite_env, "features")  # before any run directory is written
-        self.reward_epochs = _int("reward_epochs", self.reward_epochs, 1, "Pass e.g. reward_epochs=50.")
-        self.reward_lr = _positive("reward_lr", self.reward_lr, "Pass e.g. reward_lr=1e-3.")
-        v = self.val_fraction
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v < 1.0:
-            raise ConfigError(message("val_fraction", "a number in [0, 1)", v, "Pass 0.2, or 0 for no validation."))
-        if self.reward_normalization not in _NORMALIZATIONS:
-            raise unknown("reward_normalization", self.reward_normalization, _NORMALIZATIONS, "a normalisation")
-        self.oracle_obj: PreferenceOracle = build_oracle(self.oracle)
-        self.eval_episodes = _int("eval_episodes", self.eval_episodes, 1)
-        self.threads = _int("threads", self.threads, 1)
-        if self.n_envs is not None:
-            self.n_envs = _int("n_envs", self.n_envs, 1, "Pass None for the preset's.")
-        if not isinstance(self.hyperparams, dict):
-            raise ConfigError(message("hyperparams", "a dict of SB3 keyword arguments", self.hyperparams))
+        self._suite_env = suite.get(self.env)
+        self.features.check_factors(self._suite_env, "features")  # before any run directory is written
+        self._oracle = build_oracle(self.oracle)
+        self._schedule = label_schedule(self.label_budget, self.n_iterations, self.initial_fraction)
+        if self._schedule[0] < 1:
+            raise ConfigError(message("label_budget", "at least 1", self.label_budget))
+        return self
+
+    def check(self) -> RLHFConfig:
+        """Load the agent preset, check it against the env's action space and resolve ``relabel``.
+
+        The explicit I/O step after construction (it reads the preset file and builds the raw env
+        once); idempotent, returns ``self``. Fills :attr:`preset` and turns ``relabel = None``
+        into the off-policy default.
+
+        Raises:
+            ConfigError: the agent cannot act in the env, or ``relabel`` does not fit the agent,
+                the env or the preset.
+        """
+        if self._preset is not None:
+            return self
         raw = self.suite_env.make()
         try:
-            self.preset = agents.preset(self.agent, self.suite_env, self.hyperparams)
-            agents.check(self.preset, raw.action_space)
+            preset = agents.preset(self.agent, self.suite_env, self.hyperparams)
+            agents.check(preset, raw.action_space)
         finally:
             raw.close()
-        off_policy = self.preset.algo in OFF_POLICY
-        if self.relabel is None:
-            self.relabel = off_policy
-        elif not isinstance(self.relabel, bool):
-            raise ConfigError(message("relabel", "True, False or None", self.relabel))
-        if self.relabel:
+        off_policy = preset.algo in OFF_POLICY
+        relabel = off_policy if self.relabel is None else self.relabel
+        if relabel:
             problem = None
             if not off_policy:
-                problem = f"an off-policy agent ({', '.join(OFF_POLICY)}), not {self.preset.algo!r}"
+                problem = f"an off-policy agent ({', '.join(OFF_POLICY)}), not {preset.algo!r}"
             elif self.suite_env.hidden_obs:
                 problem = f"an env without hidden observation dims ({self.suite_env.name!r} hides some)"
-            elif self.preset.normalize_obs or self.preset.normalize_reward:
+            elif preset.normalize_obs or preset.normalize_reward:
                 problem = "a preset without VecNormalize (the buffer holds normalised observations)"
             if problem is not None:
                 raise ConfigError(message("relabel", f"used with {problem}", True, "Pass relabel=False."))
-        self.schedule: list[int] = label_schedule(self.label_budget, self.n_iterations, float(f))
-        if self.schedule[0] < 1:
-            raise ConfigError(message("label_budget", "at least 1", self.label_budget))
+        self.relabel = relabel
+        self._preset = preset
+        return self
+
+    @property
+    def suite_env(self) -> suite.SuiteEnv:
+        """The suite env of ``env``."""
+        return self._suite_env
+
+    @property
+    def oracle_obj(self) -> PreferenceOracle:
+        """The labeller built from ``oracle``."""
+        return self._oracle
+
+    @property
+    def schedule(self) -> list[int]:
+        """Labels queried in each stage (:func:`label_schedule`)."""
+        return self._schedule
+
+    @property
+    def preset(self) -> agents.AgentPreset:
+        """The agent preset with ``hyperparams`` applied (reading it runs :meth:`check`)."""
+        preset = self.check()._preset
+        assert preset is not None
+        return preset
 
     def segments_for(self, n_pairs: int) -> int:
         """Segments collected in a stage that queries ``n_pairs`` pairs."""
         return self.segments_per_iteration or max(4 * n_pairs, 2)
 
     def resolved(self) -> dict[str, Any]:
-        """The config with every default filled in, as saved in ``config.json``."""
-        data = asdict(self)
+        """The config with every default filled in, as saved in ``config.json`` (runs :meth:`check`)."""
+        self.check()
+        data = {name: getattr(self, name) for name in type(self).model_fields}
         data.update(
             env=self.suite_env.name,
             agent=self.preset.algo,
@@ -549,6 +603,7 @@ def run_rlhf(config: RLHFConfig) -> RLHFResult:
     Raises:
         ConfigError: the run is already done, or a resumed run had other settings.
     """
+    config.check()
     run, state = _open_run(config)
     torch.set_num_threads(config.threads)
     try:

@@ -25,7 +25,7 @@ import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from torch import nn
 from torch.nn import functional as F  # torch's own idiom
 
 from rewardlab import suite
+from rewardlab.config import Record
 from rewardlab.data import Segments
 from rewardlab.errors import ConfigError, message, unknown
 from rewardlab.runs import write_atomic, write_json
@@ -86,7 +87,7 @@ _ACTIVATIONS: dict[str, tuple[Any, Any]] = {
 
 
 @dataclass(frozen=True)
-class FeatureSpec:
+class FeatureSpec(Record):
     """Which parts of a transition the reward model sees.
 
     Example:
@@ -122,11 +123,6 @@ class FeatureSpec:
             raise ConfigError(
                 message("features", "at least one input", self, "Enable obs, action or next_obs, or name factors.")
             )
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["factors"] = list(self.factors)
-        return d
 
     def check_factors(self, env: Any, param: str = "features.factors") -> None:
         """Raise unless every named factor is a reward factor of suite env ``env``."""
@@ -708,7 +704,7 @@ class RewardModel:
 
 
 @dataclass
-class TrainReport:
+class TrainReport(Record):
     """What :func:`rewardlab.preferences.train_reward_model` did, JSON-ready through :meth:`to_dict`."""
 
     n_pairs: int
@@ -732,6 +728,3 @@ class TrainReport:
     used by all ``E`` members; with bootstrap, each member sees its own resample)."""
     history: list[dict[str, Any]] = field(default_factory=list)
     """One entry per epoch: ``epoch``, ``train_loss`` (mean minibatch loss), ``val_loss``, ``val_accuracy``."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from rewardlab.compare import compare
+from rewardlab.config import Record
 from rewardlab.errors import ConfigError, message
 from rewardlab.rewards import use_model_store
 from rewardlab.runs import read_jsonl, read_status, write_atomic
@@ -108,14 +109,27 @@ DISTANCE_COLUMNS = ("env", "reward_a", "reward_b", "metric", "value", "ci_low", 
 CORRELATION_COLUMNS = ("env", "agent", "metric", "rho", "n_variants")
 
 
-@dataclass
-class SweepSummary:
-    """Everything :func:`aggregate` computed, as lists of plain rows (dicts) ready for tables."""
+@dataclass(kw_only=True)
+class SweepSummary(Record):
+    """Everything :func:`aggregate` computed, as lists of plain rows (dicts) ready for tables.
+
+    :meth:`to_dict` gives a JSON-friendly dict of everything (paths as strings), in field order.
+    """
 
     name: str
     """The sweep's name."""
     sweep_dir: Path
     """The sweep folder that was read."""
+    baseline: str | None = None
+    """The variant whose reward is the ground truth (the regret's reference), if any."""
+    metric: str = "epic"
+    """The reward distance metric used."""
+    created: str = ""
+    """When the sweep was created (from ``sweep.json``)."""
+    spec: dict[str, Any] = field(default_factory=dict)
+    """The sweep spec as saved in ``sweep.json``."""
+    versions: dict[str, Any] = field(default_factory=dict)
+    """Software versions the sweep ran with."""
     rows: list[dict[str, Any]]
     """One row per (env, agent, variant) with :data:`SUMMARY_COLUMNS`."""
     curves: list[dict[str, Any]]
@@ -128,40 +142,10 @@ class SweepSummary:
     """Every pair of compared rewards per env (``reward_a``, ``reward_b``, value, CI)."""
     matrices: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per env: ``{"names", "values", "ci_low", "ci_high", "exact", "metric"}`` of the compare matrix (lists)."""
-    baseline: str | None = None
-    """The variant whose reward is the ground truth (the regret's reference), if any."""
-    spec: dict[str, Any] = field(default_factory=dict)
-    """The sweep spec as saved in ``sweep.json``."""
-    versions: dict[str, Any] = field(default_factory=dict)
-    """Software versions the sweep ran with."""
-    created: str = ""
-    """When the sweep was created (from ``sweep.json``)."""
-    metric: str = "epic"
-    """The reward distance metric used."""
     notes: list[str] = field(default_factory=list)
     """Things the reader should know: rewards that could not be compared, curves interpolated, ..."""
     results_dir: Path | None = None
     """Where the CSV and Parquet files were written."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-friendly dict of everything (paths as strings)."""
-        return {
-            "name": self.name,
-            "sweep_dir": str(self.sweep_dir),
-            "baseline": self.baseline,
-            "metric": self.metric,
-            "created": self.created,
-            "spec": self.spec,
-            "versions": self.versions,
-            "rows": self.rows,
-            "curves": self.curves,
-            "trials": self.trials,
-            "distance_correlation": self.distance_correlation,
-            "distances": self.distances,
-            "matrices": self.matrices,
-            "notes": self.notes,
-            "results_dir": None if self.results_dir is None else str(self.results_dir),
-        }
 
     def groups(self) -> list[tuple[str, str]]:
         """The (env, agent) pairs in sweep order."""
