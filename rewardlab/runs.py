@@ -40,14 +40,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator
 
 from rewardlab.errors import ConfigError, message
 
 __all__ = [
     "AGENT",
     "NORMALIZATION",
+    "DirPath",
+    "GroupName",
     "RunDir",
+    "RunName",
     "append_jsonl",
     "check_name",
     "read_jsonl",
@@ -149,6 +154,23 @@ def check_name(param: str, value: Any) -> str:
             message(param, "a single folder name (no '/', no '..')", value, "Use letters, digits, '-', '_' and '.'.")
         )
     return value
+
+
+def _check_optional_name(param: str) -> AfterValidator:
+    def check(value: str | None) -> str | None:
+        if value is not None:
+            check_name(param, value)
+        return value
+
+    return AfterValidator(check)
+
+
+RunName = Annotated[str | None, _check_optional_name("run_name")]
+"""A config field holding a run name (None: one is made up), checked by :func:`check_name`."""
+GroupName = Annotated[str, _check_optional_name("group")]
+"""A config field holding a group name (the folder of related runs), checked by :func:`check_name`."""
+DirPath = Annotated[str, BeforeValidator(lambda v: os.fspath(v) if isinstance(v, os.PathLike) else v)]
+"""A config field holding a directory, stored as a string (a :class:`~pathlib.Path` is accepted)."""
 
 
 def _now() -> str:

@@ -27,10 +27,11 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import gymnasium as gym
 import numpy as np
+from pydantic import AfterValidator
 
 from rewardlab.errors import ConfigError, message, unknown
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # a type only: the metrics layer builds these models from the
     from rewardlab.metrics import TabularEnvModel
 
 __all__ = [
+    "EnvName",
     "Factor",
     "FactorFn",
     "PotentialFn",
@@ -203,3 +205,12 @@ def get(name: str | SuiteEnv) -> SuiteEnv:
         return SuiteEnv(name=name, gym_id=name, description="Gymnasium env outside the suite")
     choices = list(_REGISTRY) + [e.gym_id for e in _REGISTRY.values()]
     raise unknown("env", name, choices, "a suite env name or a registered Gymnasium id")
+
+
+def _known(name: str) -> str:
+    get(name)  # a registry lookup: an unknown name raises UnknownNameError with the closest names
+    return name
+
+
+EnvName = Annotated[str, AfterValidator(_known)]
+"""A config field holding a suite env name or Gymnasium id, checked against the registry."""

@@ -22,13 +22,14 @@ from __future__ import annotations
 import sys
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import tomli_w
 import torch
+from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation, Strict, model_validator
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import set_random_seed
@@ -36,82 +37,89 @@ from stable_baselines3.common.vec_env import VecNormalize, unwrap_vec_wrapper
 from threadpoolctl import threadpool_limits
 
 from rewardlab import agents, suite
-from rewardlab.data import ALGORITHMS, OFF_POLICY
-from rewardlab.errors import ConfigError, NonFiniteRewardError, message, unknown
+from rewardlab.config import Config, Hint, Int, NonNegativeInt, PositiveInt, StrictBool
+from rewardlab.data import OFF_POLICY, AgentName
+from rewardlab.errors import ConfigError, NonFiniteRewardError, message
 from rewardlab.evaluation import EvalResult, evaluate
 from rewardlab.rewards import Hierarchical, LearningReward, ModelReward, RewardSpec, parse, use_model_store
-from rewardlab.runs import RunDir, check_name, software_versions, write_atomic
+from rewardlab.runs import DirPath, GroupName, RunDir, RunName, software_versions, write_atomic
+from rewardlab.suite import EnvName
 from rewardlab.wrappers import make_vec_env, reward_function_of
 from rewardlab.wrappers import vector as vec_wrappers
 
 __all__ = ["TrainConfig", "TrainResult", "train"]
 
+_PresetInt = Annotated[Annotated[int, Int(1)] | None, Hint(expect="a positive integer or None (use the preset)")]
+"""A count that defaults to the agent preset's when None."""
 
-@dataclass
-class TrainConfig:
+
+class TrainConfig(Config):
     """Everything one training run needs.
 
     Construction validates the values (no env is built, nothing is trained); :meth:`check` binds
     the reward to the env and checks the agent preset, and :func:`train` runs it first.
     """
 
-    env: str
+    model_config = ConfigDict(validate_default=True)
+
+    env: EnvName
     """Suite env name (``pendulum``) or Gymnasium id."""
-    reward: Any = "env"
+    reward: Annotated[Any, SkipValidation] = "env"
     """Reward spec: a TOML path, ``"env"``, a dict or a :class:`~rewardlab.rewards.RewardSpec`."""
-    agent: str = "ppo"
+    agent: AgentName = "ppo"
     """SB3 algorithm with a preset: ``ppo``, ``sac``, ``dqn`` (``a2c``, ``td3`` use defaults)."""
-    seed: int = 0
+    seed: NonNegativeInt = 0
     """Seed of every RNG (envs, torch, numpy); the same seed reproduces the run."""
-    timesteps: int | None = None
+    timesteps: _PresetInt = None
     """Training steps; None takes the preset's ``n_timesteps``."""
-    n_envs: int | None = None
+    n_envs: _PresetInt = None
     """Parallel envs; None takes the preset's ``n_envs``."""
-    eval_freq: int | None = None
+    eval_freq: _PresetInt = None
     """Evaluate every this many steps; None means 10 evaluations over the run."""
-    eval_episodes: int = 10
+    eval_episodes: PositiveInt = 10
     """Episodes per evaluation."""
-    hyperparams: dict[str, Any] = field(default_factory=dict)
+    hyperparams: Annotated[dict[str, Any], Strict(), Hint(expect="a dict of SB3 keyword arguments")] = Field(
+        default_factory=dict
+    )
     """SB3 hyperparameters overriding the preset (``{"learning_rate": 1e-3}``)."""
-    agent_config: str | None = None
+    agent_config: DirPath | None = None
     """A preset TOML file to use instead of the shipped ``agents/<agent>.toml``."""
-    runs_dir: str = "runs"
+    runs_dir: DirPath = "runs"
     """Root of the run directories."""
-    group: str = "train"
+    group: GroupName = "train"
     """Sub-directory of ``runs_dir`` grouping related runs."""
-    run_name: str | None = None
+    run_name: RunName = None
     """Run directory name; None builds ``<env>__<reward>__<agent>__s<seed>__<time>``."""
-    threads: int = 1
+    threads: PositiveInt = 1
     """torch and BLAS threads of this process."""
-    progress_bar: bool = True
+    progress_bar: StrictBool = True
     """Show a progress bar (tqdm + rich)."""
-    reward_models: str | None = None
+    reward_models: DirPath | None = None
     """A folder of trained reward models (a sweep's ``reward_models/``): a reward that trains a
     model when built loads it from there, and saves it there when it has to train it."""
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: Annotated[dict[str, Any], Strict()] = Field(default_factory=dict)
     """Free-form labels saved in ``config.json`` (a sweep's trial: sweep, variant, env, agent, seed)."""
 
-    def __post_init__(self) -> None:
-        self.suite_env = suite.get(self.env)
-        check_name("group", self.group)
-        if self.run_name is not None:
-            check_name("run_name", self.run_name)
-        for name in ("seed", "eval_episodes", "threads"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "seed" else 1):
-                raise ConfigError(
-                    message(name, "a non-negative integer" if name == "seed" else "a positive integer", value)
-                )
-        for name in ("timesteps", "n_envs", "eval_freq"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ConfigError(message(name, "a positive integer or None (use the preset)", value))
-        if not isinstance(self.hyperparams, dict):
-            raise ConfigError(message("hyperparams", "a dict of SB3 keyword arguments", self.hyperparams))
-        if str(self.agent).lower() not in ALGORITHMS:
-            raise unknown("agent", self.agent, ALGORITHMS, "an SB3 algorithm name")
-        self.reward_spec: RewardSpec = parse(self.reward)
-        self._preset: agents.AgentPreset | None = None
+    _suite_env: suite.SuiteEnv = PrivateAttr()
+    _reward_spec: RewardSpec = PrivateAttr()
+    _preset: agents.AgentPreset | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _parse_reward(self) -> TrainConfig:
+        """The suite env and the parsed reward spec (a TOML path is read: it is the user's input)."""
+        self._suite_env = suite.get(self.env)
+        self._reward_spec = parse(self.reward)
+        return self
+
+    @property
+    def suite_env(self) -> suite.SuiteEnv:
+        """The suite env of :attr:`env`."""
+        return self._suite_env
+
+    @property
+    def reward_spec(self) -> RewardSpec:
+        """The reward spec :attr:`reward` names, validated."""
+        return self._reward_spec
 
     def check(self) -> TrainConfig:
         """The explicit step before a run: bind the reward to the env and check the agent's preset.
@@ -172,7 +180,7 @@ class TrainConfig:
     def resolved(self) -> dict[str, Any]:
         """The config with every default filled in, as saved in ``config.json``."""
         self.check()
-        data = {k: v for k, v in asdict(self).items() if k != "reward"}
+        data = {k: v for k, v in self.model_dump().items() if k != "reward"}
         data.update(
             env=self.suite_env.name,
             gym_id=self.suite_env.gym_id,

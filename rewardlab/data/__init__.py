@@ -19,7 +19,16 @@ preferences can all build on it.
 
 from __future__ import annotations
 
-from rewardlab.data._policy import ALGORITHMS, OFF_POLICY, AgentPolicy, Policy, RandomPolicy, load_agent, policy_from
+from rewardlab.data._policy import (
+    ALGORITHMS,
+    OFF_POLICY,
+    AgentName,
+    AgentPolicy,
+    Policy,
+    RandomPolicy,
+    load_agent,
+    policy_from,
+)
 from rewardlab.data._rollout import Step, raw_vec_env, rollout
 from rewardlab.data._segments import BuildsReward, Segments, Stateful, collect_segments, frozen
 from rewardlab.data._transitions import Transitions, check_count, sample_transitions
@@ -27,6 +36,7 @@ from rewardlab.data._transitions import Transitions, check_count, sample_transit
 __all__ = [
     "ALGORITHMS",
     "OFF_POLICY",
+    "AgentName",
     "AgentPolicy",
     "BuildsReward",
     "Policy",

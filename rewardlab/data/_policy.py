@@ -14,22 +14,42 @@ import pickle
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import numpy as np
+from pydantic import AfterValidator
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize, unwrap_vec_wrapper
 
-from rewardlab.errors import ConfigError, message
+from rewardlab.errors import ConfigError, message, unknown
 
-__all__ = ["ALGORITHMS", "OFF_POLICY", "AgentPolicy", "Policy", "RandomPolicy", "load_agent", "policy_from"]
+__all__ = [
+    "ALGORITHMS",
+    "OFF_POLICY",
+    "AgentName",
+    "AgentPolicy",
+    "Policy",
+    "RandomPolicy",
+    "load_agent",
+    "policy_from",
+]
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "dqn": DQN, "a2c": A2C, "td3": TD3}
 """The SB3 algorithms rewardlab trains, by preset name."""
 
 OFF_POLICY = frozenset({"sac", "td3", "dqn", "ddpg"})
 """Algorithms with a replay buffer (relabelling, buffer checkpoints)."""
+
+
+def _known_algorithm(value: str) -> str:
+    if str(value).lower() not in ALGORITHMS:
+        raise unknown("agent", value, ALGORITHMS, "an SB3 algorithm name")
+    return value
+
+
+AgentName = Annotated[str, AfterValidator(_known_algorithm)]
+"""A config field holding an algorithm name of :data:`ALGORITHMS` (checked, without reading a preset)."""
 
 
 class Policy(Protocol):

@@ -57,7 +57,6 @@ from typing import Annotated, Any
 import numpy as np
 import torch
 from pydantic import (
-    AfterValidator,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -76,7 +75,7 @@ from tqdm import tqdm
 
 from rewardlab import agents, suite
 from rewardlab.config import Config, Hint, Int, OneOf, Real, StrictBool
-from rewardlab.data import ALGORITHMS, OFF_POLICY, Segments, collect_segments
+from rewardlab.data import ALGORITHMS, OFF_POLICY, AgentName, Segments, collect_segments
 from rewardlab.errors import ConfigError, message, unknown
 from rewardlab.evaluation import EvalResult, evaluate
 from rewardlab.preferences._active import select_pairs
@@ -87,13 +86,16 @@ from rewardlab.rewards import FeatureSpec, Learned, LearningReward, RewardModel
 from rewardlab.runs import (
     AGENT,
     NORMALIZATION,
+    DirPath,
+    GroupName,
     RunDir,
-    check_name,
+    RunName,
     save_sb3,
     software_versions,
     write_atomic,
     write_json,
 )
+from rewardlab.suite import EnvName
 from rewardlab.wrappers import make_vec_env
 
 __all__ = ["RLHFConfig", "RLHFResult", "build_oracle", "label_schedule", "run_rlhf"]
@@ -128,37 +130,6 @@ _RESULT_FIELDS = (
     "hyperparams",
 )
 """Fields that change what a run computes: a resumed run must have the same ones."""
-
-
-def _fspath(value: Any) -> Any:
-    """A path-like given for a directory field, as the string the run directory code reads."""
-    return os.fspath(value) if isinstance(value, os.PathLike) else value
-
-
-def _run_name(param: str) -> Any:
-    """An after-validator applying :func:`rewardlab.runs.check_name` (None passes)."""
-
-    def check(value: str | None) -> str | None:
-        if value is not None:
-            check_name(param, value)
-        return value
-
-    return AfterValidator(check)
-
-
-def _known_env(value: str) -> str:
-    suite.get(value)  # a registry lookup: raises UnknownNameError with the closest names
-    return value
-
-
-def _known_agent(value: str) -> str:
-    if str(value).lower() not in ALGORITHMS:  # the check agents.preset makes, without reading its file
-        raise unknown("agent", value, ALGORITHMS, "an SB3 algorithm name")
-    return value
-
-
-_Dir = Annotated[str, BeforeValidator(_fspath)]
-"""A directory as a string (a :class:`~pathlib.Path` is accepted)."""
 
 
 def label_schedule(label_budget: int, n_iterations: int, initial_fraction: float) -> list[int]:
@@ -203,9 +174,9 @@ class RLHFConfig(Config):
 
     model_config = ConfigDict(validate_default=True)
 
-    env: Annotated[str, AfterValidator(_known_env)]
+    env: EnvName
     """Suite env name (``pendulum``) or Gymnasium id."""
-    agent: Annotated[str, AfterValidator(_known_agent)] = "ppo"
+    agent: AgentName = "ppo"
     """SB3 algorithm with a preset: ``ppo``, ``sac``, ``dqn``, ``a2c``, ``td3``."""
     seed: Annotated[int, Int(0)] = 0
     """Seed of every RNG (agent, envs, segment collection, pair selection, oracle, reward model)."""
@@ -270,14 +241,14 @@ class RLHFConfig(Config):
         default_factory=dict
     )
     """SB3 hyperparameters overriding the preset (``{"learning_rate": 1e-3}``)."""
-    runs_dir: _Dir = "runs"
+    runs_dir: DirPath = "runs"
     """Root of the run directories."""
-    group: Annotated[str, _run_name("group")] = "rlhf"
+    group: GroupName = "rlhf"
     """Sub-directory of ``runs_dir`` grouping related runs."""
-    run_name: Annotated[str | None, _run_name("run_name")] = None
+    run_name: RunName = None
     """Run directory name; None builds ``<env>__rlhf__<agent>__s<seed>__<time>``. An existing,
     unfinished run of that name is resumed."""
-    resume: _Dir | None = None
+    resume: DirPath | None = None
     """A run directory to resume (overrides ``runs_dir``/``group``/``run_name``)."""
     threads: Annotated[int, Int(1)] = 1
     """torch and BLAS threads of this process."""
