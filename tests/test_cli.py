@@ -63,3 +63,23 @@ def test_help_of_every_command_prints(command, capsys):
         main([*command, "--help"])
     assert exc.value.code == 0
     assert "usage: rewardlab" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("module", "cls", "command"),
+    [("training", "TrainConfig", "train"), ("preferences._rlhf", "RLHFConfig", "rlhf")],
+    ids=["train", "rlhf"],
+)
+def test_option_help_is_the_config_field_doc(module, cls, command, capsys):
+    import importlib
+
+    from rewardlab.cli._common import _plain, field_docs
+
+    config = getattr(importlib.import_module(f"rewardlab.{module}"), cls)
+    docs = field_docs(module, cls)
+    # what the CLI reads from the source is what pydantic holds as the field's description
+    assert docs == {name: _plain(f.description) for name, f in config.model_fields.items() if f.description}
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert docs["seed"].replace("%%", "%") in shown

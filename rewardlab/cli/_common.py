@@ -9,9 +9,12 @@ oracle flags of ``prefs label`` and ``rlhf``. May import only the standard libra
 from __future__ import annotations
 
 import argparse
+import ast
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rewardlab.errors import ConfigError, RewardLabError, message
@@ -78,3 +81,38 @@ def add_oracle_flags(p: argparse.ArgumentParser) -> None:
         "--temperature", type=float, default=1.0, help="Boltzmann temperature (0 = perfectly rational; default 1)"
     )
     p.add_argument("--mistake-prob", type=float, default=0.0, help="imperfect oracle: label flip probability")
+
+
+_SHORT_ROLES = re.compile(r":[a-z]+:`~(?:[\w.]+\.)?([^`]+)`")
+_ROLES = re.compile(r":[a-z]+:`([^`]+)`")
+
+
+def _plain(doc: str) -> str:
+    """The first sentence of a field docstring, without reST markup, ready for argparse."""
+    text = " ".join(doc.split())
+    text = _ROLES.sub(r"\1", _SHORT_ROLES.sub(r"\1", text)).replace("``", "")
+    head = re.split(r"(?<=[a-z0-9)\"])\. ", text, maxsplit=1)[0].rstrip(".")
+    return head.replace("%", "%%")  # argparse %-formats help strings
+
+
+def field_docs(module: str, cls: str) -> dict[str, str]:
+    """The first sentence of every field's docstring of config class ``cls`` in ``rewardlab.<module>``.
+
+    The configs' field docs are the one text of what an option means; the CLI shows them in
+    ``--help``. They are read from the module's source with :mod:`ast`, not imported: the config
+    modules sit beside torch and SB3, which ``rewardlab --help`` must not load.
+    """
+    path = Path(__file__).resolve().parents[1].joinpath(*module.split(".")).with_suffix(".py")
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls)
+    docs: dict[str, str] = {}
+    for stmt, after in zip(node.body, node.body[1:], strict=False):
+        if (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[stmt.target.id] = _plain(after.value.value)
+    return docs

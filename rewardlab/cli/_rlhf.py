@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rewardlab.cli._common import add_oracle_flags, parse_overrides
+from rewardlab.cli._common import add_oracle_flags, field_docs, parse_overrides
 
 __all__ = ["add_commands"]
 
@@ -88,36 +88,41 @@ def _cmd_rlhf(args: argparse.Namespace) -> int:
 def add_commands(sub: Any) -> None:
     """Register ``rlhf`` on the subparsers ``sub``."""
     p = sub.add_parser("rlhf", help="online preference learning (Christiano et al.): agent + reward model, resumable")
-    p.add_argument("--env", required=True, help="suite env name (rewardlab envs) or Gymnasium id")
-    p.add_argument("--agent", default="ppo", help="ppo, sac, dqn, a2c or td3 (default: ppo)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every RNG (default: 0)")
-    p.add_argument("--timesteps", type=int, default=100_000, help="agent steps in total (default: 100000)")
-    p.add_argument("--labels", type=int, default=500, help="label budget: pairs queried in total (default: 500)")
-    p.add_argument("--iterations", type=int, default=5, help="stages after the initial one (default: 5)")
-    p.add_argument("--initial-fraction", type=float, default=0.1, help="labels before training (default: 0.1)")
-    p.add_argument("--segment-length", type=int, default=50, help="steps per segment (default: 50)")
-    p.add_argument("--segments-per-iteration", type=int, default=None, help="default: 4 per queried pair")
-    p.add_argument("--query", default="disagreement", help="disagreement or uniform (default: disagreement)")
-    p.add_argument("--ensemble", type=int, default=3, help="reward-model members (default: 3)")
-    p.add_argument("--hidden", type=int, nargs="+", default=[64, 64], help="hidden sizes (default: 64 64)")
+    doc = field_docs("preferences._rlhf", "RLHFConfig")  # the config's field docs are the options' help
+    p.add_argument("--env", required=True, help=doc["env"] + " (rewardlab envs lists them)")
+    p.add_argument("--agent", default="ppo", help=doc["agent"] + " (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help=doc["seed"] + " (default: %(default)s)")
+    p.add_argument("--timesteps", type=int, default=100_000, help=doc["total_timesteps"] + " (default: %(default)s)")
+    p.add_argument("--labels", type=int, default=500, help=doc["label_budget"] + " (default: %(default)s)")
+    p.add_argument("--iterations", type=int, default=5, help=doc["n_iterations"] + " (default: %(default)s)")
     p.add_argument(
-        "--features",
-        default="obs,action",
-        help="reward-model inputs: obs, action, next_obs and factor names (default: obs,action)",
+        "--initial-fraction", type=float, default=0.1, help=doc["initial_fraction"] + " (default: %(default)s)"
     )
-    p.add_argument("--reward-epochs", type=int, default=50, help="reward-model epochs per stage (default: 50)")
-    p.add_argument("--reward-lr", type=float, default=1e-3, help="reward-model learning rate (default: 1e-3)")
-    p.add_argument("--reward-normalization", default="scale", help="scale (default), standard (mean 0, std 1) or none")
+    p.add_argument("--segment-length", type=int, default=50, help=doc["segment_length"] + " (default: %(default)s)")
+    p.add_argument("--segments-per-iteration", type=int, default=None, help=doc["segments_per_iteration"])
+    p.add_argument("--query", default="disagreement", help=doc["query"] + " (default: %(default)s)")
+    p.add_argument("--ensemble", type=int, default=3, help=doc["ensemble"] + " (default: %(default)s)")
+    p.add_argument("--hidden", type=int, nargs="+", default=[64, 64], help=doc["hidden"] + " (default: 64 64)")
+    p.add_argument("--features", default="obs,action", help=doc["features"] + " (default: %(default)s)")
+    p.add_argument("--reward-epochs", type=int, default=50, help=doc["reward_epochs"] + " (default: %(default)s)")
+    p.add_argument("--reward-lr", type=float, default=1e-3, help=doc["reward_lr"] + " (default: %(default)s)")
+    p.add_argument(
+        "--reward-normalization", default="scale", help=doc["reward_normalization"] + " (default: %(default)s)"
+    )
     add_oracle_flags(p)
-    p.add_argument("--n-envs", type=int, default=None, help="parallel envs (default: the preset's)")
-    p.add_argument("--eval-episodes", type=int, default=10, help="episodes per evaluation (default: 10)")
+    p.add_argument("--n-envs", type=int, default=None, help=doc["n_envs"])
+    p.add_argument("--eval-episodes", type=int, default=10, help=doc["eval_episodes"] + " (default: %(default)s)")
     p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override an agent hyperparameter (JSON)"
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=doc["hyperparams"] + "; one per --set, JSON value",
     )
-    p.add_argument("--runs-dir", default="runs", help="root of run directories (default: runs)")
-    p.add_argument("--group", default="rlhf", help="sub-directory grouping runs (default: rlhf)")
-    p.add_argument("--run-name", default=None, help="run directory name; an unfinished run of that name resumes")
-    p.add_argument("--resume", default=None, help="a run directory to resume")
-    p.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (default: 1)")
+    p.add_argument("--runs-dir", default="runs", help=doc["runs_dir"] + " (default: %(default)s)")
+    p.add_argument("--group", default="rlhf", help=doc["group"] + " (default: %(default)s)")
+    p.add_argument("--run-name", default=None, help=doc["run_name"])
+    p.add_argument("--resume", default=None, help=doc["resume"])
+    p.add_argument("--threads", type=int, default=1, help=doc["threads"] + " (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_rlhf)
