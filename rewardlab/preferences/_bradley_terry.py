@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -144,6 +145,62 @@ def train_reward_model(
         ConfigError: a bad argument (the message names it and the fix), a dataset of another
             env, segments without the factors the model reads, or too few pairs to split.
     """
+    _check_inputs(model, dataset)
+    epochs = _check_number("epochs", epochs, 1, math.inf, "Pass epochs=100, for example.", integer=True)
+    batch_size = _check_number("batch_size", batch_size, 1, math.inf, "Pass batch_size=64.", integer=True)
+    lr = _check_number("lr", lr, 1e-12, math.inf, "Pass lr=1e-3.")
+    weight_decay = _check_number("weight_decay", weight_decay, 0.0, math.inf, "Pass weight_decay=0.0.")
+    val_fraction = _check_number("val_fraction", val_fraction, 0.0, 0.99, "Pass val_fraction=0.2 (0 = no split).")
+    patience = _check_number("patience", patience, 1, math.inf, "Pass patience=10.", integer=True)
+    noise_prob = _check_number("noise_prob", noise_prob, 0.0, 0.999, "Pass noise_prob=0.1 for 10% random labels.")
+    seed = _check_number("seed", seed, 0, math.inf, "Pass seed=0.", integer=True)
+    bootstrap = check_bool("bootstrap", bootstrap)
+    progress = check_bool("progress", progress)
+    refit_normalization = check_bool("refit_normalization", refit_normalization)
+
+    model.check_segments(dataset.segments, "dataset.segments")
+    rng = np.random.default_rng(seed)  # one generator, drawn in a fixed order: split, resamples, epochs
+    data = _Pairs.of(model, dataset, val_fraction, rng, refit_normalization, noise_prob)
+    e = model.ensemble
+    if e > 1 and bootstrap:
+        samples = data.train_idx[rng.integers(0, data.n_train, size=(e, data.n_train))]  # per-member resample
+    else:
+        samples = np.broadcast_to(data.train_idx, (e, data.n_train))
+    module = model.module
+    optimizer = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
+    best_state = copy.deepcopy(module.state_dict())
+    best_val, since_best, run_epochs = math.inf, 0, 0
+    history: list[dict[str, Any]] = []
+    updates, train_time = 0, 0.0
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        row = {"epoch": epoch, "train_loss": _epoch(model, data, samples, batch_size, optimizer, rng)}
+        train_time += time.perf_counter() - start
+        updates += data.n_train
+        run_epochs = epoch
+        if data.n_val:
+            val_loss, val_acc = data.evaluate(model, data.val_idx)
+            row.update(val_loss=val_loss, val_accuracy=val_acc)
+            if val_loss < best_val - 1e-7:
+                best_val, since_best = val_loss, 0
+                best_state = copy.deepcopy(module.state_dict())
+            else:
+                since_best += 1
+        history.append(row)
+        if progress:
+            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        if data.n_val and since_best >= patience:
+            break
+    if data.n_val:
+        module.load_state_dict(best_state)
+    module.eval()
+    report = _report(model, data, run_epochs, history, updates / train_time if train_time > 0 else math.inf)
+    model.report = report
+    model.refresh()
+    return report
+
+
+def _check_inputs(model: RewardModel, dataset: PreferenceDataset) -> None:
     if not isinstance(model, RewardModel):
         raise ConfigError(message("model", "a RewardModel", type(model).__name__))
     if not isinstance(dataset, PreferenceDataset):
@@ -157,124 +214,142 @@ def train_reward_model(
                 "Label segments of the model's env, or build the model with RewardModel.for_env(dataset.env).",
             )
         )
-    epochs = _check_number("epochs", epochs, 1, math.inf, "Pass epochs=100, for example.", integer=True)
-    batch_size = _check_number("batch_size", batch_size, 1, math.inf, "Pass batch_size=64.", integer=True)
-    lr = _check_number("lr", lr, 1e-12, math.inf, "Pass lr=1e-3.")
-    weight_decay = _check_number("weight_decay", weight_decay, 0.0, math.inf, "Pass weight_decay=0.0.")
-    val_fraction = _check_number("val_fraction", val_fraction, 0.0, 0.99, "Pass val_fraction=0.2 (0 = no split).")
-    patience = _check_number("patience", patience, 1, math.inf, "Pass patience=10.", integer=True)
-    noise_prob = _check_number("noise_prob", noise_prob, 0.0, 0.999, "Pass noise_prob=0.1 for 10% random labels.")
-    seed = _check_number("seed", seed, 0, math.inf, "Pass seed=0.", integer=True)
-    bootstrap = check_bool("bootstrap", bootstrap)
-    progress = check_bool("progress", progress)
-    refit_normalization = check_bool("refit_normalization", refit_normalization)
 
-    segments = dataset.segments
-    model.check_segments(segments, "dataset.segments")
-    pairs = np.asarray(dataset.pairs, dtype=np.int64)
-    labels = np.asarray(dataset.labels, dtype=np.float64)
-    m = len(pairs)
-    rng = np.random.default_rng(seed)
-    n_val = round(val_fraction * m) if val_fraction > 0 else 0
-    if val_fraction > 0 and n_val == 0 and m >= 2:
-        n_val = 1
-    n_train = m - n_val
-    if n_train < 1:
-        raise ConfigError(
-            message(
-                "dataset", "at least one training pair", f"{m} pairs, val_fraction={val_fraction}", "Label more pairs."
+
+@dataclass
+class _Pairs:
+    """The labelled pairs as tensors, split into training and validation pairs."""
+
+    x: torch.Tensor
+    """``(n, L, F)`` features of every segment (computed once)."""
+    mask: torch.Tensor
+    """``(n, L)`` 1 on real steps."""
+    pa: torch.Tensor
+    pb: torch.Tensor
+    """``(M,)`` the two segments of each pair."""
+    y: torch.Tensor
+    """``(M,)`` labels."""
+    labels: np.ndarray
+    pairs: np.ndarray
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    noise_prob: float
+
+    @property
+    def n_train(self) -> int:
+        return len(self.train_idx)
+
+    @property
+    def n_val(self) -> int:
+        return len(self.val_idx)
+
+    @classmethod
+    def of(
+        cls,
+        model: RewardModel,
+        dataset: PreferenceDataset,
+        val_fraction: float,
+        rng: np.random.Generator,
+        refit_normalization: bool,
+        noise_prob: float,
+    ) -> _Pairs:
+        """Split the pairs with ``rng`` and fit the input standardisation if it is not fitted yet."""
+        segments = dataset.segments
+        pairs = np.asarray(dataset.pairs, dtype=np.int64)
+        labels = np.asarray(dataset.labels, dtype=np.float64)
+        m = len(pairs)
+        n_val = round(val_fraction * m) if val_fraction > 0 else 0
+        if val_fraction > 0 and n_val == 0 and m >= 2:
+            n_val = 1
+        if m - n_val < 1:
+            raise ConfigError(
+                message(
+                    "dataset",
+                    "at least one training pair",
+                    f"{m} pairs, val_fraction={val_fraction}",
+                    "Label more pairs.",
+                )
             )
+        order = rng.permutation(m)
+        val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+        feats_np = model.segment_features(segments)
+        mask_np = segments.mask
+        if refit_normalization or not model.input_fitted:
+            # the statistics of the segments the training pairs use (real steps only)
+            used = np.unique(pairs[train_idx])
+            model.fit_input_normalization(feats_np[used][mask_np[used]])
+        x = torch.from_numpy(feats_np)
+        return cls(
+            x=x,
+            mask=torch.from_numpy(mask_np).to(x.dtype),
+            pa=torch.from_numpy(pairs[:, 0]),
+            pb=torch.from_numpy(pairs[:, 1]),
+            y=torch.from_numpy(labels).to(x.dtype),
+            labels=labels,
+            pairs=pairs,
+            train_idx=train_idx,
+            val_idx=val_idx,
+            noise_prob=noise_prob,
         )
-    order = rng.permutation(m)
-    val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
 
-    feats_np = model.segment_features(segments)  # (n, L, F), computed once
-    mask_np = segments.mask
-    if refit_normalization or not model.input_fitted:
-        # the statistics of the segments the training pairs use (real steps only)
-        used = np.unique(pairs[train_idx])
-        model.fit_input_normalization(feats_np[used][mask_np[used]])
-    x = torch.from_numpy(feats_np)
-    mask = torch.from_numpy(mask_np).to(x.dtype)
-    pa, pb = torch.from_numpy(pairs[:, 0]), torch.from_numpy(pairs[:, 1])
-    y = torch.from_numpy(labels).to(x.dtype)
-    e = model.ensemble
-    module = model.module
-
-    def evaluate(idx: np.ndarray) -> tuple[float, float]:
+    def evaluate(self, model: RewardModel, idx: np.ndarray) -> tuple[float, float]:
         """(loss averaged over members, accuracy of the ensemble mean) on the pairs ``idx``."""
         with torch.no_grad():
-            segs = np.unique(pairs[idx])
-            ret = torch.zeros(e, x.shape[0], dtype=x.dtype)
+            segs = np.unique(self.pairs[idx])
+            ret = torch.zeros(model.ensemble, self.x.shape[0], dtype=self.x.dtype)
             sel = torch.from_numpy(segs)
-            ret[:, sel] = model.feature_returns(x[sel], mask[sel])
+            ret[:, sel] = model.feature_returns(self.x[sel], self.mask[sel])
             t = torch.from_numpy(idx)
-            ra, rb = ret[:, pa[t]], ret[:, pb[t]]
-            loss = float(bradley_terry_loss(ra, rb, y[t], noise_prob))
+            ra, rb = ret[:, self.pa[t]], ret[:, self.pb[t]]
+            loss = float(bradley_terry_loss(ra, rb, self.y[t], self.noise_prob))
             diff = (ra - rb).mean(dim=0).numpy()
-        return loss, _accuracy(diff, labels[idx])
+        return loss, _accuracy(diff, self.labels[idx])
 
-    if e > 1 and bootstrap:
-        samples = train_idx[rng.integers(0, n_train, size=(e, n_train))]  # (E, n_train) per-member resample
-    else:
-        samples = np.broadcast_to(train_idx, (e, n_train))
-    optimizer = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
-    best_state = copy.deepcopy(module.state_dict())
-    best_val, since_best, run_epochs = math.inf, 0, 0
-    history: list[dict[str, Any]] = []
-    updates, train_time = 0, 0.0
-    for epoch in range(1, epochs + 1):
-        start = time.perf_counter()
-        # one permutation per member of its own sample, so minibatches differ across members
-        perm = np.argsort(rng.random((e, n_train)), axis=1)
-        epoch_order = torch.from_numpy(np.take_along_axis(samples, perm, axis=1))
-        total, count = 0.0, 0
-        module.train()
-        for s in range(0, n_train, batch_size):
-            batch = epoch_order[:, s : s + batch_size]  # (E, b) pair ids
-            b = batch.shape[1]
-            seg = torch.cat([pa[batch], pb[batch]], dim=1)  # (E, 2b) segment ids
-            ret = model.feature_returns(x[seg], mask[seg], per_member=True)  # (E, 2b)
-            loss = bradley_terry_loss(ret[:, :b], ret[:, b:], y[batch], noise_prob)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * b
-            count += b
-        train_time += time.perf_counter() - start
-        updates += n_train
-        run_epochs = epoch
-        row: dict[str, Any] = {"epoch": epoch, "train_loss": total / max(count, 1)}
-        if n_val:
-            val_loss, val_acc = evaluate(val_idx)
-            row.update(val_loss=val_loss, val_accuracy=val_acc)
-            if val_loss < best_val - 1e-7:
-                best_val, since_best = val_loss, 0
-                best_state = copy.deepcopy(module.state_dict())
-            else:
-                since_best += 1
-        history.append(row)
-        if progress:
-            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
-        if n_val and since_best >= patience:
-            break
-    if n_val:
-        module.load_state_dict(best_state)
-    module.eval()
-    train_loss, train_acc = evaluate(train_idx)
-    val_loss_f, val_acc_f = evaluate(val_idx) if n_val else (None, None)
-    report = TrainReport(
-        n_pairs=m,
-        n_train=n_train,
-        n_val=n_val,
-        epochs=run_epochs,
+
+def _epoch(
+    model: RewardModel,
+    data: _Pairs,
+    samples: np.ndarray,
+    batch_size: int,
+    optimizer: torch.optim.Optimizer,
+    rng: np.random.Generator,
+) -> float:
+    """One pass over each member's sample of training pairs; the mean minibatch loss."""
+    e, n_train = samples.shape
+    # one permutation per member of its own sample, so minibatches differ across members
+    perm = np.argsort(rng.random((e, n_train)), axis=1)
+    epoch_order = torch.from_numpy(np.take_along_axis(samples, perm, axis=1))
+    total, count = 0.0, 0
+    model.module.train()
+    for s in range(0, n_train, batch_size):
+        batch = epoch_order[:, s : s + batch_size]  # (E, b) pair ids
+        b = batch.shape[1]
+        seg = torch.cat([data.pa[batch], data.pb[batch]], dim=1)  # (E, 2b) segment ids
+        ret = model.feature_returns(data.x[seg], data.mask[seg], per_member=True)  # (E, 2b)
+        loss = bradley_terry_loss(ret[:, :b], ret[:, b:], data.y[batch], data.noise_prob)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * b
+        count += b
+    return total / max(count, 1)
+
+
+def _report(
+    model: RewardModel, data: _Pairs, epochs: int, history: list[dict[str, Any]], pairs_per_second: float
+) -> TrainReport:
+    """The final losses and accuracies (best weights restored) as a :class:`TrainReport`."""
+    train_loss, train_acc = data.evaluate(model, data.train_idx)
+    val_loss, val_acc = data.evaluate(model, data.val_idx) if data.n_val else (None, None)
+    return TrainReport(
+        n_pairs=len(data.pairs),
+        n_train=data.n_train,
+        n_val=data.n_val,
+        epochs=epochs,
         train_loss=train_loss,
-        val_loss=val_loss_f,
+        val_loss=val_loss,
         train_accuracy=train_acc,
-        val_accuracy=val_acc_f,
-        pairs_per_second=updates / train_time if train_time > 0 else math.inf,
+        val_accuracy=val_acc,
+        pairs_per_second=pairs_per_second,
         history=history,
     )
-    model.report = report
-    model.refresh()
-    return report
