@@ -6,7 +6,8 @@ docstrings as descriptions, errors in the project's template), :class:`Record` (
 wording for its error messages) and the constrained field types with the project's wording
 (:data:`PositiveInt`, :data:`NonNegativeInt`, :data:`PositiveFloat`, :data:`Fraction`, and
 the markers :class:`Int` and :class:`Real` for other ranges, ``Annotated[int, Int(2)]``, and
-:class:`OneOf` for a name among fixed choices).
+:class:`OneOf` for a name among fixed choices), and :func:`fail`, the error a field's own validator
+raises to be worded by the template.
 
 Layer: the ground floor, beside :mod:`rewardlab.runs` and :mod:`rewardlab.suite`: it imports
 only pydantic, the standard library and :mod:`rewardlab.errors`.
@@ -82,6 +83,7 @@ __all__ = [
     "Real",
     "Record",
     "StrictBool",
+    "fail",
     "translate",
 ]
 
@@ -111,8 +113,17 @@ class Hint:
     """How to fix it (``"Pass n_envs=1 or more."``); None keeps the type's."""
 
 
-def _fail(expect: str, fix: str = "") -> PydanticCustomError:
+def fail(expect: str, fix: str = "") -> PydanticCustomError:
+    """The error a field's own validator raises, worded by the template: ``must be <expect> (got <input>). <fix>``.
+
+    ``raise fail("a pair [low, high]", "Write clip = [-1.0, 1.0].")`` in a ``BeforeValidator`` /
+    ``AfterValidator`` (or a marker's ``__call__``) gets the field path and the value received
+    from :func:`translate`, which a hand-raised :class:`~rewardlab.errors.RewardLabError` cannot know.
+    """
     return PydanticCustomError(_ERROR, "must be {expect}", {"expect": expect, "fix": fix})
+
+
+_fail = fail
 
 
 @dataclasses.dataclass(frozen=True)

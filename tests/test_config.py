@@ -25,6 +25,7 @@ from rewardlab.config import (
     Real,
     Record,
     StrictBool,
+    fail,
 )
 from rewardlab.errors import ConfigError, SpecError, UnknownNameError, message, unknown
 
@@ -194,3 +195,18 @@ def test_one_of_refuses_an_unknown_name_with_a_suggestion_at_its_path() -> None:
     with pytest.raises(UnknownNameError) as info:
         Outer(mode="fats")
     assert str(info.value) == "`mode` must be a speed (got 'fats'). Did you mean 'fast'?"
+
+
+def test_fail_in_a_field_validator_is_worded_at_the_field_path() -> None:
+    def pair(value: Any) -> Any:
+        if not isinstance(value, list) or len(value) != 2:
+            raise fail("a pair [low, high]", "Write clip = [-1.0, 1.0].")
+        return value
+
+    class Clipped(Config):
+        where = "term"
+        clip: Annotated[list[float], pydantic.BeforeValidator(pair)] = [0.0, 1.0]  # noqa: RUF012 - copied
+
+    with pytest.raises(ConfigError) as info:
+        Clipped(clip=[1.0])
+    assert str(info.value) == "`term.clip` must be a pair [low, high] (got [1.0]). Write clip = [-1.0, 1.0]."

@@ -22,11 +22,12 @@ Example:
 """
 
 from rewardlab.rewards._kinds import Code, Env, LogSigmoid, Shaped, Term, Terms
-from rewardlab.rewards._learned import Hierarchical, Learned, LearningReward, ModelReward, factor_values
+from rewardlab.rewards._learned import Hierarchical, Learned, LearningReward, ModelReward, Preferences, factor_values
 from rewardlab.rewards._network import MODEL_FORMAT_VERSION, FeatureSpec, RewardModel, TrainReport, check_bool
 from rewardlab.rewards._spec import (
     Array,
     Computed,
+    Number,
     RewardFn,
     RewardFunction,
     RewardSpec,
@@ -53,6 +54,8 @@ __all__ = [
     "LogSigmoid",
     "ModelReward",
     "ModelStore",
+    "Number",
+    "Preferences",
     "RewardFn",
     "RewardFunction",
     "RewardModel",

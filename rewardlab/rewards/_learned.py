@@ -1,7 +1,9 @@
 """The reward kinds backed by a torch reward model: ``learned`` and ``hierarchical``.
 
-Owns the two specs (data, validated on construction), :class:`ModelReward` (the reward function
-that evaluates a :class:`~rewardlab.rewards.RewardModel` on each batch) and the declared type
+Owns the two specs (data, validated on construction), :class:`Preferences` (the validated
+``preferences`` table of ``learned``, a :class:`~rewardlab.config.Config`), :class:`ModelReward`
+(the reward function that evaluates a :class:`~rewardlab.rewards.RewardModel` on each batch) and
+the declared type
 :class:`LearningReward` (a reward whose model keeps learning while the agent trains; the trainer
 checks it with ``isinstance``).
 
@@ -18,16 +20,27 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import BeforeValidator
 
 from rewardlab import suite
+from rewardlab.config import Config, Hint, NonNegativeInt, PositiveInt, fail
 from rewardlab.errors import SpecError, message, unknown
 from rewardlab.rewards._network import FeatureSpec, RewardModel
-from rewardlab.rewards._spec import Array, Computed, RewardFunction, RewardSpec, check_keys, check_number, trainer
+from rewardlab.rewards._spec import (
+    Array,
+    Computed,
+    Number,
+    RewardFunction,
+    RewardSpec,
+    check_keys,
+    check_number,
+    trainer,
+)
 
-__all__ = ["Hierarchical", "Learned", "LearningReward", "ModelReward", "factor_values"]
+__all__ = ["Hierarchical", "Learned", "LearningReward", "ModelReward", "Preferences", "factor_values"]
 
 
 def factor_values(
@@ -129,59 +142,68 @@ class LearningReward(ModelReward):
 # --- learned --------------------------------------------------------------------------------------
 
 
-_PREF_FIELDS = {
-    "n_segments": 400,
-    "length": 25,
-    "policy": "random",
-    "n_pairs": 1000,
-    "reward": "env",
-    "temperature": 1.0,
-    "features": ["obs", "action"],
-    "hidden": [64, 64],
-    "ensemble": 1,
-    "epochs": 50,
-    "lr": 1e-3,
-    "seed": 0,
-}
-
-
-def _check_preferences(prefs: Mapping[str, Any]) -> dict[str, Any]:
-    if not isinstance(prefs, Mapping):
-        raise SpecError(message("preferences", "a table of training settings", prefs, "Write preferences = {}."))
-    check_keys("preferences", prefs, set(_PREF_FIELDS))
-    out = {**_PREF_FIELDS, **prefs}
-    for name in ("n_segments", "length", "n_pairs", "ensemble", "epochs"):
-        _positive_int(f"preferences.{name}", out[name], f"Use a positive integer for `{name}`.")
-    if isinstance(out["seed"], bool) or not isinstance(out["seed"], int) or out["seed"] < 0:
-        raise SpecError(message("preferences.seed", "a non-negative integer", out["seed"]))
-    temperature = check_number("preferences.temperature", out["temperature"])
-    if temperature < 0:
-        raise SpecError(
-            message("preferences.temperature", ">= 0", temperature, "Use 0 for a perfectly rational teacher.")
-        )
-    check_number("preferences.lr", out["lr"], positive=True)
-    feats = out["features"]
+def _feature_names(feats: Any) -> list[str]:
     if isinstance(feats, str) or not isinstance(feats, Sequence) or not feats:
-        raise SpecError(
-            message(
-                "preferences.features",
-                "a non-empty list of obs, action, next_obs or factor names",
-                feats,
-                'Write features = ["obs", "action"].',
-            )
-        )
-    for f in feats:
+        raise fail("a non-empty list of obs, action, next_obs or factor names", 'Write features = ["obs", "action"].')
+    for f in feats:  # the message shows the item, which the template cannot (it shows the field's value)
         if not isinstance(f, str) or not f:
             raise SpecError(
                 message("preferences.features", "names (obs, action, next_obs or a factor)", f, 'Write ["obs"].')
             )
-    out["features"] = list(feats)  # factor names are checked against the env when the model is built
-    for h in out["hidden"]:
+    return list(feats)  # factor names are checked against the env when the model is built
+
+
+def _layer_sizes(hidden: Any) -> list[int]:
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+        raise fail("a list of layer sizes", "Write layer sizes such as [64, 64].")
+    for h in hidden:
         _positive_int("preferences.hidden", h, "Write layer sizes such as [64, 64].")
-    out["hidden"] = [int(h) for h in out["hidden"]]
-    if isinstance(out["reward"], RewardSpec):
-        out["reward"] = out["reward"].to_dict()
-    return out
+    return [int(h) for h in hidden]
+
+
+def _reward_data(reward: Any) -> Any:
+    return reward.to_dict() if isinstance(reward, RewardSpec) else reward
+
+
+_RATIONAL = "Use 0 for a perfectly rational teacher."
+
+
+class Preferences(Config):
+    """How a ``learned`` spec trains its reward model when built: its ``preferences`` table.
+
+    :class:`Learned` keeps the validated table as a plain dict in field order
+    (:meth:`~rewardlab.config.Config.to_dict`), which is what its own ``to_dict`` writes.
+    """
+
+    where = "preferences"
+    error_class = SpecError
+
+    n_segments: Annotated[PositiveInt, Hint(fix="Use a positive integer for `n_segments`.")] = 400
+    """Segments of agent behaviour to collect."""
+    length: Annotated[PositiveInt, Hint(fix="Use a positive integer for `length`.")] = 25
+    """Steps per segment."""
+    policy: Any = "random"
+    """Who collects the segments: ``"random"`` or the path of a saved agent (checked by ``check``)."""
+    n_pairs: Annotated[PositiveInt, Hint(fix="Use a positive integer for `n_pairs`.")] = 1000
+    """Random pairs of segments the synthetic teacher labels."""
+    reward: Annotated[Any, BeforeValidator(_reward_data)] = "env"
+    """The teacher's reward: ``"env"`` (the ground truth), a reward spec or its dict."""
+    temperature: Annotated[int | float, Number(minimum=0.0, minimum_fix="Use 0 for a perfectly rational teacher.")] = (
+        1.0
+    )
+    """Boltzmann temperature of the teacher (0: always prefers the higher return)."""
+    features: Annotated[list[str], BeforeValidator(_feature_names)] = ["obs", "action"]  # noqa: RUF012 - copied
+    """Reward-model inputs: ``obs``, ``action``, ``next_obs`` or factor names of the env."""
+    hidden: Annotated[list[int], BeforeValidator(_layer_sizes)] = [64, 64]  # noqa: RUF012 - copied
+    """Hidden layer sizes of the reward MLP."""
+    ensemble: Annotated[PositiveInt, Hint(fix="Use a positive integer for `ensemble`.")] = 1
+    """Reward-model ensemble members."""
+    epochs: Annotated[PositiveInt, Hint(fix="Use a positive integer for `epochs`.")] = 50
+    """Passes over the labelled pairs."""
+    lr: Annotated[int | float, Number(positive=True)] = 1e-3
+    """Adam learning rate of the reward model."""
+    seed: NonNegativeInt = 0
+    """Seeds data collection, labelling and the model."""
 
 
 @dataclass(frozen=True)
@@ -220,7 +242,14 @@ class Learned(RewardSpec):
         if self.preferences is not None:
             if self.model:
                 raise SpecError(message("model", "empty when `preferences` is given", self.model, "Give one of them."))
-            object.__setattr__(self, "preferences", _check_preferences(self.preferences))
+            prefs = self.preferences
+            if isinstance(prefs, Preferences):
+                prefs = prefs.to_dict()
+            if not isinstance(prefs, Mapping):
+                raise SpecError(
+                    message("preferences", "a table of training settings", prefs, "Write preferences = {}.")
+                )
+            object.__setattr__(self, "preferences", Preferences.from_dict(prefs).to_dict())
         elif not isinstance(self.model, (str, Path)) or not str(self.model):
             raise SpecError(
                 message(

@@ -18,12 +18,16 @@ import math
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import CoreSchema, core_schema
 
 from rewardlab import suite
+from rewardlab.config import fail
 from rewardlab.errors import SpecError, message, suggest, unknown
 
 if sys.version_info >= (3, 11):
@@ -34,6 +38,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = [
     "Array",
     "Computed",
+    "Number",
     "RewardFn",
     "RewardFunction",
     "RewardSpec",
@@ -184,17 +189,56 @@ def trainer(kind: str) -> Trainer:
 # --- validation helpers shared by the kinds ----------------------------------------------------
 
 
-def check_number(param: str, value: Any, *, positive: bool = False, fix: str = "") -> float:
+def _number_problem(value: Any, positive: bool) -> tuple[str, str] | None:
+    """``(expectation, default fix)`` when ``value`` is not a (finite, positive) number, else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise SpecError(message(param, "a number", value, fix or "Write a plain number such as -1.0."))
+        return "a number", "Write a plain number such as -1.0."
     if not math.isfinite(float(value)):
-        raise SpecError(message(param, "a finite number", value, fix or "Use a finite value."))
+        return "a finite number", "Use a finite value."
     if positive and value <= 0:
-        raise SpecError(message(param, "a positive number", value, fix or "Use a value above 0."))
+        return "a positive number", "Use a value above 0."
+    return None
+
+
+def check_number(param: str, value: Any, *, positive: bool = False, fix: str = "") -> float:
+    """``float(value)``, or a :class:`SpecError` naming ``param`` when it is not a (positive) finite number."""
+    problem = _number_problem(value, positive)
+    if problem is not None:
+        raise SpecError(message(param, problem[0], value, fix or problem[1]))
     return float(value)
 
 
+@dataclass(frozen=True)
+class Number:
+    """``Annotated[int | float, Number()]``: :func:`check_number` as a field type of a :class:`Config`.
+
+    A Python number is kept as given (``1`` stays ``1``, so a dumped spec, and the hashes made
+    from it, are what the user wrote); a numpy scalar becomes the Python number.
+    """
+
+    positive: bool = False
+    """Refuse values <= 0 ("a positive number")."""
+    minimum: float | None = None
+    """Refuse values below it ("must be >= minimum")."""
+    fix: str = ""
+    """The fix of a value that is not a (positive) finite number; empty: :func:`check_number`'s."""
+    minimum_fix: str = ""
+    """The fix of a value below ``minimum``."""
+
+    def __call__(self, value: Any) -> int | float:
+        problem = _number_problem(value, self.positive)
+        if problem is not None:
+            raise fail(problem[0], self.fix or problem[1])
+        if self.minimum is not None and value < self.minimum:
+            raise fail(f">= {self.minimum:g}", self.minimum_fix)
+        return int(value) if isinstance(value, (int, np.integer)) else float(value)
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(self, handler(source))
+
+
 def check_keys(where: str, fields: Mapping[str, Any], allowed: set[str]) -> None:
+    """Raise a :class:`SpecError` naming ``where.key`` (and the closest allowed name) for an unknown key."""
     for key in fields:
         if key not in allowed:
             raise SpecError(message(f"{where}.{key}", "a known field", key, suggest(key, allowed)))
