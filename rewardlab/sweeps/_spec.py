@@ -5,6 +5,12 @@ seeds; its trials are the full grid ``envs × variants × agents × seeds``. See
 every variant and agent sees the same seeds, so a difference between variants is not a
 difference between seeds. Besides the variants written out, :class:`Ablation` entries generate
 variants from a ``terms`` reward: leave one term out, add one term, or a grid over one weight.
+
+:class:`SweepSpec`, :class:`Ablation` and :class:`Trial` are :class:`rewardlab.config.Config`
+models: pydantic validates and dumps their fields, with errors in the project's template and
+paths such as ``seeds[1]`` or ``ablations[0].values``. The validators here add what types cannot
+say: names usable in trial ids, known algorithms, ablations that resolve on every env, the
+baseline. Building a spec reads nothing and trains nothing; :func:`load_sweep` reads the TOML file.
 """
 
 from __future__ import annotations
@@ -14,12 +20,25 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    InstanceOf,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_serializer,
+)
 
 from rewardlab import suite
+from rewardlab.config import Config, Hint, Int, NonNegativeInt, OneOf, PositiveInt, Real, fail
 from rewardlab.data import ALGORITHMS
 from rewardlab.errors import ConfigError, RewardLabError, message, suggest
 from rewardlab.rewards import Env, RewardSpec, Term, Terms, from_dict
@@ -36,55 +55,99 @@ REWARD_MODELS = "reward_models"
 """The folder of a sweep where the reward models its variants train are stored (trained once)."""
 
 ABLATION_KINDS = ("add_one", "leave_one_out", "weight_grid")
+_KINDS = f"one of {list(ABLATION_KINDS)}"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+_NAME_RULE = "a name of letters, digits, '_', '-', '.', '+' (no '__', which separates trial id parts)"
+_NAME_FIX = "Rename it, e.g. 'no_velocity'."
 # What `fast` may change, and what it changes when the spec has no [fast] table (tests, smoke runs).
 _FAST_KEYS = {"timesteps", "seeds", "eval_freq", "eval_episodes", "n_envs", "hyperparams"}
 _DEFAULT_FAST: dict[str, Any] = {"timesteps": 1000, "eval_episodes": 2}
-_TOP_KEYS = {
-    "name",
-    "kind",
-    "envs",
-    "seeds",
-    "agents",
-    "variants",
-    "ablations",
-    "timesteps",
-    "eval_freq",
-    "eval_episodes",
-    "n_envs",
-    "baseline",
-    "fast",
-}
+
+T = TypeVar("T", bound="_Table")
 
 
-def _check_name(param: str, value: Any) -> str:
-    if not isinstance(value, str) or not _NAME.match(value) or "__" in value:
-        raise ConfigError(
-            message(
-                param,
-                "a name of letters, digits, '_', '-', '.', '+' (no '__', which separates trial id parts)",
-                value,
-                "Rename it, e.g. 'no_velocity'.",
-            )
-        )
-    return value
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(_NAME.match(value)) and "__" not in value
 
 
-def _check_int(param: str, value: Any, *, low: int, optional: bool = False) -> int | None:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        what = "a non-negative integer" if low == 0 else "a positive integer"
-        raise ConfigError(message(param, what + (" or None (use the preset)" if optional else ""), value))
-    return value
+def _check_key(path: str, name: Any) -> None:
+    """A table key that becomes part of trial ids (``agents.<name>``, ``variants.<name>``).
+
+    Raised by hand: pydantic locates a dict key's error at ``path.<key>.[key]``.
+    """
+    if not _is_name(name):
+        raise ConfigError(message(path, _NAME_RULE, name, _NAME_FIX))
+
+
+def _text(expect: str, fix: str = "", ok: Callable[[str], bool] = bool) -> BeforeValidator:
+    """A string field for which ``ok`` holds, else ``must be <expect>`` (non-strings included)."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str) or not ok(value):
+            raise fail(expect, fix)
+        return value
+
+    return BeforeValidator(check)
+
+
+def _table(expect: str, fix: str = "", *, nonempty: bool = False) -> BeforeValidator:
+    """A table (mapping) field, else ``must be <expect>``."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, Mapping) or (nonempty and not value):
+            raise fail(expect, fix)
+        return value
+
+    return BeforeValidator(check)
+
+
+def _distinct(expect: str, fix: str = "") -> AfterValidator:
+    def check(value: tuple[Any, ...]) -> tuple[Any, ...]:
+        if len(set(value)) != len(value):
+            raise fail(expect, fix)
+        return value
+
+    return AfterValidator(check)
+
+
+_PresetInt = Annotated[Annotated[int, Int(1)] | None, Hint(expect="a positive integer or None (use the preset)")]
+"""A count that defaults to the agent preset's when None (as :class:`~rewardlab.training.TrainConfig`'s)."""
+
+
+class _Table(Config):
+    """A config read from a TOML table, with its own wording for a non-table, an unknown or a missing key.
+
+    :meth:`Config.from_dict` says "a known field"; a sweep file says which table it means.
+    """
+
+    noun: ClassVar[str] = ""
+    """The table in messages: "`seedz` must be a known <noun> field"."""
+    not_table: ClassVar[tuple[str, str]] = ("a table", "")
+    """``(expectation, fix)`` of a value that is not a table."""
+    required: ClassVar[dict[str, tuple[str, str]]] = {}
+    """Key -> ``(expectation, fix)`` when the key is missing."""
+
+    @classmethod
+    def from_dict(cls: type[T], data: Mapping[str, Any], where: str | None = None) -> T:
+        """Validate ``data`` (a parsed TOML table) into a config; ``where`` prefixes error paths."""
+        prefix = cls.where if where is None else where
+        if not isinstance(data, Mapping):
+            raise ConfigError(message(prefix or cls.noun, cls.not_table[0], data, cls.not_table[1]))
+        for key in data:
+            if key not in cls.model_fields:
+                path = f"{prefix}.{key}" if prefix else key
+                raise ConfigError(message(path, f"a known {cls.noun} field", key, suggest(key, cls.model_fields)))
+        for key, (expect, fix) in cls.required.items():
+            if key not in data:
+                raise ConfigError(message(f"{prefix}.{key}" if prefix else key, expect, None, fix))
+        return super().from_dict(data, where)
 
 
 def _number_text(value: float) -> str:
     return f"{value:g}"
 
 
-@dataclass(frozen=True)
-class Ablation:
+class Ablation(_Table):
     """A rule that generates reward variants from a ``terms`` base.
 
     Kinds and the names of the variants they generate (``prefix`` goes in front):
@@ -99,47 +162,61 @@ class Ablation:
     written as terms), or ``"ground_truth"`` (the env's ground-truth weights).
     """
 
-    kind: str
+    model_config = ConfigDict(frozen=True, ser_json_inf_nan="constants")  # an infinite weight stays a float
+    noun: ClassVar[str] = "ablation"
+    not_table: ClassVar[tuple[str, str]] = ("a table with a `kind`", 'Write {kind = "leave_one_out"}.')
+    required: ClassVar[dict[str, tuple[str, str]]] = {"kind": (_KINDS, "Add a kind.")}
+
+    def __init__(self, /, *args: Any, **data: Any) -> None:
+        # Positional arguments in field order, as the dataclass it replaced took them.
+        if len(args) > len(type(self).model_fields):
+            raise TypeError(f"Ablation takes at most {len(type(self).model_fields)} positional arguments")
+        super().__init__(**dict(zip(type(self).model_fields, args, strict=False)), **data)
+
+    kind: Annotated[str, OneOf(ABLATION_KINDS, _KINDS), Hint(expect=_KINDS)]
     """``leave_one_out``, ``add_one`` or ``weight_grid``."""
-    base: str = "ground_truth"
+    base: Annotated[str, _text("a variant name or 'ground_truth'")] = "ground_truth"
     """The variant to start from (see above)."""
-    prefix: str = ""
+    prefix: Annotated[
+        str, _text("a name prefix of letters, digits and '_'", ok=lambda v: not v or bool(_NAME.match(v)))
+    ] = ""
     """Put in front of every generated variant name (to tell two ablations apart)."""
-    weights: Mapping[str, float] | None = None
+    weights: dict[str, Annotated[float, Real(expect="a number", finite=False)]] | None = None
     """``add_one``: the candidate terms and their weights."""
-    term: str | None = None
+    term: str | None = Field(default=None, validate_default=True)
     """``weight_grid``: the term whose weight varies."""
-    values: Sequence[float] = ()
+    values: Annotated[tuple[Annotated[float, Real(expect="a finite number")], ...], _distinct("distinct weights")] = (
+        Field(default=(), validate_default=True)
+    )
     """``weight_grid``: the weights to try."""
 
-    def validate(self, where: str) -> None:
-        if self.kind not in ABLATION_KINDS:
-            raise ConfigError(message(f"{where}.kind", f"one of {list(ABLATION_KINDS)}", self.kind))
-        if not isinstance(self.base, str) or not self.base:
-            raise ConfigError(message(f"{where}.base", "a variant name or 'ground_truth'", self.base))
-        if not isinstance(self.prefix, str) or (self.prefix and not _NAME.match(self.prefix)):
-            raise ConfigError(message(f"{where}.prefix", "a name prefix of letters, digits and '_'", self.prefix))
-        extra = {"weights": self.weights is not None, "term": self.term is not None, "values": bool(self.values)}
-        allowed = {"add_one": {"weights"}, "weight_grid": {"term", "values"}}.get(self.kind, set())
-        for key, given in extra.items():
-            if given and key not in allowed:
-                raise ConfigError(message(f"{where}.{key}", f"absent for kind {self.kind!r}", getattr(self, key)))
-        if self.weights is not None:
-            if not isinstance(self.weights, Mapping) or not self.weights:
-                raise ConfigError(message(f"{where}.weights", "a non-empty table term = weight", self.weights))
-            for name, w in self.weights.items():
-                if isinstance(w, bool) or not isinstance(w, (int, float)):
-                    raise ConfigError(message(f"{where}.weights.{name}", "a number", w))
-        if self.kind == "weight_grid":
-            if not isinstance(self.term, str) or not self.term:
-                raise ConfigError(message(f"{where}.term", "the name of the term whose weight varies", self.term))
-            if not isinstance(self.values, (list, tuple)) or not self.values:
-                raise ConfigError(message(f"{where}.values", "a non-empty list of weights", self.values))
-            for i, v in enumerate(self.values):
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or abs(v) == float("inf"):
-                    raise ConfigError(message(f"{where}.values[{i}]", "a finite number", v))
-            if len({float(v) for v in self.values}) != len(self.values):
-                raise ConfigError(message(f"{where}.values", "distinct weights", list(self.values)))
+    @field_validator("weights", "term", "values", mode="before")
+    @classmethod
+    def _fits_kind(cls, value: Any, info: ValidationInfo) -> Any:
+        """Each kind takes its own fields: ``weights`` for ``add_one``, ``term`` and ``values`` for ``weight_grid``."""
+        kind = info.data.get("kind")
+        if kind is None:  # the kind's own error comes first
+            return value
+        given = bool(value) if info.field_name == "values" else value is not None
+        if given and info.field_name not in {"add_one": {"weights"}, "weight_grid": {"term", "values"}}.get(kind, ()):
+            raise fail(f"absent for kind {kind!r}")
+        if info.field_name == "weights" and value is not None and (not isinstance(value, Mapping) or not value):
+            raise fail("a non-empty table term = weight")
+        if kind == "weight_grid" and info.field_name == "term" and (not isinstance(value, str) or not value):
+            raise fail("the name of the term whose weight varies")
+        if (
+            kind == "weight_grid"
+            and info.field_name == "values"
+            and (not isinstance(value, (list, tuple)) or not value)
+        ):
+            raise fail("a non-empty list of weights")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """``kind`` and ``base``, then only the fields that are set."""
+        out: dict[str, Any] = handler(self)
+        return {k: v for k, v in out.items() if k in ("kind", "base") or v}
 
     def generate(self, base: Terms, env: suite.SuiteEnv, where: str) -> dict[str, RewardSpec]:
         """The generated variants, name -> spec, for ``env``."""
@@ -154,7 +231,7 @@ class Ablation:
                 out[f"{self.prefix}minus_{name}"] = Terms({k: t for k, t in terms.items() if k != name})
         elif self.kind == "add_one":
             if self.weights is not None:
-                candidates = {k: float(w) for k, w in self.weights.items()}
+                candidates = dict(self.weights)
             else:
                 candidates = {k: float(w) for k, w in env.ground_truth.items() if k not in terms}
             candidates = {k: w for k, w in candidates.items() if k not in terms}
@@ -170,54 +247,18 @@ class Ablation:
             for name, w in candidates.items():
                 out[f"{self.prefix}plus_{name}"] = Terms({**terms, name: Term(weight=w)})
         else:
-            assert self.term is not None  # validate() checked it
+            assert self.term is not None  # validated for weight_grid
             for v in self.values:
                 old = terms.get(self.term, Term())
-                new = dataclasses.replace(old, weight=float(v))
-                out[f"{self.prefix}{self.term}_x{_number_text(float(v))}"] = Terms({**terms, self.term: new})
+                new = dataclasses.replace(old, weight=v)
+                out[f"{self.prefix}{self.term}_x{_number_text(v)}"] = Terms({**terms, self.term: new})
         return out
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "base": self.base}
-        if self.prefix:
-            out["prefix"] = self.prefix
-        if self.weights is not None:
-            out["weights"] = {k: float(v) for k, v in self.weights.items()}
-        if self.term is not None:
-            out["term"] = self.term
-        if self.values:
-            out["values"] = [float(v) for v in self.values]
-        return out
 
-    @classmethod
-    def from_dict(cls, data: Any, where: str) -> Ablation:
-        if not isinstance(data, Mapping):
-            raise ConfigError(message(where, "a table with a `kind`", data, 'Write {kind = "leave_one_out"}.'))
-        allowed = {"kind", "base", "prefix", "weights", "term", "values"}
-        for key in data:
-            if key not in allowed:
-                raise ConfigError(message(f"{where}.{key}", "a known ablation field", key, suggest(key, allowed)))
-        if "kind" not in data:
-            raise ConfigError(message(f"{where}.kind", f"one of {list(ABLATION_KINDS)}", None, "Add a kind."))
-        kind = data["kind"]
-        if kind not in ABLATION_KINDS:
-            raise ConfigError(
-                message(f"{where}.kind", f"one of {list(ABLATION_KINDS)}", kind, suggest(kind, ABLATION_KINDS))
-            )
-        values = data.get("values", ())
-        return cls(
-            kind=kind,
-            base=data.get("base", "ground_truth"),
-            prefix=data.get("prefix", ""),
-            weights=data.get("weights"),
-            term=data.get("term"),
-            values=tuple(values) if isinstance(values, list) else values,
-        )
-
-
-@dataclass(frozen=True)
-class Trial:
+class Trial(Config):
     """One training run of a sweep: an env, a reward variant, an agent and a seed."""
+
+    model_config = ConfigDict(frozen=True)
 
     env: str
     """Suite env name."""
@@ -227,19 +268,19 @@ class Trial:
     """Agent name in the spec (the key of ``[agents.<name>]``)."""
     algo: str
     """SB3 algorithm trained (``ppo``); equals ``agent`` unless the agent table sets ``algo``."""
-    seed: int
+    seed: NonNegativeInt
     """Seed of every RNG of the run."""
     reward: dict[str, Any]
     """The reward spec as a dict (``RewardSpec.to_dict()``)."""
-    hyperparams: dict[str, Any] = field(default_factory=dict)
+    hyperparams: dict[str, Any] = Field(default_factory=dict)
     """SB3 hyperparameter overrides."""
-    timesteps: int | None = None
+    timesteps: _PresetInt = None
     """Training steps (None: the preset's)."""
-    eval_freq: int | None = None
+    eval_freq: _PresetInt = None
     """Evaluate every this many steps (None: 10 evaluations)."""
-    eval_episodes: int = 10
+    eval_episodes: PositiveInt = 10
     """Episodes per evaluation."""
-    n_envs: int | None = None
+    n_envs: _PresetInt = None
     """Parallel envs (None: the preset's)."""
 
     @property
@@ -248,21 +289,13 @@ class Trial:
         return f"{self.env}__{self.variant}__{self.agent}__s{self.seed}"
 
     def to_dict(self) -> dict[str, Any]:
-        """The trial as written in ``sweep.json`` and sent to workers (plain JSON types)."""
-        return {
-            "id": self.id,
-            "env": self.env,
-            "variant": self.variant,
-            "agent": self.agent,
-            "algo": self.algo,
-            "seed": self.seed,
-            "reward": self.reward,
-            "hyperparams": self.hyperparams,
-            "timesteps": self.timesteps,
-            "eval_freq": self.eval_freq,
-            "eval_episodes": self.eval_episodes,
-            "n_envs": self.n_envs,
-        }
+        """The trial as written in ``sweep.json`` and sent to workers: ``id``, then the fields."""
+        return {"id": self.id, **self.model_dump()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str | None = None) -> Trial:
+        """A trial from :meth:`to_dict`'s output (``id`` is derived, so it is dropped)."""
+        return super().from_dict({k: v for k, v in data.items() if k != "id"}, where)
 
     @property
     def fingerprint(self) -> str:
@@ -303,13 +336,85 @@ class Trial:
             },
         )
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Trial:
-        return cls(**{k: v for k, v in data.items() if k != "id"})
+
+def _suite_names(envs: tuple[str, ...]) -> tuple[str, ...]:
+    """Each env by its suite name (a Gymnasium id becomes the suite's name); no env twice."""
+    names = []
+    for i, env in enumerate(envs):
+        try:
+            names.append(suite.get(env).name)
+        except RewardLabError as exc:  # suite.get names the parameter `env`
+            raise type(exc)(str(exc).replace("`env`", f"`envs[{i}]`", 1)) from None
+    if len(set(names)) != len(names):
+        raise ConfigError(message("envs", "distinct env names", list(envs)))
+    return tuple(names)
 
 
-@dataclass(frozen=True)
-class SweepSpec:
+def _distinct_seeds(seeds: tuple[int, ...]) -> tuple[int, ...]:
+    if len(set(seeds)) != len(seeds):  # raised by hand: the field's Hint would reword fail()
+        raise ConfigError(message("seeds", "distinct seeds", list(seeds), "Drop the repeated seed."))
+    return seeds
+
+
+def _known_algorithms(agents: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Agent names usable in trial ids, each training an SB3 algorithm (its name, or its ``algo``)."""
+    for name, over in agents.items():
+        _check_key(f"agents.{name}", name)
+        algo = over.get("algo", name)
+        if algo not in ALGORITHMS:
+            param = f"agents.{name}.algo" if "algo" in over else "agents"
+            raise ConfigError(message(param, "an SB3 algorithm name", algo, suggest(algo, ALGORITHMS)))
+    return agents
+
+
+def _ablation_base(ab: Ablation, variants: Mapping[str, RewardSpec], env: suite.SuiteEnv, where: str) -> Terms:
+    spec = variants.get(ab.base)
+    if (spec is None and ab.base == "ground_truth") or isinstance(spec, Env):
+        if not env.ground_truth:
+            raise ConfigError(
+                message(f"{where}.base", f"a terms variant ({env.name!r} has no ground-truth factors)", ab.base)
+            )
+        return Terms(dict(env.ground_truth))
+    if spec is None:
+        choices = [*variants, "ground_truth"]
+        raise ConfigError(
+            message(f"{where}.base", "a variant name or 'ground_truth'", ab.base, suggest(ab.base, choices))
+        )
+    if not isinstance(spec, Terms):
+        raise ConfigError(
+            message(
+                f"{where}.base",
+                "a variant of kind 'terms' or 'env'",
+                f"{ab.base} (kind {spec.kind!r})",
+                "Ablations add, drop or reweight terms of a terms reward.",
+            )
+        )
+    return spec
+
+
+def _generated(
+    variants: Mapping[str, RewardSpec], ablations: tuple[Ablation, ...], env_name: str
+) -> dict[str, RewardSpec]:
+    """The variants ``ablations`` generate on ``env_name``, by name (none may reuse a name)."""
+    env = suite.get(env_name)
+    out: dict[str, RewardSpec] = {}
+    for i, ab in enumerate(ablations):
+        where = f"ablations[{i}]"
+        for name, spec in ab.generate(_ablation_base(ab, variants, env, where), env, where).items():
+            if name in variants or name in out:
+                raise ConfigError(
+                    message(
+                        f"{where}",
+                        "variants with names not used by another variant",
+                        name,
+                        "Set `prefix` on the ablation or rename the variant.",
+                    )
+                )
+            out[name] = spec
+    return out
+
+
+class SweepSpec(_Table):
     """An ablation sweep: the grid ``envs × variants × agents × seeds``, validated on construction.
 
     Example:
@@ -325,164 +430,146 @@ class SweepSpec:
         (8, 'truth')
     """
 
-    name: str
+    model_config = ConfigDict(frozen=True)
+    noun: ClassVar[str] = "sweep"
+    not_table: ClassVar[tuple[str, str]] = ("a table", "")
+    required: ClassVar[dict[str, tuple[str, str]]] = {
+        key: ("present", f"Add `{key} = ...` to the sweep.") for key in ("name", "envs")
+    }
+
+    # Fields in the order of `to_dict`; a validator reads the fields above it (`info.data`).
+    name: Annotated[str, _text(_NAME_RULE, _NAME_FIX, ok=_is_name)]
     """Sweep name: the directory ``<runs_dir>/<name>/`` holding its trials."""
-    envs: Sequence[str]
-    """Suite env names."""
-    variants: Mapping[str, RewardSpec]
-    """Reward variants written out, name -> spec (dicts are parsed)."""
-    agents: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: {"ppo": {}})
+    kind: Annotated[Literal["grid"], Hint(expect="'grid'", fix="Ablations go in [[ablations]] tables.")] = "grid"
+    """Only ``grid`` (the full product) for now."""
+    envs: Annotated[
+        tuple[str, ...],
+        Field(min_length=1),
+        Hint(expect="a non-empty list of env names", fix='Write envs = ["pendulum"].'),
+        AfterValidator(_suite_names),
+    ]
+    """Suite env names (a Gymnasium id is stored as its suite name)."""
+    seeds: Annotated[
+        tuple[NonNegativeInt, ...],
+        Field(min_length=1),
+        Hint(expect="a non-empty list of non-negative integers"),
+        AfterValidator(_distinct_seeds),
+    ] = (0,)
+    """Seeds; paired: every variant and agent runs with each of them."""
+    agents: Annotated[
+        dict[str, Annotated[dict[str, Any], _table("a table of hyperparameter overrides")]],
+        _table("a non-empty table agent -> overrides", "Add [agents.ppo].", nonempty=True),
+        AfterValidator(_known_algorithms),
+    ] = Field(default_factory=lambda: {"ppo": dict[str, Any]()})
     """Agent name -> SB3 hyperparameter overrides; the name is the algorithm unless the table
     has ``algo = "ppo"`` (so two configurations of one algorithm can be compared)."""
-    seeds: Sequence[int] = (0,)
-    """Seeds; paired: every variant and agent runs with each of them."""
-    ablations: Sequence[Ablation] = ()
-    """Rules generating more variants from a ``terms`` reward."""
-    timesteps: int | None = None
+    variants: dict[str, InstanceOf[RewardSpec]] = Field(default_factory=dict)
+    """Reward variants written out, name -> spec (dicts are parsed; ``[[variants]]`` tables with
+    a ``name`` each are accepted too)."""
+    ablations: tuple[Ablation, ...] = Field(default=(), validate_default=True)
+    """Rules generating more variants from a ``terms`` reward (a single table is accepted)."""
+    timesteps: _PresetInt = None
     """Training steps per trial (None: each agent preset's)."""
-    eval_freq: int | None = None
+    eval_freq: _PresetInt = None
     """Evaluate every this many steps (None: 10 evaluations per trial)."""
-    eval_episodes: int = 10
+    eval_episodes: PositiveInt = 10
     """Episodes per evaluation."""
-    n_envs: int | None = None
+    n_envs: _PresetInt = None
     """Parallel envs per trial (None: the preset's)."""
-    baseline: str | None = None
+    baseline: str | None = Field(default=None, validate_default=True)
     """The variant whose return defines regret; None picks a variant of kind ``env`` if any."""
-    fast: Mapping[str, Any] = field(default_factory=dict)
+    fast: Annotated[dict[str, Any], Hint(expect="a table of overrides")] = Field(default_factory=dict)
     """Overrides that :meth:`fast_version` applies (tests, smoke runs): ``timesteps``, ``seeds``,
     ``eval_freq``, ``eval_episodes``, ``n_envs``, ``hyperparams`` (merged into every agent's)."""
-    kind: str = "grid"
-    """Only ``grid`` (the full product) for now."""
 
-    def __post_init__(self) -> None:
-        _check_name("name", self.name)
-        if self.kind != "grid":
-            raise ConfigError(message("kind", "'grid'", self.kind, "Ablations go in [[ablations]] tables."))
-        if isinstance(self.envs, str) or not isinstance(self.envs, Sequence) or not self.envs:
-            raise ConfigError(message("envs", "a non-empty list of env names", self.envs, 'Write envs = ["pendulum"].'))
-        envs = []
-        for i, env in enumerate(self.envs):
-            try:
-                envs.append(suite.get(env).name)
-            except RewardLabError as exc:
-                raise type(exc)(str(exc).replace("`env`", f"`envs[{i}]`", 1)) from None
-        if len(set(envs)) != len(envs):
-            raise ConfigError(message("envs", "distinct env names", list(self.envs)))
-        object.__setattr__(self, "envs", tuple(envs))
-        if isinstance(self.seeds, (str, bytes)) or not isinstance(self.seeds, Sequence) or not self.seeds:
-            raise ConfigError(message("seeds", "a non-empty list of non-negative integers", self.seeds))
-        for i, s in enumerate(self.seeds):
-            _check_int(f"seeds[{i}]", s, low=0)
-        if len(set(self.seeds)) != len(self.seeds):
-            raise ConfigError(message("seeds", "distinct seeds", list(self.seeds), "Drop the repeated seed."))
-        object.__setattr__(self, "seeds", tuple(self.seeds))
-        _check_int("timesteps", self.timesteps, low=1, optional=True)
-        _check_int("eval_freq", self.eval_freq, low=1, optional=True)
-        _check_int("n_envs", self.n_envs, low=1, optional=True)
-        _check_int("eval_episodes", self.eval_episodes, low=1)
-        self._check_agents()
-        self._check_variants()
-        if not isinstance(self.fast, Mapping):
-            raise ConfigError(message("fast", "a table of overrides", self.fast))
-        for key in self.fast:
-            if key not in _FAST_KEYS:
-                raise ConfigError(message(f"fast.{key}", "a field that fast may change", key, suggest(key, _FAST_KEYS)))
-        if self.baseline is None:
-            default = next((n for n, s in self.variants.items() if isinstance(s, Env)), None)
-            object.__setattr__(self, "baseline", default)
-        else:
-            names = set(self.variants)
-            for env in self.envs:
-                names |= set(self._generated(env))
-            if self.baseline not in names:
-                raise ConfigError(message("baseline", "a variant name", self.baseline, suggest(self.baseline, names)))
-
-    def _check_agents(self) -> None:
-        if not isinstance(self.agents, Mapping) or not self.agents:
-            raise ConfigError(
-                message("agents", "a non-empty table agent -> overrides", self.agents, "Add [agents.ppo].")
-            )
-        agents: dict[str, dict[str, Any]] = {}
-        for name, over in self.agents.items():
-            _check_name(f"agents.{name}", name)
-            if not isinstance(over, Mapping):
-                raise ConfigError(message(f"agents.{name}", "a table of hyperparameter overrides", over))
-            algo = over.get("algo", name)
-            if algo not in ALGORITHMS:
-                param = f"agents.{name}.algo" if "algo" in over else "agents"
-                raise ConfigError(message(param, "an SB3 algorithm name", algo, suggest(algo, ALGORITHMS)))
-            agents[name] = dict(over)
-        object.__setattr__(self, "agents", agents)
-
-    def _check_variants(self) -> None:
-        if not isinstance(self.variants, Mapping):
-            raise ConfigError(message("variants", "a table variant name -> reward spec", self.variants))
+    @field_validator("variants", mode="before")
+    @classmethod
+    def _parse_variants(cls, value: Any) -> Any:
+        """``[[variants]]`` tables become a table by name; each spec is parsed with its path."""
+        if isinstance(value, list):
+            as_map: dict[str, Any] = {}
+            for i, v in enumerate(value):
+                if not isinstance(v, Mapping) or "name" not in v:
+                    raise ConfigError(message(f"variants[{i}].name", "present", None, "Give every variant a name."))
+                if v["name"] in as_map:
+                    raise ConfigError(
+                        message(f"variants[{i}].name", "unique among the variants", v["name"], "Rename one of them.")
+                    )
+                as_map[v["name"]] = {k: x for k, x in v.items() if k != "name"}
+            value = as_map
+        if not isinstance(value, Mapping):
+            raise fail("a table variant name -> reward spec")
         variants: dict[str, RewardSpec] = {}
-        for name, spec in self.variants.items():
-            _check_name(f"variants.{name}", name)
-            if not isinstance(spec, RewardSpec):
-                spec = from_dict(spec, where=f"variants.{name}")
-            variants[name] = spec
-        if not isinstance(self.ablations, Sequence):
-            raise ConfigError(message("ablations", "a list of [[ablations]] tables", self.ablations))
-        ablations = []
-        for i, ab in enumerate(self.ablations):
-            if not isinstance(ab, Ablation):
-                ab = Ablation.from_dict(ab, f"ablations[{i}]")
-            ab.validate(f"ablations[{i}]")
-            ablations.append(ab)
+        for name, spec in value.items():
+            _check_key(f"variants.{name}", name)
+            variants[name] = spec if isinstance(spec, RewardSpec) else from_dict(spec, where=f"variants.{name}")
+        return variants
+
+    @field_validator("ablations", mode="before")
+    @classmethod
+    def _parse_ablations(cls, value: Any) -> Any:
+        """A single ``[ablations]`` table is a list of one; each table is read with its path."""
+        if isinstance(value, Mapping):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise fail("a list of [[ablations]] tables")
+        return tuple(
+            ab if isinstance(ab, Ablation) else Ablation.from_dict(ab, where=f"ablations[{i}]")
+            for i, ab in enumerate(value)
+        )
+
+    @field_validator("ablations")
+    @classmethod
+    def _ablations_resolve(cls, ablations: tuple[Ablation, ...], info: ValidationInfo) -> tuple[Ablation, ...]:
+        """Some variant to train, and the ablations' names and bases resolve on every env, before any trial runs."""
+        if "variants" not in info.data or "envs" not in info.data:  # their own errors come first
+            return ablations
+        variants = info.data["variants"]
         if not variants and not ablations:
             raise ConfigError(message("variants", "at least one variant or ablation", {}, "Add [variants.<name>]."))
-        object.__setattr__(self, "variants", variants)
-        object.__setattr__(self, "ablations", tuple(ablations))
-        for env in self.envs:  # names and bases resolve on every env, before any trial runs
-            self._generated(env)
+        for env in info.data["envs"]:
+            _generated(variants, ablations, env)
+        return ablations
 
-    def _ablation_base(self, ab: Ablation, env: suite.SuiteEnv, where: str) -> Terms:
-        spec = self.variants.get(ab.base)
-        if (spec is None and ab.base == "ground_truth") or isinstance(spec, Env):
-            if not env.ground_truth:
-                raise ConfigError(
-                    message(f"{where}.base", f"a terms variant ({env.name!r} has no ground-truth factors)", ab.base)
-                )
-            return Terms(dict(env.ground_truth))
-        if spec is None:
-            choices = [*self.variants, "ground_truth"]
-            raise ConfigError(
-                message(f"{where}.base", "a variant name or 'ground_truth'", ab.base, suggest(ab.base, choices))
-            )
-        if not isinstance(spec, Terms):
-            raise ConfigError(
-                message(
-                    f"{where}.base",
-                    "a variant of kind 'terms' or 'env'",
-                    f"{ab.base} (kind {spec.kind!r})",
-                    "Ablations add, drop or reweight terms of a terms reward.",
-                )
-            )
-        return spec
+    @field_validator("baseline", mode="before")
+    @classmethod
+    def _baseline(cls, value: Any, info: ValidationInfo) -> Any:
+        """A variant name (written or generated); None: the first variant of kind ``env``, if any."""
+        if not {"variants", "ablations", "envs"} <= info.data.keys():
+            return value
+        variants: dict[str, RewardSpec] = info.data["variants"]
+        if value is None:
+            return next((n for n, s in variants.items() if isinstance(s, Env)), None)
+        names = set(variants)
+        for env in info.data["envs"]:
+            names |= set(_generated(variants, info.data["ablations"], env))
+        if value not in names:
+            raise ConfigError(message("baseline", "a variant name", value, suggest(value, names)))
+        return value
 
-    def _generated(self, env_name: str) -> dict[str, RewardSpec]:
-        env = suite.get(env_name)
-        out: dict[str, RewardSpec] = {}
-        for i, ab in enumerate(self.ablations):
-            where = f"ablations[{i}]"
-            for name, spec in ab.generate(self._ablation_base(ab, env, where), env, where).items():
-                if name in self.variants or name in out:
-                    raise ConfigError(
-                        message(
-                            f"{where}",
-                            "variants with names not used by another variant",
-                            name,
-                            "Set `prefix` on the ablation or rename the variant.",
-                        )
-                    )
-                out[name] = spec
-        return out
+    @field_validator("fast")
+    @classmethod
+    def _fast_keys(cls, fast: dict[str, Any]) -> dict[str, Any]:
+        for key in fast:
+            if key not in _FAST_KEYS:
+                raise ConfigError(message(f"fast.{key}", "a field that fast may change", key, suggest(key, _FAST_KEYS)))
+        return fast
+
+    @field_serializer("envs", "seeds")
+    def _as_list(self, value: tuple[Any, ...]) -> list[Any]:
+        return list(value)
+
+    @field_serializer("variants")
+    def _dump_variants(self, variants: dict[str, RewardSpec]) -> dict[str, Any]:
+        return {k: v.to_dict() for k, v in variants.items()}
+
+    @field_serializer("ablations")
+    def _dump_ablations(self, ablations: tuple[Ablation, ...]) -> list[dict[str, Any]]:
+        return [a.to_dict() for a in ablations]
 
     def variants_for(self, env: str) -> dict[str, RewardSpec]:
         """Every reward variant of ``env``: the written ones, then the generated ones, by name."""
-        return {**self.variants, **self._generated(env)}
+        return {**self.variants, **_generated(self.variants, self.ablations, env)}
 
     def trials(self, *, check: bool = True) -> list[Trial]:
         """The trials, env-major then variant, agent, seed.
@@ -540,64 +627,12 @@ class SweepSpec:
             if not isinstance(hyper, Mapping):
                 raise ConfigError(message("fast.hyperparams", "a table of hyperparameter overrides", hyper))
             agents = {name: {**a, **hyper} for name, a in self.agents.items()}
-        return dataclasses.replace(self, agents=agents, fast={}, **over)
+        return SweepSpec(**{**dict(self), "agents": agents, "fast": {}, **over})  # validated again
 
     def to_dict(self) -> dict[str, Any]:
-        """A plain dict (TOML-ready apart from None values) that :meth:`from_dict` loads back."""
-        out: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "envs": list(self.envs),
-            "seeds": list(self.seeds),
-            "agents": {k: dict(v) for k, v in self.agents.items()},
-            "variants": {k: v.to_dict() for k, v in self.variants.items()},
-            "ablations": [a.to_dict() for a in self.ablations],
-            "timesteps": self.timesteps,
-            "eval_freq": self.eval_freq,
-            "eval_episodes": self.eval_episodes,
-            "n_envs": self.n_envs,
-            "baseline": self.baseline,
-        }
-        if self.fast:
-            out["fast"] = dict(self.fast)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SweepSpec:
-        """Build a spec from a dict such as a parsed TOML file; validates every field.
-
-        ``variants`` may also be a list of tables with a ``name`` each (``[[variants]]``).
-
-        Raises:
-            ConfigError: naming the field path (``variants.no_vel.weights``) and the value.
-        """
-        if not isinstance(data, Mapping):
-            raise ConfigError(message("sweep", "a table", data))
-        for key in data:
-            if key not in _TOP_KEYS:
-                raise ConfigError(message(key, "a known sweep field", key, suggest(key, _TOP_KEYS)))
-        for key in ("name", "envs"):
-            if key not in data:
-                raise ConfigError(message(key, "present", None, f"Add `{key} = ...` to the sweep."))
-        variants = data.get("variants", {})
-        if isinstance(variants, list):
-            as_map: dict[str, Any] = {}
-            for i, v in enumerate(variants):
-                if not isinstance(v, Mapping) or "name" not in v:
-                    raise ConfigError(message(f"variants[{i}].name", "present", None, "Give every variant a name."))
-                if v["name"] in as_map:
-                    raise ConfigError(
-                        message(f"variants[{i}].name", "unique among the variants", v["name"], "Rename one of them.")
-                    )
-                as_map[v["name"]] = {k: x for k, x in v.items() if k != "name"}
-            variants = as_map
-        ablations = data.get("ablations", ())
-        if isinstance(ablations, Mapping):  # a single [ablations] table
-            ablations = [ablations]
-        kwargs = {k: v for k, v in data.items() if k not in ("variants", "ablations")}
-        if isinstance(kwargs.get("seeds"), list):
-            kwargs["seeds"] = tuple(kwargs["seeds"])
-        return cls(variants=variants, ablations=ablations, **kwargs)
+        """A plain dict (TOML-ready apart from None values) that :meth:`from_dict` loads back; no
+        ``fast`` key when there are no overrides."""
+        return self.model_dump(exclude=None if self.fast else {"fast"})
 
 
 def load_sweep(path: str | Path, fast: bool = False) -> SweepSpec:
