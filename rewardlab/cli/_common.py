@@ -116,3 +116,29 @@ def field_docs(module: str, cls: str) -> dict[str, str]:
         ):
             docs[stmt.target.id] = _plain(after.value.value)
     return docs
+
+
+_DEFAULT = " (default: %(default)s)"
+
+
+def add_agent_options(p: argparse.ArgumentParser, doc: dict[str, str]) -> None:
+    """``--env``, ``--agent`` and ``--seed``, with the config's field docs ``doc`` as their help."""
+    p.add_argument("--env", required=True, help=doc["env"] + " (rewardlab envs lists them)")
+    p.add_argument("--agent", default="ppo", help=doc["agent"] + _DEFAULT)
+    p.add_argument("--seed", type=int, default=0, help=doc["seed"] + _DEFAULT)
+
+
+def add_run_options(p: argparse.ArgumentParser, doc: dict[str, str], group: str) -> None:
+    """``--set``, ``--runs-dir``, ``--group``, ``--run-name``, ``--threads`` and ``--no-progress``."""
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=doc["hyperparams"] + "; one per --set, JSON value",
+    )
+    p.add_argument("--runs-dir", default="runs", help=doc["runs_dir"] + _DEFAULT)
+    p.add_argument("--group", default=group, help=doc["group"] + _DEFAULT)
+    p.add_argument("--run-name", default=None, help=doc["run_name"])
+    p.add_argument("--threads", type=int, default=1, help=doc["threads"] + _DEFAULT)
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")

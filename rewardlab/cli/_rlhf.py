@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rewardlab.cli._common import add_oracle_flags, field_docs, parse_overrides
+from rewardlab.cli._common import add_agent_options, add_oracle_flags, add_run_options, field_docs, parse_overrides
 
 __all__ = ["add_commands"]
 
@@ -89,9 +89,7 @@ def add_commands(sub: Any) -> None:
     """Register ``rlhf`` on the subparsers ``sub``."""
     p = sub.add_parser("rlhf", help="online preference learning (Christiano et al.): agent + reward model, resumable")
     doc = field_docs("preferences._rlhf", "RLHFConfig")  # the config's field docs are the options' help
-    p.add_argument("--env", required=True, help=doc["env"] + " (rewardlab envs lists them)")
-    p.add_argument("--agent", default="ppo", help=doc["agent"] + " (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help=doc["seed"] + " (default: %(default)s)")
+    add_agent_options(p, doc)
     p.add_argument("--timesteps", type=int, default=100_000, help=doc["total_timesteps"] + " (default: %(default)s)")
     p.add_argument("--labels", type=int, default=500, help=doc["label_budget"] + " (default: %(default)s)")
     p.add_argument("--iterations", type=int, default=5, help=doc["n_iterations"] + " (default: %(default)s)")
@@ -112,17 +110,6 @@ def add_commands(sub: Any) -> None:
     add_oracle_flags(p)
     p.add_argument("--n-envs", type=int, default=None, help=doc["n_envs"])
     p.add_argument("--eval-episodes", type=int, default=10, help=doc["eval_episodes"] + " (default: %(default)s)")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help=doc["hyperparams"] + "; one per --set, JSON value",
-    )
-    p.add_argument("--runs-dir", default="runs", help=doc["runs_dir"] + " (default: %(default)s)")
-    p.add_argument("--group", default="rlhf", help=doc["group"] + " (default: %(default)s)")
-    p.add_argument("--run-name", default=None, help=doc["run_name"])
     p.add_argument("--resume", default=None, help=doc["resume"])
-    p.add_argument("--threads", type=int, default=1, help=doc["threads"] + " (default: %(default)s)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_run_options(p, doc, group="rlhf")
     p.set_defaults(func=_cmd_rlhf)

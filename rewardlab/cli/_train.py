@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rewardlab.cli._common import field_docs, parse_overrides
+from rewardlab.cli._common import add_agent_options, add_run_options, field_docs, parse_overrides
 
 __all__ = ["add_commands"]
 
@@ -65,25 +65,12 @@ def add_commands(sub: Any) -> None:
     """Register ``train`` on the subparsers ``sub``."""
     p = sub.add_parser("train", help="train an SB3 agent on a reward spec; log proxy and env returns")
     doc = field_docs("training", "TrainConfig")  # the config's field docs are the options' help
-    p.add_argument("--env", required=True, help=doc["env"] + " (rewardlab envs lists them)")
+    add_agent_options(p, doc)
     p.add_argument("--reward", default="env", help=doc["reward"] + " (default: %(default)s)")
-    p.add_argument("--agent", default="ppo", help=doc["agent"] + " (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help=doc["seed"] + " (default: %(default)s)")
     p.add_argument("--timesteps", type=int, default=None, help=doc["timesteps"])
     p.add_argument("--n-envs", type=int, default=None, help=doc["n_envs"])
     p.add_argument("--eval-freq", type=int, default=None, help=doc["eval_freq"])
     p.add_argument("--eval-episodes", type=int, default=10, help=doc["eval_episodes"] + " (default: %(default)s)")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help=doc["hyperparams"] + "; one per --set, JSON value",
-    )
     p.add_argument("--agent-config", default=None, help=doc["agent_config"])
-    p.add_argument("--runs-dir", default="runs", help=doc["runs_dir"] + " (default: %(default)s)")
-    p.add_argument("--group", default="train", help=doc["group"] + " (default: %(default)s)")
-    p.add_argument("--run-name", default=None, help=doc["run_name"])
-    p.add_argument("--threads", type=int, default=1, help=doc["threads"] + " (default: %(default)s)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_run_options(p, doc, group="train")
     p.set_defaults(func=_cmd_train)
