@@ -33,9 +33,9 @@ def test_the_run_config_beside_the_zip_names_the_algorithm(tmp_path):
 
 def test_a_file_that_is_not_an_sb3_zip_is_a_clear_error(tmp_path):
     (tmp_path / "agent.zip").write_bytes(b"not a zip")
-    with pytest.raises(ConfigError, match="`policy` must be a model.zip saved by Stable-Baselines3"):
+    with pytest.raises(ConfigError, match=r"`policy` must be a model\.zip saved by Stable-Baselines3"):
         load_agent(tmp_path / "agent.zip")
-    with pytest.raises(ConfigError, match="`policy` must be 'random', an SB3 model"):
+    with pytest.raises(ConfigError, match=r"`policy` must be 'random', an SB3 model"):
         load_agent(tmp_path / "missing.zip")
 
 

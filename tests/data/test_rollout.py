@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -29,7 +31,7 @@ def test_the_next_observation_at_an_episode_end_is_the_final_one_not_the_reset()
     for s in ends:
         np.testing.assert_array_equal(s.next_obs[0], s.infos[0]["terminal_observation"])
     # the step after an end starts from the reset observation, which is not the final one
-    for a, b in zip(steps, steps[1:], strict=False):
+    for a, b in itertools.pairwise(steps):
         if a.ended[0]:
             assert not np.array_equal(b.obs[0], a.next_obs[0])
         else:
