@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import gymnasium as gym
 import numpy as np
@@ -36,6 +36,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_wrapper
 
 from rewardlab import suite
+from rewardlab.config import Hint, Int
 from rewardlab.data import ALGORITHMS, OFF_POLICY
 from rewardlab.errors import ConfigError, message, unknown
 from rewardlab.rewards import RewardFunction, Shaped
@@ -46,8 +47,20 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["ALGORITHMS", "OFF_POLICY", "AgentPreset", "algorithms", "check", "make", "preset", "relabel_replay_buffer"]
+__all__ = [
+    "ALGORITHMS",
+    "OFF_POLICY",
+    "AgentPreset",
+    "PresetInt",
+    "algorithms",
+    "check",
+    "make",
+    "preset",
+    "relabel_replay_buffer",
+]
 
+PresetInt = Annotated[Annotated[int, Int(1)] | None, Hint(expect="a positive integer or None (use the preset)")]
+"""A config field holding a count (timesteps, envs, evaluation frequency) that None leaves to the preset."""
 _RUN_KEYS = {"policy", "n_envs", "n_timesteps", "normalize"}
 _ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "elu": "ELU", "leaky_relu": "LeakyReLU", "gelu": "GELU"}
 

@@ -37,7 +37,7 @@ from stable_baselines3.common.vec_env import VecNormalize, unwrap_vec_wrapper
 from threadpoolctl import threadpool_limits
 
 from rewardlab import agents, suite
-from rewardlab.config import Config, Hint, Int, NonNegativeInt, PositiveInt, StrictBool
+from rewardlab.config import Config, Hint, NonNegativeInt, PositiveInt, StrictBool
 from rewardlab.data import OFF_POLICY, AgentName
 from rewardlab.errors import ConfigError, NonFiniteRewardError, message
 from rewardlab.evaluation import EvalResult, evaluate
@@ -48,9 +48,6 @@ from rewardlab.wrappers import make_vec_env, reward_function_of
 from rewardlab.wrappers import vector as vec_wrappers
 
 __all__ = ["TrainConfig", "TrainResult", "train"]
-
-_PresetInt = Annotated[Annotated[int, Int(1)] | None, Hint(expect="a positive integer or None (use the preset)")]
-"""A count that defaults to the agent preset's when None."""
 
 
 class TrainConfig(Config):
@@ -70,11 +67,11 @@ class TrainConfig(Config):
     """SB3 algorithm with a preset: ``ppo``, ``sac``, ``dqn`` (``a2c``, ``td3`` use defaults)."""
     seed: NonNegativeInt = 0
     """Seed of every RNG (envs, torch, numpy); the same seed reproduces the run."""
-    timesteps: _PresetInt = None
+    timesteps: agents.PresetInt = None
     """Training steps; None takes the preset's ``n_timesteps``."""
-    n_envs: _PresetInt = None
+    n_envs: agents.PresetInt = None
     """Parallel envs; None takes the preset's ``n_envs``."""
-    eval_freq: _PresetInt = None
+    eval_freq: agents.PresetInt = None
     """Evaluate every this many steps; None means 10 evaluations over the run."""
     eval_episodes: PositiveInt = 10
     """Episodes per evaluation."""
