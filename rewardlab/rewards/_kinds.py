@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
+from pydantic import ConfigDict, Field, SkipValidation, model_validator
 
 from rewardlab import suite
+from rewardlab.config import Config
 from rewardlab.errors import SpecError, message, unknown
 from rewardlab.rewards._running import RunningMeanStd
 from rewardlab.rewards._spec import (
@@ -17,6 +19,7 @@ from rewardlab.rewards._spec import (
     Computed,
     RewardFunction,
     RewardSpec,
+    by_position,
     check_keys,
     check_number,
     from_dict,
@@ -36,7 +39,6 @@ def _as_batch(x: Any) -> np.ndarray:
 # --- env ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Env(RewardSpec):
     """The env's own (ground-truth) reward.
 
@@ -56,14 +58,6 @@ class Env(RewardSpec):
 
     def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
         return _EnvFunction(self, suite.get(env))
-
-    def _fields(self) -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def _from_fields(cls, fields: dict[str, Any], where: str) -> Env:
-        check_keys(where, fields, set())
-        return cls()
 
 
 class _EnvFunction(RewardFunction):
@@ -121,31 +115,36 @@ class LogSigmoid:
         return -np.logaddexp(0.0, -z)  # log σ(z), stable for large |z|
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(Config):
     """One weighted term of a :class:`Terms` reward, with optional transforms.
 
     The factor value goes through, in order: ``× scale`` → ``clip`` → running normalisation →
-    log-sigmoid → ``× weight``.
+    log-sigmoid → ``× weight``. Checked by the :class:`Terms` that holds it (the errors name the term).
     """
 
-    weight: float = 1.0
+    model_config = ConfigDict(frozen=True)
+    error_class = SpecError
+
+    def __init__(self, /, *args: Any, **data: Any) -> None:
+        super().__init__(**by_position(type(self), args, data))
+
+    weight: SkipValidation[float] = 1.0
     """Multiplier of the transformed factor; its sign sets the direction."""
-    scale: float = 1.0
+    scale: SkipValidation[float] = 1.0
     """Positive multiplier applied before clipping (puts the clip range in convenient units)."""
-    clip: tuple[float, float] | None = None
+    clip: SkipValidation[tuple[float, float] | None] = None
     """``(low, high)`` bounds applied after scaling, or None."""
-    normalize: bool = False
+    normalize: SkipValidation[bool] = False
     """Standardise the term by its running mean and std (see :class:`Terms` for semantics)."""
-    log_sigmoid: LogSigmoid | None = None
+    log_sigmoid: SkipValidation[LogSigmoid | None] = None
     """Log-sigmoid transform applied after normalisation, or None."""
-    reward: RewardSpec | None = None
+    reward: SkipValidation[RewardSpec | None] = None
     """A whole reward spec whose output is the term's value instead of the factor of that name
     (the term's key is then a free label). This is how several learned rewards combine:
     ``[terms.helpful] reward = {kind = "learned", model = "..."}, log_sigmoid = {ref = 0.0}``;
     a sum of log-sigmoid-transformed terms reads as "good on every property" (Wang et al. 2024)."""
 
-    def validate(self, where: str) -> None:
+    def validate(self, where: str) -> None:  # type: ignore[override]  # not pydantic's deprecated classmethod
         check_number(f"{where}.weight", self.weight)
         check_number(f"{where}.scale", self.scale, positive=True, fix="Use `weight` for the sign.")
         if self.clip is not None:
@@ -163,6 +162,7 @@ class Term:
             raise SpecError(message(f"{where}.reward", "a reward spec", self.reward, 'Write {kind = "learned", ...}.'))
 
     def to_dict(self) -> dict[str, Any]:
+        """The term as written under ``[terms.<name>]``: ``weight``, then the fields that are set."""
         out: dict[str, Any] = {"weight": self.weight}
         if self.scale != 1.0:
             out["scale"] = self.scale
@@ -190,7 +190,6 @@ class Term:
 _TERM_FIELDS = {"weight", "scale", "clip", "normalize", "log_sigmoid", "reward"}
 
 
-@dataclass(frozen=True)
 class Terms(RewardSpec):
     """A weighted sum of named reward factors: ``r = Σ_k w_k · t_k(f_k(s, a, s'))``.
 
@@ -215,10 +214,15 @@ class Terms(RewardSpec):
     """
 
     kind = "terms"
-    terms: Mapping[str, Term | float] = field(default_factory=dict)
+
+    def __init__(self, /, *args: Any, **data: Any) -> None:  # fields by position too (RewardSpec.__init__)
+        super().__init__(*args, **data)
+
+    terms: SkipValidation[Mapping[str, Term | float]] = Field(default_factory=dict)
     """Factor name -> :class:`Term` (or a plain weight)."""
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> Terms:
         if not isinstance(self.terms, Mapping) or not self.terms:
             raise SpecError(
                 message("terms", "a non-empty mapping factor -> weight", self.terms, 'Write {"angle_cost": -1.0}.')
@@ -232,6 +236,7 @@ class Terms(RewardSpec):
             term.validate(f"terms.{name}")
             normalised[name] = term
         object.__setattr__(self, "terms", normalised)
+        return self
 
     def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
         return _TermsFunction(self, suite.get(env), spaces)
@@ -386,7 +391,6 @@ def _import_callable(param: str, target: str) -> Callable[..., Any]:
     return fn
 
 
-@dataclass(frozen=True)
 class Shaped(RewardSpec):
     """Potential-based shaping on top of any reward: ``R'(s,a,s') = R + γΦ(s') − Φ(s)``.
 
@@ -405,17 +409,22 @@ class Shaped(RewardSpec):
     """
 
     kind = "shaped"
-    base: RewardSpec = field(default_factory=Env)
+
+    def __init__(self, /, *args: Any, **data: Any) -> None:  # fields by position too (RewardSpec.__init__)
+        super().__init__(*args, **data)
+
+    base: SkipValidation[RewardSpec] = Field(default_factory=Env)
     """The reward to shape."""
-    potential: str = ""
+    potential: SkipValidation[str] = ""
     """A potential of the suite env (``rewardlab envs`` lists them) or ``"package.module:function"``
     for a batched ``Phi(obs) -> (batch,)`` of your own."""
-    scale: float = 1.0
+    scale: SkipValidation[float] = 1.0
     """Multiplier of the potential."""
-    gamma: float = 0.99
+    gamma: SkipValidation[float] = 0.99
     """Discount of the shaping; must equal the agent's ``gamma`` for policy invariance."""
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> Shaped:
         if not isinstance(self.base, RewardSpec):
             raise SpecError(message("base", "a reward spec", self.base, "Pass e.g. rewardlab.rewards.Env()."))
         if not isinstance(self.potential, str) or not self.potential:
@@ -424,6 +433,7 @@ class Shaped(RewardSpec):
         gamma = check_number("gamma", self.gamma)
         if not 0.0 < gamma <= 1.0:
             raise SpecError(message("gamma", "in (0, 1]", self.gamma, "Use the agent's discount, e.g. 0.99."))
+        return self
 
     def _potential(self, env: suite.SuiteEnv) -> Callable[..., Any]:
         if ":" in self.potential:
@@ -454,14 +464,10 @@ class Shaped(RewardSpec):
 
     @classmethod
     def _from_fields(cls, fields: dict[str, Any], where: str) -> Shaped:
-        check_keys(where, fields, {"base", "potential", "scale", "gamma"})
-        base = from_dict(fields["base"], f"{where}.base") if "base" in fields else Env()
-        return cls(
-            base=base,
-            potential=fields.get("potential", ""),
-            scale=fields.get("scale", 1.0),
-            gamma=fields.get("gamma", 0.99),
-        )
+        check_keys(where, fields, set(cls.model_fields))
+        if "base" in fields:
+            fields = {**fields, "base": from_dict(fields["base"], f"{where}.base")}
+        return cls.from_dict(fields, where)
 
     @property
     def label(self) -> str:
@@ -510,7 +516,6 @@ class _ShapedFunction(RewardFunction):
 # --- code ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Code(RewardSpec):
     """A reward written in Python: ``"package.module:function"``.
 
@@ -522,18 +527,24 @@ class Code(RewardSpec):
     """
 
     kind = "code"
-    function: str = ""
+
+    def __init__(self, /, *args: Any, **data: Any) -> None:  # fields by position too (RewardSpec.__init__)
+        super().__init__(*args, **data)
+
+    function: SkipValidation[str] = ""
     """``"package.module:function"``, importable from the current ``sys.path``."""
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    kwargs: SkipValidation[Mapping[str, Any]] = Field(default_factory=dict)
     """Extra keyword arguments passed on every call."""
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> Code:
         if not isinstance(self.function, str) or self.function.count(":") != 1:
             raise SpecError(
                 message("function", '"package.module:function"', self.function, "Name a module and a function.")
             )
         if not isinstance(self.kwargs, Mapping):
             raise SpecError(message("kwargs", "a table of keyword arguments", self.kwargs))
+        return self
 
     def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
         fn = _CodeFunction(self, suite.get(env), _import_callable("function", self.function))
@@ -546,11 +557,6 @@ class Code(RewardSpec):
         if self.kwargs:
             out["kwargs"] = dict(self.kwargs)
         return out
-
-    @classmethod
-    def _from_fields(cls, fields: dict[str, Any], where: str) -> Code:
-        check_keys(where, fields, {"function", "kwargs"})
-        return cls(function=fields.get("function", ""), kwargs=fields.get("kwargs", {}))
 
     @property
     def label(self) -> str:

@@ -18,12 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field, SkipValidation, model_validator
 
 from rewardlab import suite
 from rewardlab.config import Config, Hint, NonNegativeInt, PositiveInt, fail
@@ -206,7 +205,6 @@ class Preferences(Config):
     """Seeds data collection, labelling and the model."""
 
 
-@dataclass(frozen=True)
 class Learned(RewardSpec):
     """A reward model trained from pairwise preferences (Christiano et al. 2017).
 
@@ -227,18 +225,23 @@ class Learned(RewardSpec):
     """
 
     kind = "learned"
-    model: str = ""
+
+    def __init__(self, /, *args: Any, **data: Any) -> None:  # fields by position too (RewardSpec.__init__)
+        super().__init__(*args, **data)
+
+    model: SkipValidation[str] = ""
     """Directory written by :meth:`rewardlab.preferences.RewardModel.save` (``model.json`` +
     ``model.safetensors``); empty when ``preferences`` is given."""
-    scale: float = 1.0
+    scale: SkipValidation[float] = 1.0
     """Multiplier of the model's output."""
-    preferences: Mapping[str, Any] | None = None
+    preferences: SkipValidation[Mapping[str, Any] | None] = None
     """Train the model when built instead of loading it: any of ``n_segments`` (400), ``length``
     (25), ``policy`` ("random"), ``n_pairs`` (1000), ``reward`` ("env"), ``temperature`` (1.0),
     ``features`` (["obs", "action"]; also next_obs and factor names), ``hidden`` ([64, 64]),
     ``ensemble`` (1), ``epochs`` (50), ``lr`` (1e-3), ``seed`` (0)."""
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> Learned:
         if self.preferences is not None:
             if self.model:
                 raise SpecError(message("model", "empty when `preferences` is given", self.model, "Give one of them."))
@@ -261,6 +264,7 @@ class Learned(RewardSpec):
             )
         object.__setattr__(self, "model", str(self.model))
         check_number("scale", self.scale, positive=True, fix="Use a positive multiplier such as 1.0.")
+        return self
 
     def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
         env = suite.get(env)
@@ -294,15 +298,13 @@ class Learned(RewardSpec):
 
     @classmethod
     def _from_fields(cls, fields: dict[str, Any], where: str) -> Learned:
-        check_keys(where, fields, {"model", "scale", "preferences"})
+        check_keys(where, fields, set(cls.model_fields))
         if "model" not in fields and "preferences" not in fields:
             raise SpecError(
                 message(f"{where}.model", "present (or `preferences`)", None, 'Add model = "path/to/reward_model".')
             )
         try:
-            return cls(
-                model=fields.get("model", ""), scale=fields.get("scale", 1.0), preferences=fields.get("preferences")
-            )
+            return cls.from_dict(fields, where)
         except SpecError as exc:
             raise SpecError(f"{where}: {exc}") from None
 
@@ -325,31 +327,6 @@ _MARGIN_STATS = ("buffer", "batch")
 _TIES = ("drop", "equal")
 _UNITS = ("transition", "segment")
 _FEATURES = ("obs", "action", "next_obs", "factors")
-_FIELDS = {
-    "ranking",
-    "higher_is_better",
-    "margin",
-    "margin_type",
-    "margin_stat",
-    "ties",
-    "unit",
-    "segment_length",
-    "features",
-    "mode",
-    "policy",
-    "n_samples",
-    "n_batches",
-    "batch_size",
-    "warmup",
-    "update_every",
-    "relabel",
-    "hidden",
-    "ensemble",
-    "lr",
-    "epochs",
-    "normalize_output",
-    "seed",
-}
 
 
 def _choice(param: str, value: Any, choices: Sequence[str], what: str) -> str:
@@ -364,7 +341,6 @@ def _positive_int(param: str, value: Any, fix: str) -> int:
     return int(value)
 
 
-@dataclass(frozen=True)
 class Hierarchical(RewardSpec):
     """HERON: a reward model trained on labels from a ranking of the env's reward factors.
 
@@ -395,55 +371,60 @@ class Hierarchical(RewardSpec):
     """
 
     kind = "hierarchical"
-    ranking: Sequence[str] = ()
+
+    def __init__(self, /, *args: Any, **data: Any) -> None:  # fields by position too (RewardSpec.__init__)
+        super().__init__(*args, **data)
+
+    ranking: SkipValidation[Sequence[str]] = ()
     """Factor names, most important first (a subset of the env's factors, no duplicates)."""
-    higher_is_better: Mapping[str, bool] = field(default_factory=dict)
+    higher_is_better: SkipValidation[Mapping[str, bool]] = Field(default_factory=dict)
     """Direction per factor; factors left out take the suite's direction."""
-    margin: float | Mapping[str, float] = 1.0
+    margin: SkipValidation[float | Mapping[str, float]] = 1.0
     """δ per factor (one number for all, or factor -> number): a multiple of the std, or absolute."""
-    margin_type: str = "std"
+    margin_type: SkipValidation[str] = "std"
     """``"std"`` (δ_k = margin_k · std(z_k), HERON) or ``"absolute"`` (δ_k = margin_k)."""
-    margin_stat: str = "buffer"
+    margin_stat: SkipValidation[str] = "buffer"
     """Where the std comes from: ``"buffer"`` (all data so far) or ``"batch"`` (each minibatch)."""
-    ties: str = "drop"
+    ties: SkipValidation[str] = "drop"
     """``"drop"`` pairs tied at every level (HERON) or label them ``"equal"`` (0.5)."""
-    unit: str = "transition"
+    unit: SkipValidation[str] = "transition"
     """Compare single ``"transition"``s (HERON's code) or ``"segment"``s on summed factors."""
-    segment_length: int = 25
+    segment_length: SkipValidation[int] = 25
     """Steps per segment when ``unit = "segment"`` (offline mode only)."""
-    features: Sequence[str] = ("obs", "action", "factors")
+    features: SkipValidation[Sequence[str]] = ("obs", "action", "factors")
     """Reward-model inputs among ``obs``, ``action``, ``next_obs``, ``factors`` (HERON: obs + factors)."""
-    mode: str = "offline"
+    mode: SkipValidation[str] = "offline"
     """``"offline"`` (train the model, then the agent) or ``"online"`` (update it while the agent trains)."""
-    policy: str = "random"
+    policy: SkipValidation[str] = "random"
     """Offline data: ``"random"`` or the path of a trained agent's ``agent.zip``."""
-    n_samples: int = 5000
+    n_samples: SkipValidation[int] = 5000
     """Offline data: samples (transitions or segments) to collect."""
-    n_batches: int | None = None
+    n_batches: SkipValidation[int | None] = None
     """Minibatches of samples to pair: offline in total (default 400), online per model update
     (default 16, as HERON)."""
-    batch_size: int = 16
+    batch_size: SkipValidation[int] = 16
     """Samples per minibatch; every pair inside a minibatch is compared (HERON: 16 -> 120 pairs)."""
-    warmup: int = 1000
+    warmup: SkipValidation[int] = 1000
     """Online: env steps before the first model update."""
-    update_every: int = 400
+    update_every: SkipValidation[int] = 400
     """Online: env steps between model updates (HERON: 400)."""
-    relabel: bool = False
+    relabel: SkipValidation[bool] = False
     """Online: rewrite the replay buffer's rewards with the current model after each update."""
-    hidden: Sequence[int] = (64, 64)
+    hidden: SkipValidation[Sequence[int]] = (64, 64)
     """Hidden layer sizes of the reward MLP (HERON: 256, 256)."""
-    ensemble: int = 1
+    ensemble: SkipValidation[int] = 1
     """Reward-model ensemble members."""
-    lr: float = 1e-3
+    lr: SkipValidation[float] = 1e-3
     """Adam learning rate of the reward model."""
-    epochs: int = 30
+    epochs: SkipValidation[int] = 30
     """Offline: passes over the labelled pairs (early stopping on a 10% validation split)."""
-    normalize_output: bool = True
+    normalize_output: SkipValidation[bool] = True
     """Offline: standardise the learned reward over the collected data (mean 0, std 1)."""
-    seed: int = 0
+    seed: SkipValidation[int] = 0
     """Seeds data collection, pairing and the model (the agent's seed is separate)."""
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> Hierarchical:
         ranking = self.ranking
         if isinstance(ranking, str) or not isinstance(ranking, Sequence) or not ranking:
             raise SpecError(
@@ -508,6 +489,7 @@ class Hierarchical(RewardSpec):
             raise SpecError(message("seed", "a non-negative integer", self.seed))
         if not isinstance(self.policy, (str, Path)):
             raise SpecError(message("policy", '"random" or a model.zip path', self.policy))
+        return self
 
     # --- helpers -----------------------------------------------------------------------------------
 
@@ -562,17 +544,16 @@ class Hierarchical(RewardSpec):
 
     @classmethod
     def _from_fields(cls, fields: dict[str, Any], where: str) -> Hierarchical:
-        check_keys(where, fields, _FIELDS)
+        check_keys(where, fields, set(cls.model_fields))
         if "ranking" not in fields:
             raise SpecError(
                 message(f"{where}.ranking", "present", None, 'Add ranking = ["most_important", "next", ...].')
             )
-        kwargs = dict(fields)
-        for name in ("ranking", "features", "hidden"):
-            if name in kwargs and isinstance(kwargs[name], list):
-                kwargs[name] = tuple(kwargs[name])
+        lists = {
+            k: tuple(v) for k, v in fields.items() if k in ("ranking", "features", "hidden") and isinstance(v, list)
+        }
         try:
-            return cls(**kwargs)
+            return cls.from_dict({**fields, **lists}, where)
         except SpecError as exc:
             raise SpecError(f"{where}: {exc}") from None
 

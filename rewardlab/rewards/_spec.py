@@ -4,7 +4,8 @@ A spec is a small typed object, written in Python or loaded from TOML, validated
 construction. ``spec.build(env)`` binds it to a suite env (resolving factor names) and returns
 a :class:`RewardFunction`, the one protocol every wrapper, metric and sweep calls.
 
-Kinds register themselves by subclassing :class:`RewardSpec`. A kind whose build *trains* a
+Kinds register themselves by subclassing :class:`RewardSpec` (a frozen
+:class:`~rewardlab.config.Config`). A kind whose build *trains* a
 reward model (``learned`` with ``preferences``, ``hierarchical``) keeps its spec here, as data,
 while the training lives in a higher layer (:mod:`rewardlab.preferences`), which registers the
 builder with :func:`register_trainer` when imported; :func:`trainer` imports that layer on first
@@ -23,11 +24,11 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
-from pydantic import GetCoreSchemaHandler
+from pydantic import ConfigDict, GetCoreSchemaHandler
 from pydantic_core import CoreSchema, core_schema
 
 from rewardlab import suite
-from rewardlab.config import fail
+from rewardlab.config import Config, fail
 from rewardlab.errors import SpecError, message, suggest, unknown
 
 if sys.version_info >= (3, 11):
@@ -113,16 +114,49 @@ class RewardFunction(ABC):
         """Restore what :meth:`state_dict` returned."""
 
 
-class RewardSpec(ABC):
-    """Base class of reward specs. Subclasses are dataclasses with a ``kind`` name."""
+def by_position(cls: type[Config], args: tuple[Any, ...], data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with ``args`` bound to ``cls``'s fields in order, as a dataclass binds positional arguments.
+
+    An unknown keyword is a :class:`TypeError` too, as a dataclass raises (:func:`from_dict` words
+    an unknown key of a dict as a :class:`SpecError` naming the closest field, before construction).
+    """
+    names = list(cls.model_fields)
+    for name in data:
+        if name not in cls.model_fields:
+            raise TypeError(f"{cls.__name__}.__init__() got an unexpected keyword argument {name!r}")
+    if len(args) > len(names):
+        raise TypeError(f"{cls.__name__} takes at most {len(names)} positional arguments")
+    for name, value in zip(names, args, strict=False):
+        if name in data:
+            raise TypeError(f"{cls.__name__} got multiple values for argument {name!r}")
+        data[name] = value
+    return data
+
+
+class RewardSpec(Config, ABC):
+    """Base class of reward specs: frozen :class:`~rewardlab.config.Config` models with a ``kind`` name.
+
+    A kind registers itself by subclassing with a ``kind`` class attribute (users can add kinds
+    the same way). Fields may be given positionally, in field order, as the dataclasses these
+    models replaced took them (``Terms({"a": -1.0})``, ``Shaped(Env(), potential="upright")``).
+    Each kind checks its fields in a ``model_validator`` with its own wording (field paths
+    without the ``where`` prefix); unknown and missing keys are worded by the config template.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    error_class = SpecError
 
     kind: ClassVar[str]
     _kinds: ClassVar[dict[str, type[RewardSpec]]] = {}
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
         if "kind" in cls.__dict__:
             RewardSpec._kinds[cls.kind] = cls
+
+    def __init__(self, /, *args: Any, **data: Any) -> None:
+        super().__init__(**by_position(type(self), args, data))
 
     @abstractmethod
     def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
@@ -147,16 +181,19 @@ class RewardSpec(ABC):
         """
         self.build(env, spaces)
 
-    @abstractmethod
-    def _fields(self) -> dict[str, Any]: ...
+    def _fields(self) -> dict[str, Any]:
+        """The fields :meth:`to_dict` writes after ``kind`` (default: every field, as dumped)."""
+        return self.model_dump(mode="json")
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict (TOML-ready) that :func:`from_dict` turns back into an equal spec."""
         return {"kind": self.kind, **self._fields()}
 
     @classmethod
-    @abstractmethod
-    def _from_fields(cls, fields: dict[str, Any], where: str) -> RewardSpec: ...
+    def _from_fields(cls, fields: dict[str, Any], where: str) -> RewardSpec:
+        """The spec of a dict's fields (all but ``kind``); ``where`` prefixes unknown/missing keys."""
+        check_keys(where, fields, set(cls.model_fields))  # before __init__, which words them as a TypeError
+        return cls.from_dict(fields, where)
 
     @property
     def label(self) -> str:

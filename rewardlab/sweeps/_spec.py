@@ -15,7 +15,6 @@ baseline. Building a spec reads nothing and trains nothing; :func:`load_sweep` r
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import re
@@ -38,7 +37,8 @@ from pydantic import (
 )
 
 from rewardlab import suite
-from rewardlab.config import Config, Hint, Int, NonNegativeInt, OneOf, PositiveInt, Real, fail
+from rewardlab.agents import PresetInt
+from rewardlab.config import Config, Hint, NonNegativeInt, OneOf, PositiveInt, Real, fail
 from rewardlab.data import ALGORITHMS
 from rewardlab.errors import ConfigError, RewardLabError, message, suggest
 from rewardlab.rewards import Env, RewardSpec, Term, Terms, from_dict
@@ -108,10 +108,6 @@ def _distinct(expect: str, fix: str = "") -> AfterValidator:
         return value
 
     return AfterValidator(check)
-
-
-_PresetInt = Annotated[Annotated[int, Int(1)] | None, Hint(expect="a positive integer or None (use the preset)")]
-"""A count that defaults to the agent preset's when None (as :class:`~rewardlab.training.TrainConfig`'s)."""
 
 
 class _Table(Config):
@@ -250,7 +246,7 @@ class Ablation(_Table):
             assert self.term is not None  # validated for weight_grid
             for v in self.values:
                 old = terms.get(self.term, Term())
-                new = dataclasses.replace(old, weight=v)
+                new = old.model_copy(update={"weight": v})
                 out[f"{self.prefix}{self.term}_x{_number_text(v)}"] = Terms({**terms, self.term: new})
         return out
 
@@ -274,13 +270,13 @@ class Trial(Config):
     """The reward spec as a dict (``RewardSpec.to_dict()``)."""
     hyperparams: dict[str, Any] = Field(default_factory=dict)
     """SB3 hyperparameter overrides."""
-    timesteps: _PresetInt = None
+    timesteps: PresetInt = None
     """Training steps (None: the preset's)."""
-    eval_freq: _PresetInt = None
+    eval_freq: PresetInt = None
     """Evaluate every this many steps (None: 10 evaluations)."""
     eval_episodes: PositiveInt = 10
     """Episodes per evaluation."""
-    n_envs: _PresetInt = None
+    n_envs: PresetInt = None
     """Parallel envs (None: the preset's)."""
 
     @property
@@ -468,13 +464,13 @@ class SweepSpec(_Table):
     a ``name`` each are accepted too)."""
     ablations: tuple[Ablation, ...] = Field(default=(), validate_default=True)
     """Rules generating more variants from a ``terms`` reward (a single table is accepted)."""
-    timesteps: _PresetInt = None
+    timesteps: PresetInt = None
     """Training steps per trial (None: each agent preset's)."""
-    eval_freq: _PresetInt = None
+    eval_freq: PresetInt = None
     """Evaluate every this many steps (None: 10 evaluations per trial)."""
     eval_episodes: PositiveInt = 10
     """Episodes per evaluation."""
-    n_envs: _PresetInt = None
+    n_envs: PresetInt = None
     """Parallel envs per trial (None: the preset's)."""
     baseline: str | None = Field(default=None, validate_default=True)
     """The variant whose return defines regret; None picks a variant of kind ``env`` if any."""
