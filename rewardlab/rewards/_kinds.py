@@ -5,18 +5,20 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import numpy as np
 from pydantic import ConfigDict, Field, SkipValidation, model_validator
 
 from rewardlab import suite
-from rewardlab.config import Config
+from rewardlab.config import Config, fail
 from rewardlab.errors import SpecError, message, unknown
 from rewardlab.rewards._running import RunningMeanStd
 from rewardlab.rewards._spec import (
     Array,
     Computed,
+    Kept,
+    Number,
     RewardFunction,
     RewardSpec,
     by_position,
@@ -391,6 +393,21 @@ def _import_callable(param: str, target: str) -> Callable[..., Any]:
     return fn
 
 
+def _reward_spec(value: Any) -> None:
+    if not isinstance(value, RewardSpec):
+        raise fail("a reward spec", "Pass e.g. rewardlab.rewards.Env().")
+
+
+def _potential_name(value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise fail("a potential name or 'module:function'")
+
+
+def _discount(value: Any) -> None:
+    if not 0.0 < Number()(value) <= 1.0:
+        raise fail("in (0, 1]", "Use the agent's discount, e.g. 0.99.")
+
+
 class Shaped(RewardSpec):
     """Potential-based shaping on top of any reward: ``R'(s,a,s') = R + γΦ(s') − Φ(s)``.
 
@@ -413,27 +430,15 @@ class Shaped(RewardSpec):
     def __init__(self, /, *args: Any, **data: Any) -> None:  # fields by position too (RewardSpec.__init__)
         super().__init__(*args, **data)
 
-    base: SkipValidation[RewardSpec] = Field(default_factory=Env)
+    base: Annotated[RewardSpec, Kept(_reward_spec)] = Field(default_factory=Env)
     """The reward to shape."""
-    potential: SkipValidation[str] = ""
+    potential: Annotated[str, Kept(_potential_name)] = Field("", validate_default=True)
     """A potential of the suite env (``rewardlab envs`` lists them) or ``"package.module:function"``
     for a batched ``Phi(obs) -> (batch,)`` of your own."""
-    scale: SkipValidation[float] = 1.0
+    scale: Annotated[float, Kept(Number())] = 1.0
     """Multiplier of the potential."""
-    gamma: SkipValidation[float] = 0.99
-    """Discount of the shaping; must equal the agent's ``gamma`` for policy invariance."""
-
-    @model_validator(mode="after")
-    def _check(self) -> Shaped:
-        if not isinstance(self.base, RewardSpec):
-            raise SpecError(message("base", "a reward spec", self.base, "Pass e.g. rewardlab.rewards.Env()."))
-        if not isinstance(self.potential, str) or not self.potential:
-            raise SpecError(message("potential", "a potential name or 'module:function'", self.potential))
-        check_number("scale", self.scale)
-        gamma = check_number("gamma", self.gamma)
-        if not 0.0 < gamma <= 1.0:
-            raise SpecError(message("gamma", "in (0, 1]", self.gamma, "Use the agent's discount, e.g. 0.99."))
-        return self
+    gamma: Annotated[float, Kept(_discount)] = 0.99
+    """Discount of the shaping, in (0, 1]; must equal the agent's ``gamma`` for policy invariance."""
 
     def _potential(self, env: suite.SuiteEnv) -> Callable[..., Any]:
         if ":" in self.potential:
@@ -467,7 +472,7 @@ class Shaped(RewardSpec):
         check_keys(where, fields, set(cls.model_fields))
         if "base" in fields:
             fields = {**fields, "base": from_dict(fields["base"], f"{where}.base")}
-        return cls.from_dict(fields, where)
+        return cls.from_dict(fields, "")  # field paths without the prefix (RewardSpec._from_fields)
 
     @property
     def label(self) -> str:
@@ -516,6 +521,16 @@ class _ShapedFunction(RewardFunction):
 # --- code ---------------------------------------------------------------------------------------
 
 
+def _function_name(value: Any) -> None:
+    if not isinstance(value, str) or value.count(":") != 1:
+        raise fail('"package.module:function"', "Name a module and a function.")
+
+
+def _mapping(value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise fail("a table of keyword arguments")
+
+
 class Code(RewardSpec):
     """A reward written in Python: ``"package.module:function"``.
 
@@ -531,20 +546,10 @@ class Code(RewardSpec):
     def __init__(self, /, *args: Any, **data: Any) -> None:  # fields by position too (RewardSpec.__init__)
         super().__init__(*args, **data)
 
-    function: SkipValidation[str] = ""
+    function: Annotated[str, Kept(_function_name)] = Field("", validate_default=True)
     """``"package.module:function"``, importable from the current ``sys.path``."""
-    kwargs: SkipValidation[Mapping[str, Any]] = Field(default_factory=dict)
+    kwargs: Annotated[Mapping[str, Any], Kept(_mapping)] = Field(default_factory=dict)
     """Extra keyword arguments passed on every call."""
-
-    @model_validator(mode="after")
-    def _check(self) -> Code:
-        if not isinstance(self.function, str) or self.function.count(":") != 1:
-            raise SpecError(
-                message("function", '"package.module:function"', self.function, "Name a module and a function.")
-            )
-        if not isinstance(self.kwargs, Mapping):
-            raise SpecError(message("kwargs", "a table of keyword arguments", self.kwargs))
-        return self
 
     def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
         fn = _CodeFunction(self, suite.get(env), _import_callable("function", self.function))

@@ -25,12 +25,13 @@ import numpy as np
 from pydantic import BeforeValidator, Field, SkipValidation, model_validator
 
 from rewardlab import suite
-from rewardlab.config import Config, Hint, NonNegativeInt, PositiveInt, fail
+from rewardlab.config import Config, Hint, Int, NonNegativeInt, OneOf, PositiveInt, fail
 from rewardlab.errors import SpecError, message, unknown
 from rewardlab.rewards._network import FeatureSpec, RewardModel
 from rewardlab.rewards._spec import (
     Array,
     Computed,
+    Kept,
     Number,
     RewardFunction,
     RewardSpec,
@@ -341,6 +342,26 @@ def _positive_int(param: str, value: Any, fix: str) -> int:
     return int(value)
 
 
+def _positive(name: str, fix: str = "") -> Int:
+    """The check of a positive-integer field ``name`` (numpy integers too; kept as given)."""
+    return Int(1, expect="a positive integer", fix=fix or f"Use a positive integer for `{name}`.")
+
+
+def _batch_size(value: Any) -> None:
+    if _positive("batch_size", "Use 16 (HERON) or more.")(value) < 2:
+        raise fail("at least 2 (pairs are drawn inside a batch)")
+
+
+def _seed(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:  # a Python int: numpy's are refused
+        raise fail("a non-negative integer")
+
+
+def _policy(value: Any) -> None:
+    if not isinstance(value, (str, Path)):
+        raise fail('"random" or a model.zip path')
+
+
 class Hierarchical(RewardSpec):
     """HERON: a reward model trained on labels from a ranking of the env's reward factors.
 
@@ -381,46 +402,46 @@ class Hierarchical(RewardSpec):
     """Direction per factor; factors left out take the suite's direction."""
     margin: SkipValidation[float | Mapping[str, float]] = 1.0
     """δ per factor (one number for all, or factor -> number): a multiple of the std, or absolute."""
-    margin_type: SkipValidation[str] = "std"
+    margin_type: Annotated[SkipValidation[str], OneOf(_MARGIN_TYPES, "a margin type")] = "std"
     """``"std"`` (δ_k = margin_k · std(z_k), HERON) or ``"absolute"`` (δ_k = margin_k)."""
-    margin_stat: SkipValidation[str] = "buffer"
+    margin_stat: Annotated[SkipValidation[str], OneOf(_MARGIN_STATS, "a margin statistic")] = "buffer"
     """Where the std comes from: ``"buffer"`` (all data so far) or ``"batch"`` (each minibatch)."""
-    ties: SkipValidation[str] = "drop"
+    ties: Annotated[SkipValidation[str], OneOf(_TIES, "a tie policy")] = "drop"
     """``"drop"`` pairs tied at every level (HERON) or label them ``"equal"`` (0.5)."""
-    unit: SkipValidation[str] = "transition"
+    unit: Annotated[SkipValidation[str], OneOf(_UNITS, "a comparison unit")] = "transition"
     """Compare single ``"transition"``s (HERON's code) or ``"segment"``s on summed factors."""
-    segment_length: SkipValidation[int] = 25
+    segment_length: Annotated[int, Kept(_positive("segment_length"))] = 25
     """Steps per segment when ``unit = "segment"`` (offline mode only)."""
     features: SkipValidation[Sequence[str]] = ("obs", "action", "factors")
     """Reward-model inputs among ``obs``, ``action``, ``next_obs``, ``factors`` (HERON: obs + factors)."""
-    mode: SkipValidation[str] = "offline"
+    mode: Annotated[SkipValidation[str], OneOf(_MODES, "a training mode")] = "offline"
     """``"offline"`` (train the model, then the agent) or ``"online"`` (update it while the agent trains)."""
-    policy: SkipValidation[str] = "random"
+    policy: Annotated[str, Kept(_policy)] = "random"
     """Offline data: ``"random"`` or the path of a trained agent's ``agent.zip``."""
-    n_samples: SkipValidation[int] = 5000
+    n_samples: Annotated[int, Kept(_positive("n_samples"))] = 5000
     """Offline data: samples (transitions or segments) to collect."""
-    n_batches: SkipValidation[int | None] = None
+    n_batches: Annotated[int | None, Kept(_positive("n_batches"), optional=True)] = None
     """Minibatches of samples to pair: offline in total (default 400), online per model update
     (default 16, as HERON)."""
-    batch_size: SkipValidation[int] = 16
+    batch_size: Annotated[int, Kept(_batch_size)] = 16
     """Samples per minibatch; every pair inside a minibatch is compared (HERON: 16 -> 120 pairs)."""
-    warmup: SkipValidation[int] = 1000
+    warmup: Annotated[int, Kept(_positive("warmup"))] = 1000
     """Online: env steps before the first model update."""
-    update_every: SkipValidation[int] = 400
+    update_every: Annotated[int, Kept(_positive("update_every"))] = 400
     """Online: env steps between model updates (HERON: 400)."""
     relabel: SkipValidation[bool] = False
     """Online: rewrite the replay buffer's rewards with the current model after each update."""
     hidden: SkipValidation[Sequence[int]] = (64, 64)
     """Hidden layer sizes of the reward MLP (HERON: 256, 256)."""
-    ensemble: SkipValidation[int] = 1
+    ensemble: Annotated[int, Kept(_positive("ensemble"))] = 1
     """Reward-model ensemble members."""
-    lr: SkipValidation[float] = 1e-3
+    lr: Annotated[float, Kept(Number(positive=True, fix="Use e.g. 1e-3."))] = 1e-3
     """Adam learning rate of the reward model."""
-    epochs: SkipValidation[int] = 30
+    epochs: Annotated[int, Kept(_positive("epochs"))] = 30
     """Offline: passes over the labelled pairs (early stopping on a 10% validation split)."""
     normalize_output: SkipValidation[bool] = True
     """Offline: standardise the learned reward over the collected data (mean 0, std 1)."""
-    seed: SkipValidation[int] = 0
+    seed: Annotated[int, Kept(_seed)] = 0
     """Seeds data collection, pairing and the model (the agent's seed is separate)."""
 
     @model_validator(mode="after")
@@ -452,11 +473,6 @@ class Hierarchical(RewardSpec):
             v = check_number(f"margin.{name}" if isinstance(self.margin, Mapping) else "margin", value)
             if v < 0:
                 raise SpecError(message("margin", "non-negative", value, "Use 0 for a strict comparison."))
-        _choice("margin_type", self.margin_type, _MARGIN_TYPES, "a margin type")
-        _choice("margin_stat", self.margin_stat, _MARGIN_STATS, "a margin statistic")
-        _choice("ties", self.ties, _TIES, "a tie policy")
-        _choice("unit", self.unit, _UNITS, "a comparison unit")
-        _choice("mode", self.mode, _MODES, "a training mode")
         if self.mode == "online" and self.unit != "transition":
             raise SpecError(
                 message(
@@ -471,11 +487,6 @@ class Hierarchical(RewardSpec):
         object.__setattr__(self, "features", tuple(feats))
         if self.n_batches is None:
             object.__setattr__(self, "n_batches", 16 if self.mode == "online" else 400)
-        for name in ("segment_length", "n_samples", "n_batches", "warmup", "update_every", "ensemble", "epochs"):
-            _positive_int(name, getattr(self, name), f"Use a positive integer for `{name}`.")
-        _positive_int("batch_size", self.batch_size, "Use 16 (HERON) or more.")
-        if self.batch_size < 2:
-            raise SpecError(message("batch_size", "at least 2 (pairs are drawn inside a batch)", self.batch_size))
         hidden = self.hidden
         if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
             raise SpecError(message("hidden", "a list of layer sizes", hidden, "Write [64, 64]."))
@@ -484,11 +495,6 @@ class Hierarchical(RewardSpec):
         object.__setattr__(self, "hidden", tuple(int(h) for h in hidden))
         if not isinstance(self.relabel, bool) or not isinstance(self.normalize_output, bool):
             raise SpecError(message("relabel", "true or false", self.relabel))
-        check_number("lr", self.lr, positive=True, fix="Use e.g. 1e-3.")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise SpecError(message("seed", "a non-negative integer", self.seed))
-        if not isinstance(self.policy, (str, Path)):
-            raise SpecError(message("policy", '"random" or a model.zip path', self.policy))
         return self
 
     # --- helpers -----------------------------------------------------------------------------------
@@ -553,7 +559,7 @@ class Hierarchical(RewardSpec):
             k: tuple(v) for k, v in fields.items() if k in ("ranking", "features", "hidden") and isinstance(v, list)
         }
         try:
-            return cls.from_dict({**fields, **lists}, where)
+            return cls.from_dict({**fields, **lists}, "")  # field paths without the prefix (RewardSpec._from_fields)
         except SpecError as exc:
             raise SpecError(f"{where}: {exc}") from None
 

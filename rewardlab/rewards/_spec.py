@@ -39,6 +39,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = [
     "Array",
     "Computed",
+    "Kept",
     "Number",
     "RewardFn",
     "RewardFunction",
@@ -139,8 +140,10 @@ class RewardSpec(Config, ABC):
     A kind registers itself by subclassing with a ``kind`` class attribute (users can add kinds
     the same way). Fields may be given positionally, in field order, as the dataclasses these
     models replaced took them (``Terms({"a": -1.0})``, ``Shaped(Env(), potential="upright")``).
-    Each kind checks its fields in a ``model_validator`` with its own wording (field paths
-    without the ``where`` prefix); unknown and missing keys are worded by the config template.
+    A kind declares the checks of single fields in their types (:class:`Kept`, :class:`Number`,
+    the markers of :mod:`rewardlab.config`) and the rest in a ``model_validator`` with its own
+    wording; either way the field paths have no ``where`` prefix. Unknown keys are worded by the
+    config template.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -191,9 +194,12 @@ class RewardSpec(Config, ABC):
 
     @classmethod
     def _from_fields(cls, fields: dict[str, Any], where: str) -> RewardSpec:
-        """The spec of a dict's fields (all but ``kind``); ``where`` prefixes unknown/missing keys."""
+        """The spec of a dict's fields (all but ``kind``); ``where`` prefixes unknown keys.
+
+        The field errors name the field alone (``where=""``), as the kinds' own checks do.
+        """
         check_keys(where, fields, set(cls.model_fields))  # before __init__, which words them as a TypeError
-        return cls.from_dict(fields, where)
+        return cls.from_dict(fields, "")
 
     @property
     def label(self) -> str:
@@ -272,6 +278,30 @@ class Number:
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
         return core_schema.no_info_before_validator_function(self, handler(source))
+
+
+@dataclass(frozen=True)
+class Kept:
+    """``Annotated[int, Kept(Int(1))]``: a field checked by ``check`` but kept as given (no coercion).
+
+    ``check`` is a marker of :mod:`rewardlab.config` (``Int``, ``OneOf``), a :class:`Number` or a
+    function that raises :func:`~rewardlab.config.fail`; its return value is dropped, so a numpy
+    scalar stays a numpy scalar and a ``Path`` a ``Path``, as the specs' hand-written checks kept
+    them (the dumps and cache keys made from them are unchanged). ``optional`` lets None through.
+    """
+
+    check: Callable[[Any], Any]
+    """Raises :func:`~rewardlab.config.fail` when the value is wrong."""
+    optional: bool = False
+    """Accept None without calling ``check``."""
+
+    def __call__(self, value: Any) -> Any:
+        if not (self.optional and value is None):
+            self.check(value)
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_plain_validator_function(self)
 
 
 def check_keys(where: str, fields: Mapping[str, Any], allowed: set[str]) -> None:
