@@ -152,6 +152,7 @@ def compare(
     n_bootstrap: int = 200,
     runs_dir: str | Path = "runs",
     write: bool = True,
+    trust: bool = False,
 ) -> CompareResult:
     """Distances between every pair of reward specs on ``env``.
 
@@ -168,6 +169,8 @@ def compare(
         n_bootstrap: bootstrap resamples for the 95% intervals.
         runs_dir: root of the run folders; results go to ``runs_dir/compare/<env>__<metric>__<time>``.
         write: write the files (``distances.csv``, ``matrix.csv``, ``heatmap.png``, ``config.json``).
+        trust: let a ``policy`` path be unpickled when nothing else can read it (an SB3 zip without
+            its run's ``config.json``): only for files from people you trust.
 
     Returns:
         A :class:`CompareResult`.
@@ -196,8 +199,10 @@ def compare(
             spaces = (raw_env.observation_space, raw_env.action_space)
         finally:
             raw_env.close()
+        for spec in parsed:
+            spec.check(suite_env, spaces)  # every spec's errors before any of them trains a model
         fns = [spec.build(suite_env, spaces) for spec in parsed]
-        transitions = sample_transitions(suite_env, int(n), policy, seed=seed)
+        transitions = sample_transitions(suite_env, int(n), policy, seed=seed, trust=trust)
         estimates = estimate_distances(
             fns, transitions, metric, gamma=gamma, n_canonical=n_canonical, n_bootstrap=n_bootstrap, seed=seed
         )

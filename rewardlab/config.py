@@ -32,10 +32,13 @@ Error translation, in order (see :func:`translate`):
 * any other error -> ``"`path` must be <expectation> (got <input>). <fix>"``, where the
   expectation is the field's :class:`Hint` ``expect``, else the constrained type's wording, else
   pydantic's own message; the fix is the field's :class:`Hint` ``fix``, else the type's (on a
-  list item or dict value, the item type's fix comes first).
+  list item or dict value, the item type's fix comes first); the value shown is the input, or
+  the ``value`` given to :func:`fail`.
 
 ``path`` is the error's location joined with dots (list items as ``[i]``), after the class's
-(or :meth:`Config.from_dict`'s) ``where`` prefix.
+(or :meth:`Config.from_dict`'s) ``where`` prefix; :meth:`Config.from_table` puts its prefix on
+unknown and missing keys only. A field whose :class:`Hint` has ``at_field`` words the errors of
+its list items and mapping keys at its own path (``"`ranking` must be factor names (got 3)."``).
 
 Example:
     >>> from typing import Annotated
@@ -59,6 +62,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
@@ -96,6 +100,8 @@ _DEPTH: ContextVar[int] = ContextVar("rewardlab_config_depth", default=0)
 """How many :class:`Config` constructions are under way (nested models are built inside their parent's)."""
 _WHERE: ContextVar[str | None] = ContextVar("rewardlab_config_where", default=None)
 """The ``where`` of the :meth:`Config.from_dict` call under way (None: the class's)."""
+_KEYS_WHERE: ContextVar[str | None] = ContextVar("rewardlab_config_keys_where", default=None)
+"""The prefix of unknown and missing keys of the :meth:`Config.from_table` call under way (None: ``where``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,16 +117,27 @@ class Hint:
     """What the value must be (``"a positive integer"``); None keeps the type's wording."""
     fix: str | None = None
     """How to fix it (``"Pass n_envs=1 or more."``); None keeps the type's."""
+    at_field: bool = False
+    """Word the errors of the field's list items and mapping keys at the field's own path, showing
+    the item received: ``"`ranking` must be factor names (got 3)."`` rather than ``ranking[1]``."""
 
 
-def fail(expect: str, fix: str = "") -> PydanticCustomError:
+_INPUT: Any = object()
+"""The default ``value`` of :func:`fail`: the input of the validator."""
+
+
+def fail(expect: str, fix: str = "", value: Any = _INPUT) -> PydanticCustomError:
     """The error a field's own validator raises, worded by the template: ``must be <expect> (got <input>). <fix>``.
 
     ``raise fail("a pair [low, high]", "Write clip = [-1.0, 1.0].")`` in a ``BeforeValidator`` /
     ``AfterValidator`` (or a marker's ``__call__``) gets the field path and the value received
     from :func:`translate`, which a hand-raised :class:`~rewardlab.errors.RewardLabError` cannot know.
+    ``value`` replaces the value shown (an ``AfterValidator`` shows the field's input by default).
     """
-    return PydanticCustomError(_ERROR, "must be {expect}", {"expect": expect, "fix": fix})
+    ctx: dict[str, Any] = {"expect": expect, "fix": fix}
+    if value is not _INPUT:
+        ctx["value"] = value
+    return PydanticCustomError(_ERROR, "must be {expect}", ctx)
 
 
 _fail = fail
@@ -296,19 +313,41 @@ def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
             yield from _models_in(arg)
 
 
-def _locate(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[FieldInfo | None, bool, list[type[BaseModel]]]:
-    """``(field of the error, whether loc ends on the field itself, models at the error's level)``."""
+def _is_mapping(annotation: Any) -> bool:
+    """True when an annotation is a mapping (``dict[str, Sub]``, ``Mapping[...] | None``): a key comes next in a loc."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _is_mapping(typing.get_args(annotation)[0])
+    if origin is typing.Union or origin is types.UnionType:  # Sub | None
+        return any(_is_mapping(arg) for arg in typing.get_args(annotation))
+    return isinstance(origin, type) and issubclass(origin, Mapping)
+
+
+def _locate(
+    model: type[BaseModel], loc: tuple[int | str, ...]
+) -> tuple[FieldInfo | None, bool, list[type[BaseModel]], int]:
+    """``(field of the error, whether loc ends on the field itself, models at the error's level,
+    length of the loc up to that field)``."""
     models: list[type[BaseModel]] = [model]
     info: FieldInfo | None = None
     on_field = False
-    for part in loc:
-        found = next((m.model_fields[part] for m in models if isinstance(part, str) and part in m.model_fields), None)
+    depth = 0
+    key_next = False
+    for i, part in enumerate(loc):
+        names = (m.model_fields[part] for m in models if isinstance(part, str) and part in m.model_fields)
+        found = None if key_next else next(names, None)  # a key named as a field of the values is still a key
         if found is not None:
-            info, on_field = found, True
+            info, on_field, depth = found, True, i + 1
             models = list(_models_in(found.annotation)) or models
+            key_next = _is_mapping(found.annotation)
         else:  # a list index, a dict key or a union member tag: still inside the same field
-            on_field = False
-    return info, on_field, models
+            on_field = key_next = False
+    return info, on_field, models, depth
+
+
+def _item_of(rest: tuple[int | str, ...]) -> bool:
+    """True when ``rest`` (a loc after its field) names a list item or a mapping key, not a mapping value."""
+    return bool(rest) and (all(isinstance(p, int) for p in rest) or (len(rest) == 2 and rest[1] == "[key]"))
 
 
 def _hint(info: FieldInfo | None) -> Hint:
@@ -328,27 +367,36 @@ def _expectation(err: Mapping[str, Any]) -> str:
 
 
 def translate(
-    exc: ValidationError, model: type[BaseModel], where: str = "", error: type[RewardLabError] = ConfigError
+    exc: ValidationError,
+    model: type[BaseModel],
+    where: str = "",
+    error: type[RewardLabError] = ConfigError,
+    keys_where: str | None = None,
 ) -> RewardLabError:
     """The first error of ``exc`` (raised validating ``model``) as a :class:`RewardLabError` in the template.
 
     A :class:`RewardLabError` raised by a validator comes back as the same object; anything else
     becomes an ``error`` (default :class:`ConfigError`) whose message names the field path,
-    the value received and the fix (see the module docstring).
+    the value received and the fix (see the module docstring). ``keys_where``, when given,
+    replaces ``where`` as the prefix of an unknown or missing key.
     """
     err = exc.errors()[0]
     original = (err.get("ctx") or {}).get("error")
     if isinstance(original, RewardLabError):
         return original
     loc: tuple[int | str, ...] = tuple(err["loc"])
+    if keys_where is not None and err["type"] in ("extra_forbidden", "missing"):
+        where = keys_where
+    info, on_field, _, depth = _locate(model, loc)
+    hint = _hint(info)
+    if hint.at_field and _item_of(loc[depth:]):  # an item or a key, worded at its field (still not on it)
+        loc = loc[:depth]
     path = _path(loc, where) or where or model.__name__
     if err["type"] == "extra_forbidden":
-        _, _, models = _locate(model, loc[:-1])
+        _, _, models, _ = _locate(model, loc[:-1])
         names = [name for m in models for name in m.model_fields]
         key = loc[-1] if loc else err["input"]
         return error(message(path, "a known field", key, suggest(str(key), names)))
-    info, on_field, _ = _locate(model, loc)
-    hint = _hint(info)
     ctx = err.get("ctx") or {}
     own = err["type"] == _ERROR
     own_fix = str(ctx.get("fix", "")) if own else ""
@@ -361,9 +409,10 @@ def translate(
     expect = hint.expect if hint.expect is not None and on_field else None
     if expect is None:
         expect = str(ctx["expect"]) if own else _expectation(err)
+    value = ctx["value"] if own and "value" in ctx else err.get("input")
     if own and ctx.get("unknown"):  # OneOf: the suggestion is the fix
-        return UnknownNameError(message(path, expect, err.get("input"), str(ctx.get("fix", ""))))
-    return error(message(path, expect, err.get("input"), fix))
+        return UnknownNameError(message(path, expect, value, str(ctx.get("fix", ""))))
+    return error(message(path, expect, value, fix))
 
 
 # --- the base of configs --------------------------------------------------------------------------
@@ -401,23 +450,36 @@ class Config(BaseModel):
                 raise
             where = _WHERE.get()
             cls = type(self)
-            raise translate(exc, cls, cls.where if where is None else where, cls.error_class) from None
+            raise translate(
+                exc, cls, cls.where if where is None else where, cls.error_class, _KEYS_WHERE.get()
+            ) from None
         finally:
             _DEPTH.reset(depth)
 
     @classmethod
     def from_dict(cls: type[C], data: Mapping[str, Any], where: str | None = None) -> C:
         """Validate ``data`` (from JSON, TOML, a CLI) into a config; ``where`` prefixes error paths."""
+        return cls._validate_mapping(data, where, None)
+
+    @classmethod
+    def from_table(cls: type[C], data: Mapping[str, Any], keys_where: str, where: str | None = None) -> C:
+        """:meth:`from_dict` for a table of a file whose fields word their own errors: ``keys_where``
+        prefixes unknown and missing keys (``reward.weight``), ``where`` the other errors."""
+        return cls._validate_mapping(data, where, keys_where)
+
+    @classmethod
+    def _validate_mapping(cls: type[C], data: Mapping[str, Any], where: str | None, keys_where: str | None) -> C:
         if not isinstance(data, Mapping):
             prefix = cls.where if where is None else where
             raise cls.error_class(
                 message(prefix or cls.__name__, f"a mapping of {cls.__name__} fields", data, "Pass a dict.")
             )
-        token = _WHERE.set(where)
+        token, keys_token = _WHERE.set(where), _KEYS_WHERE.set(keys_where)
         try:
             return cls.model_validate(dict(data))
         finally:
             _WHERE.reset(token)
+            _KEYS_WHERE.reset(keys_token)
 
     @classmethod
     def model_validate(cls: type[C], obj: Any, *args: Any, **kwargs: Any) -> C:
@@ -426,7 +488,9 @@ class Config(BaseModel):
             return super().model_validate(obj, *args, **kwargs)
         except ValidationError as exc:  # __init__ translated the error; pydantic wrapped it again
             where = _WHERE.get()
-            raise translate(exc, cls, cls.where if where is None else where, cls.error_class) from None
+            raise translate(
+                exc, cls, cls.where if where is None else where, cls.error_class, _KEYS_WHERE.get()
+            ) from None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready dump (``model_dump(mode="json")``) that :meth:`from_dict` reads back."""

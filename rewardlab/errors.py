@@ -23,8 +23,11 @@ __all__ = [
     "MissingDependencyError",
     "NonFiniteRewardError",
     "RewardLabError",
+    "RunBusyError",
     "SpecError",
+    "StorageError",
     "UnknownNameError",
+    "UntrustedFileError",
     "message",
     "suggest",
 ]
@@ -44,6 +47,24 @@ class SpecError(ConfigError):
 
 class UnknownNameError(ConfigError):
     """A name (env, factor, agent, reward kind) is not known; the message suggests the closest."""
+
+
+class RunBusyError(ConfigError):
+    """Another live process writes the run directory (the message names it: pid and host)."""
+
+
+class UntrustedFileError(ConfigError):
+    """A file in a format that can run code (pickle, cloudpickle) was not written by this run.
+
+    The message says why it is refused and names the flag that loads it anyway.
+    """
+
+
+class StorageError(RewardLabError, OSError):
+    """Writing a result failed: the disk is full, or the path is not a writable directory.
+
+    The message names the path and the space or permission needed; what was written before is kept.
+    """
 
 
 class MissingDependencyError(RewardLabError, ImportError):

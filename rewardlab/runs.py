@@ -9,7 +9,10 @@ the agent's checkpoint (one file name everywhere). Layout of one run (design.md)
         config.json       resolved config (env, reward spec, agent preset, seed, versions)
         status.json       {"status": "pending|running|done|failed", "pid", "host", "traceback", ...}
         metrics.jsonl     one JSON object per evaluation (timesteps, proxy/env return, terms)
-        agent.zip         the SB3 agent (and vecnormalize.pkl when the preset normalises)
+        agent.zip         the SB3 agent (its tensors are what rewardlab loads back)
+        vecnormalize.json its VecNormalize statistics, when the preset normalises
+        replay_buffer.npz an off-policy agent's replay buffer, when asked (train --save-replay-buffer)
+        checkpoint.json   what the last checkpoint holds (timesteps), written after its files
         reward_model/     a reward model trained for the run (HERON, RLHF)
         tb/               TensorBoard logs
 
@@ -28,10 +31,13 @@ and the standard library, never torch, SB3 or scipy (an import-linter contract).
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import json
 import os
 import platform
+import shutil
 import socket
 import tempfile
 import time
@@ -44,41 +50,155 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
 
-from rewardlab.errors import ConfigError, message
+from rewardlab.errors import ConfigError, RunBusyError, StorageError, message
+
+try:  # POSIX: an advisory lock that the kernel releases when its process dies (kill -9 included)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the pid in status.json is all there is
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "AGENT",
+    "FAULT_VAR",
     "NORMALIZATION",
+    "REPLAY_BUFFER",
     "DirPath",
     "GroupName",
     "RunDir",
     "RunName",
     "append_jsonl",
     "check_name",
+    "fault",
     "read_jsonl",
     "read_status",
     "save_sb3",
     "software_versions",
+    "storage_error",
     "write_atomic",
     "write_json",
     "write_status",
 ]
 
 
+FAULT_VAR = "REWARDLAB_FAULT"
+"""The environment variable naming the fault points where :func:`fault` strikes (tests set it)."""
+_fault_hits: dict[str, int] = {}
+
+
+def fault(point: str) -> None:
+    """A named point where a test injects a fault, instead of racing a timer to hit it.
+
+    ``REWARDLAB_FAULT`` holds comma-separated ``point[#n][=action]`` items: at the ``n``-th time
+    (default: the first) this process reaches ``point``, ``kill`` (the default) ends the process at
+    once, as kill -9 would (no cleanup, no flush: ``os._exit(137)``), and ``enospc`` raises the
+    ``OSError`` of a full disk. Unset (every normal run), this is one dictionary lookup.
+
+    The points are named where they are called: ``replace:<file name>`` (after writing a file,
+    before renaming it into place), ``rlhf:<step>``, ``train:<step>``, ``sweep:<step>``.
+    """
+    spec = os.environ.get(FAULT_VAR)
+    if not spec:
+        return
+    for item in spec.split(","):
+        target, _, action = item.strip().partition("=")
+        name, _, nth = target.partition("#")
+        if name != point:
+            continue
+        hits = _fault_hits[point] = _fault_hits.get(point, 0) + 1
+        if hits != int(nth or 1):
+            continue
+        if action == "enospc":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), point)
+        os._exit(137)
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the OS shows it (Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it by setting it, and put it back at once
+    os.umask(mask)
+    return mask
+
+
+TMP_SUFFIX = ".tmp"
+"""The suffix of the temporary files :func:`write_atomic` renames into place (``.<name>.<random>.tmp``)."""
+
+
 def write_atomic(path: str | Path, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never half of one."""
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never half of one.
+
+    The file gets the permissions of a normal write (``0o666`` less the umask), not ``mkstemp``'s
+    owner-only ones. A kill before the rename leaves the old file and a ``.<name>.*.tmp`` file,
+    which :meth:`RunDir.start` removes.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
+        fault(f"replace:{path.name}")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
+
+
+def storage_error(exc: OSError, path: str | Path, param: str = "runs_dir") -> StorageError:
+    """The one clear error for a failed write under ``path``: full disk, permission, or not a folder.
+
+    Names the path, and the space needed (the size of what is already there, which a checkpoint
+    rewrites) or the permission. A :class:`StorageError` or an unrelated ``OSError`` is returned
+    as a :class:`StorageError` with its own words.
+    """
+    if isinstance(exc, StorageError):
+        return exc
+    path = Path(path)
+    where = str(exc.filename) if exc.filename else str(path)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        free = ""
+        with contextlib.suppress(OSError):
+            free = f" ({shutil.disk_usage(_existing(path)).free / 1e6:.0f} MB free)"
+        need = _size(path)
+        amount = f"at least {need / 1e6:.1f} MB (what a checkpoint of this run rewrites)" if need else "some space"
+        return StorageError(
+            message(
+                param,
+                "on a disk with free space",
+                where,
+                f"The disk is full{free}: free {amount}; what was saved before is kept, so rerun the same "
+                "command to continue.",
+            )
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return StorageError(
+            message(param, "a folder you can write to", where, "Permission denied: pick another folder or fix it.")
+        )
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        return StorageError(
+            message(param, "a folder", where, "A file is in the way of a folder: move it or pick another path.")
+        )
+    return StorageError(message(param, "a writable folder", where, f"Writing failed: {exc.strerror or exc}."))
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def write_json(path: str | Path, obj: Any) -> None:
@@ -137,8 +257,10 @@ AGENT = "agent.zip"
 """The file name of a run's SB3 agent, for every kind of run."""
 LEGACY_AGENT = "model.zip"
 """What ``rewardlab train`` called it before :class:`RunDir` (still read)."""
-NORMALIZATION = "vecnormalize.pkl"
-"""The file name of the agent's ``VecNormalize`` statistics."""
+NORMALIZATION = "vecnormalize.json"
+"""The file name of the agent's ``VecNormalize`` statistics (JSON: loading it runs no code)."""
+REPLAY_BUFFER = "replay_buffer.npz"
+"""The file name of an off-policy agent's replay buffer (plain arrays, no pickle)."""
 
 
 def check_name(param: str, value: Any) -> str:
@@ -177,6 +299,27 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+WRITER_LOCK = ".writer.lock"
+"""The file a run's writer holds an exclusive ``flock`` on (it names the writer: pid, host, start)."""
+_HELD: dict[Path, int] = {}
+"""The run directories this process writes: resolved path -> the descriptor holding the lock."""
+
+
+def _read_holder(fd: int) -> dict[str, Any]:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        return dict(json.loads(os.read(fd, 4096).decode("utf-8") or "{}"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _remove_stray_temporaries(folder: Path) -> None:
+    """Delete what a killed :func:`write_atomic` or :func:`save_sb3` left (the old files are intact)."""
+    for tmp in [*folder.rglob(f".*{TMP_SUFFIX}"), *folder.rglob(f".*{TMP_SUFFIX}.zip")]:
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+
+
 @dataclass(frozen=True)
 class RunDir:
     """One run's directory and its lifecycle (the layout is in the module docstring).
@@ -192,6 +335,9 @@ class RunDir:
 
     path: Path
     """The directory."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
 
     @classmethod
     def create(cls, root: str | Path, group: str, name: str | None, parts: Sequence[str] = ()) -> RunDir:
@@ -232,6 +378,10 @@ class RunDir:
         return self.path / NORMALIZATION
 
     @property
+    def replay_buffer_path(self) -> Path:
+        return self.path / REPLAY_BUFFER
+
+    @property
     def reward_model_path(self) -> Path:
         return self.path / "reward_model"
 
@@ -266,8 +416,77 @@ class RunDir:
                 message(param, "a run that is not finished yet", str(self.path), "Pick another name or delete it.")
             )
 
+    # --- the one writer -----------------------------------------------------------------------------
+
+    def lock(self, param: str = "run_name") -> None:
+        """Become the run's only writer (idempotent), then remove temporaries a killed writer left.
+
+        The lock is an ``flock`` on :data:`WRITER_LOCK`: the kernel drops it when the process
+        dies, kill -9 included, so a dead run never blocks a rerun, and a live one always does.
+
+        Raises:
+            RunBusyError: another live process writes the run (the message names its pid and host).
+        """
+        key = self.path.resolve()
+        if key in _HELD:
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise RunBusyError(
+                    message(
+                        param,
+                        "a run directory that no other live process writes",
+                        str(self.path),
+                        f"Process {holder.get('pid', '?')} on {holder.get('host', '?')} has been writing it since "
+                        f"{holder.get('started', '?')}: wait for it to end, stop it, or pick another name.",
+                    )
+                ) from None
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": _now()}).encode())
+        _HELD[key] = fd
+        _remove_stray_temporaries(self.path)
+
+    def unlock(self) -> None:
+        """Stop being the run's writer (closing the descriptor drops the lock)."""
+        fd = _HELD.pop(self.path.resolve(), None)
+        if fd is not None:
+            os.close(fd)
+
+    def writer(self) -> dict[str, Any] | None:
+        """The live process writing the run (``{"pid", "host", "started"}``), or None when none does."""
+        key = self.path.resolve()
+        if key in _HELD:
+            return _read_holder(_HELD[key])
+        try:
+            fd = os.open(self.path / WRITER_LOCK, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            if fcntl is None:
+                return None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return _read_holder(fd) or {"pid": None, "host": None}
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
     def start(self, **extra: Any) -> None:
-        """Mark the run ``running`` by this process (pid and host, so a dead run can be told apart)."""
+        """Take the writer lock (:meth:`lock`) and mark the run ``running`` by this process.
+
+        Raises:
+            RunBusyError: another live process writes the run.
+        """
+        self.lock()
         write_status(self.path, "running", pid=os.getpid(), host=socket.gethostname(), started=_now(), **extra)
 
     def update_status(self, **extra: Any) -> None:
@@ -276,8 +495,9 @@ class RunDir:
         write_status(self.path, status.pop("status"), **{**status, **extra})
 
     def finish(self, **extra: Any) -> None:
-        """Mark the run ``done``, with its summary fields (final returns, ...)."""
+        """Mark the run ``done``, with its summary fields (final returns, ...), and release the lock."""
         write_status(self.path, "done", finished=_now(), **extra)
+        self.unlock()
 
     def fail(
         self, error: BaseException | str, *, traceback: str | None = None, keep: bool = False, **extra: Any
@@ -296,7 +516,10 @@ class RunDir:
             reason = (str(error) or type(error).__name__) if isinstance(error, BaseException) else error
         fields = {k: v for k, v in self.status().items() if k != "status"} if keep else {}
         fields.update(error=reason, traceback=tb.format_exc() if traceback is None else traceback, **extra)
-        write_status(self.path, "failed", **fields)
+        try:
+            write_status(self.path, "failed", **fields)
+        finally:
+            self.unlock()
 
     # --- config and metrics --------------------------------------------------------------------------
 
@@ -323,13 +546,14 @@ class RunDir:
     # --- the agent -----------------------------------------------------------------------------------
 
     def save_agent(
-        self, agent: Any, normalization: Any = None, *, into: Path | None = None, **save_kwargs: Any
+        self, agent: Any, normalization: dict[str, Any] | None = None, *, into: Path | None = None, **save_kwargs: Any
     ) -> None:
-        """Write the agent (:data:`AGENT`) and its ``VecNormalize`` (:data:`NORMALIZATION`) atomically.
+        """Write the agent (:data:`AGENT`) and its normalisation (:data:`NORMALIZATION`) atomically.
 
         Args:
             agent: the SB3 model.
-            normalization: its ``VecNormalize`` wrapper, or None.
+            normalization: its ``VecNormalize`` statistics
+                (:func:`rewardlab.data.normalization_state`), or None.
             into: another folder (a checkpoint being staged) instead of the run directory.
             **save_kwargs: passed to the model's ``save`` (e.g. ``exclude``).
         """
@@ -338,7 +562,7 @@ class RunDir:
         agent.save(buffer, **save_kwargs)
         write_atomic(folder / AGENT, buffer.getvalue())
         if normalization is not None:
-            save_sb3(normalization.save, folder / NORMALIZATION)
+            write_json(folder / NORMALIZATION, normalization)
 
 
 def save_sb3(save: Any, path: Path) -> None:
@@ -346,4 +570,5 @@ def save_sb3(save: Any, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     save(str(tmp))
     written = tmp if tmp.exists() else Path(str(tmp) + ".zip")  # SB3 appends .zip to names without it
+    fault(f"replace:{path.name}")
     os.replace(written, path)

@@ -9,6 +9,19 @@ status, ``metrics.jsonl`` (periodic evaluations under both rewards, per-term mea
 logs and the agent. ``seed`` fixes every RNG; BLAS and torch use ``threads`` threads (1 by
 default: on a busy 2-core machine 2 threads per process was ~10x slower than 1).
 
+**Checkpoints and resume.** At each evaluation the agent's tensors, its ``VecNormalize``
+statistics (JSON) and, with ``save_replay_buffer``, an off-policy agent's replay buffer (npz) are
+written to ``checkpoint/`` under names that carry the step, then ``checkpoint/checkpoint.json``
+(the commit point: it names the files and the counters) replaces the previous one, then the
+files of older checkpoints are removed. A kill at any instant leaves the previous committed
+checkpoint whole. A rerun with the same ``run_name`` (or ``resume=<run dir>``) of a run that is
+not done, with the same settings, continues from the last checkpoint: the agent is rebuilt from
+its preset and only tensors and JSON are loaded (nothing is unpickled), ``metrics.jsonl`` keeps
+its rows up to the checkpoint and rows of work after it move to ``metrics.discarded.jsonl``
+(nothing is deleted). The resumed part reseeds its envs with ``seed + timesteps``, so a resumed
+run is a valid run of the same config, not a replay of the uninterrupted one. One live process
+writes a run directory (:meth:`~rewardlab.runs.RunDir.lock`); a second is refused.
+
 Layer: above :mod:`rewardlab.metrics`, beside :mod:`rewardlab.compare` (neither imports the
 other): it imports :mod:`rewardlab.agents`, :mod:`rewardlab.evaluation`, the wrappers,
 :mod:`rewardlab.rewards`, :mod:`rewardlab.data` and the ground floor, nothing higher. A reward
@@ -19,8 +32,12 @@ trainer through the reward-kind registry (:func:`rewardlab.rewards.trainer` load
 
 from __future__ import annotations
 
+import errno
+import json
+import shutil
 import sys
 import time
+import warnings
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,11 +55,30 @@ from threadpoolctl import threadpool_limits
 
 from rewardlab import agents, suite
 from rewardlab.config import Config, Hint, NonNegativeInt, PositiveInt, StrictBool
-from rewardlab.data import OFF_POLICY, AgentName
+from rewardlab.data import (
+    OFF_POLICY,
+    AgentName,
+    load_replay_buffer,
+    load_weights,
+    normalization_state,
+    restore_normalization,
+    save_replay_buffer,
+)
 from rewardlab.errors import ConfigError, NonFiniteRewardError, message
 from rewardlab.evaluation import EvalResult, evaluate
 from rewardlab.rewards import Hierarchical, LearningReward, ModelReward, RewardSpec, parse, use_model_store
-from rewardlab.runs import DirPath, GroupName, RunDir, RunName, software_versions, write_atomic
+from rewardlab.runs import (
+    DirPath,
+    GroupName,
+    RunDir,
+    RunName,
+    append_jsonl,
+    fault,
+    software_versions,
+    storage_error,
+    write_atomic,
+    write_json,
+)
 from rewardlab.suite import EnvName
 from rewardlab.wrappers import make_vec_env, reward_function_of
 from rewardlab.wrappers import vector as vec_wrappers
@@ -96,6 +132,9 @@ class TrainConfig(Config):
     model when built loads it from there, and saves it there when it has to train it."""
     meta: Annotated[dict[str, Any], Strict()] = Field(default_factory=dict)
     """Free-form labels saved in ``config.json`` (a sweep's trial: sweep, variant, env, agent, seed)."""
+    save_replay_buffer: StrictBool = False
+    """Also checkpoint an off-policy agent's replay buffer at each evaluation (npz; it can be large),
+    so a resumed run continues with the transitions it had collected."""
 
     _suite_env: suite.SuiteEnv = PrivateAttr()
     _reward_spec: RewardSpec = PrivateAttr()
@@ -103,10 +142,32 @@ class TrainConfig(Config):
 
     @model_validator(mode="after")
     def _parse_reward(self) -> TrainConfig:
-        """The suite env and the parsed reward spec (a TOML path is read: it is the user's input)."""
+        """The suite env, the parsed reward spec (a TOML path is read: it is the user's input) and the
+        values of the hyperparameter overrides (their names are checked against SB3 by :meth:`check`)."""
         self._suite_env = suite.get(self.env)
         self._reward_spec = parse(self.reward)
+        agents.check_hyperparams(self.agent, self.hyperparams)
         return self
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path, **changes: Any) -> TrainConfig:
+        """The config of the run in ``run_dir`` (its ``config.json``), to continue it with :func:`train`.
+
+        ``changes`` replace fields that do not change the results (``threads``, ``progress_bar``,
+        ``save_replay_buffer``, ``eval_episodes`` is not one of them: it is checked on resume).
+
+        Raises:
+            ConfigError: ``run_dir`` holds no readable ``config.json`` of a training run.
+        """
+        path = Path(run_dir)
+        saved = RunDir(path).read_config()
+        if not saved.get("env") or "reward" not in saved or not path.is_dir():
+            raise ConfigError(
+                message("resume", "a run directory of rewardlab train", str(path), "Check the path (config.json).")
+            )
+        fields = {name: saved[name] for name in cls.model_fields if name in saved}
+        fields.update(runs_dir=str(path.parent.parent), group=path.parent.name, run_name=path.name, **changes)
+        return cls(**fields)
 
     @property
     def suite_env(self) -> suite.SuiteEnv:
@@ -202,14 +263,17 @@ class TrainResult:
     """The last evaluation (proxy and env returns)."""
     metrics: list[dict[str, Any]]
     """Every row of ``metrics.jsonl``."""
+    resumed_from: int | None = None
+    """The steps of the checkpoint the run continued from (None: it ran from the start)."""
 
 
 class _EvalCallback(BaseCallback):
     """Evaluate on proxy and env reward every ``eval_freq`` steps; log to TensorBoard and JSONL."""
 
-    def __init__(self, run: RunDir, eval_freq: int, eval_episodes: int, seed: int) -> None:
+    def __init__(self, run: RunDir, eval_freq: int, eval_episodes: int, seed: int, replay_buffer: bool) -> None:
         super().__init__()
         self.run = run
+        self.replay_buffer = replay_buffer
         self.eval_freq = eval_freq
         self.eval_episodes = eval_episodes
         self.seed = seed
@@ -240,6 +304,8 @@ class _EvalCallback(BaseCallback):
         if self.num_timesteps >= self.next_eval:
             self.next_eval += self.eval_freq
             self.evaluate_now()
+            fault("train:before_checkpoint")
+            write_checkpoint(self.model, self.run, replay_buffer=self.replay_buffer)
         return True
 
     def evaluate_now(self) -> EvalResult:
@@ -274,6 +340,12 @@ class _EvalCallback(BaseCallback):
         return result
 
 
+_SAME_SETTINGS = ("env", "reward", "agent", "seed", "timesteps", "n_envs", "hyperparams", "agent_preset")
+"""The fields of ``config.json`` a resumed run must share with the run it continues."""
+CHECKPOINT = "checkpoint"
+"""The folder of a run's last checkpoint (its ``checkpoint.json`` is the commit point)."""
+
+
 def _run_dir(config: TrainConfig) -> RunDir:
     """The run's directory: a named run is refused once done; an unnamed one gets a fresh name."""
     parts = [config.suite_env.name, config.reward_label, config.preset.algo, f"s{config.seed}"]
@@ -283,10 +355,99 @@ def _run_dir(config: TrainConfig) -> RunDir:
     return run
 
 
-def _save_agent(model: BaseAlgorithm, run: RunDir) -> None:
+def _normalization(model: BaseAlgorithm) -> dict[str, Any] | None:
     env = model.get_env()
     norm = unwrap_vec_wrapper(env, VecNormalize) if env is not None else None
-    run.save_agent(model, norm if isinstance(norm, VecNormalize) else None)
+    return normalization_state(norm) if isinstance(norm, VecNormalize) else None
+
+
+def _save_agent(model: BaseAlgorithm, run: RunDir) -> None:
+    run.save_agent(model, _normalization(model))
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The last committed checkpoint of a run (``checkpoint/checkpoint.json``)."""
+
+    timesteps: int
+    """Steps trained when it was written."""
+    files: dict[str, str]
+    """``agent``, ``normalization``, ``replay_buffer`` -> file name in ``checkpoint/``."""
+    counters: dict[str, int]
+    """SB3's counters that ``learn(reset_num_timesteps=False)`` continues from."""
+
+    @staticmethod
+    def read(run: RunDir) -> Checkpoint | None:
+        """The committed checkpoint, or None (none yet, or a file that is not one)."""
+        try:
+            data = json.loads((run.path / CHECKPOINT / "checkpoint.json").read_text(encoding="utf-8"))
+            point = Checkpoint(int(data["timesteps"]), dict(data["files"]), dict(data["counters"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        folder = run.path / CHECKPOINT
+        if not all((folder / name).is_file() and "/" not in name for name in point.files.values()):
+            return None
+        return point
+
+
+_COUNTERS = ("num_timesteps", "_n_updates", "_episode_num")
+
+
+def write_checkpoint(model: BaseAlgorithm, run: RunDir, *, replay_buffer: bool) -> None:
+    """Write the agent's checkpoint: step-named files first, ``checkpoint.json`` (the commit) last."""
+    folder = run.path / CHECKPOINT
+    step = int(model.num_timesteps)
+    files = {"agent": f"agent-{step}.zip"}
+    run.save_agent(model, None, into=folder)  # then renamed to its step name
+    (folder / "agent.zip").replace(folder / files["agent"])
+    norm = _normalization(model)
+    if norm is not None:
+        files["normalization"] = f"vecnormalize-{step}.json"
+        write_json(folder / files["normalization"], norm)
+    buffer = getattr(model, "replay_buffer", None)
+    if replay_buffer and buffer is not None:
+        files["replay_buffer"] = f"replay_buffer-{step}.npz"
+        save_replay_buffer(buffer, folder / files["replay_buffer"])
+    fault("train:before_commit")
+    counters = {name: int(getattr(model, name, 0)) for name in _COUNTERS}
+    write_json(folder / "checkpoint.json", {"timesteps": step, "files": files, "counters": counters})
+    fault("train:after_commit")
+    _remove_uncommitted(run, set(files.values()))
+
+
+def _remove_uncommitted(run: RunDir, keep: set[str]) -> None:
+    """Delete the checkpoint files that ``checkpoint.json`` does not name (older or never committed)."""
+    folder = run.path / CHECKPOINT
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.name != "checkpoint.json" and path.name not in keep and path.is_file():
+                path.unlink(missing_ok=True)
+
+
+def _check_same_settings(run: RunDir, resolved: dict[str, Any]) -> None:
+    saved = run.read_config()
+    for key in _SAME_SETTINGS:
+        if saved.get(key) != json.loads(json.dumps(resolved.get(key), default=str)):
+            raise ConfigError(
+                message(
+                    key,
+                    f"{saved.get(key)!r} as in the run being continued ({run.path})",
+                    resolved.get(key),
+                    "Continue it with the same settings, or pick another run_name.",
+                )
+            )
+
+
+def _keep_metrics_until(run: RunDir, timesteps: int) -> None:
+    """Keep the metric rows up to ``timesteps``; move later ones (work after the checkpoint) aside."""
+    rows = run.metrics()
+    discarded = [r for r in rows if int(r.get("timesteps", 0)) > timesteps]
+    if not discarded:
+        return
+    for row in discarded:
+        append_jsonl(run.path / "metrics.discarded.jsonl", {**row, "discarded_at_resume_from": timesteps})
+    kept = [r for r in rows if int(r.get("timesteps", 0)) <= timesteps]
+    write_atomic(run.metrics_path, "".join(json.dumps(r, default=float) + "\n" for r in kept))
 
 
 def _save_reward_model(callback: _EvalCallback, run: RunDir) -> None:
@@ -296,23 +457,60 @@ def _save_reward_model(callback: _EvalCallback, run: RunDir) -> None:
         fn.save(run.reward_model_path)
 
 
-def _begin(config: TrainConfig) -> tuple[RunDir, dict[str, Any]]:
-    """Create the run directory and write what is known before training: config, spec, status."""
+def _begin(config: TrainConfig) -> tuple[RunDir, dict[str, Any], Checkpoint | None]:
+    """Open the run directory as its only writer; a fresh run writes its config, a resumed one is checked.
+
+    Returns the run, the resolved config and the checkpoint to continue from (None: from scratch).
+    """
     run = _run_dir(config)
-    resolved = config.resolved()
-    run.write_config(resolved)
-    write_atomic(run.path / "reward.toml", tomli_w.dumps(config.reward_spec.to_dict()))
-    run.start()
-    run.clear_metrics()
-    return run, resolved
+    run.lock()
+    try:
+        resolved = config.resolved()
+        point = None
+        if run.config_path.is_file() and config.run_name is not None:
+            _check_same_settings(run, resolved)
+            point = Checkpoint.read(run)
+        if point is None:
+            _remove_uncommitted(run, set())
+            _keep_metrics_until(run, 0)
+            run.write_config(resolved)
+            write_atomic(run.path / "reward.toml", tomli_w.dumps(config.reward_spec.to_dict()))
+        else:
+            _remove_uncommitted(run, set(point.files.values()))
+            _keep_metrics_until(run, point.timesteps)
+        run.start(**({"resumed_from": point.timesteps} if point is not None else {}))
+    except BaseException:
+        run.unlock()
+        raise
+    return run, resolved, point
 
 
-def _learn(config: TrainConfig, run: RunDir, resolved: dict[str, Any]) -> EvalResult:
-    """Build the env and the agent, train with periodic evaluations, save the agent; the final evaluation."""
+def _restore(model: BaseAlgorithm, run: RunDir, point: Checkpoint, replay_buffer: bool) -> None:
+    """Load the checkpoint's tensors, counters and (when saved and asked) replay buffer into ``model``."""
+    folder = run.path / CHECKPOINT
+    load_weights(model, folder / point.files["agent"])
+    for name, value in point.counters.items():
+        setattr(model, name, value)
+    buffer = getattr(model, "replay_buffer", None)
+    if replay_buffer and buffer is not None and "replay_buffer" in point.files:
+        load_replay_buffer(buffer, folder / point.files["replay_buffer"])
+
+
+def _learn(
+    config: TrainConfig, run: RunDir, resolved: dict[str, Any], point: Checkpoint | None
+) -> tuple[EvalResult, int]:
+    """Build the env and the agent (from the checkpoint when resuming), train with periodic
+    evaluations and checkpoints, save the agent; the final evaluation and the steps resumed from."""
     timesteps = resolved["timesteps"]
     eval_freq = config.eval_freq or max(timesteps // 10, 1)
-    set_random_seed(config.seed)
-    venv = make_vec_env(config.suite_env, config.reward_spec, n_envs=resolved["n_envs"], seed=config.seed)
+    done = point.timesteps if point is not None else 0
+    seed = config.seed + done  # a resumed part gets fresh episodes (module docstring)
+    set_random_seed(seed)
+    venv = make_vec_env(config.suite_env, config.reward_spec, n_envs=resolved["n_envs"], seed=seed)
+    if point is not None and "normalization" in point.files:
+        state = json.loads((run.path / CHECKPOINT / point.files["normalization"]).read_text(encoding="utf-8"))
+        venv = restore_normalization(state, venv)
+        venv.training = True
     model = agents.make(
         config.agent,
         venv,
@@ -321,12 +519,32 @@ def _learn(config: TrainConfig, run: RunDir, resolved: dict[str, Any]) -> EvalRe
         tensorboard_log=str(run.tensorboard_dir),
         **config.hyperparams,
     )
-    callback = _EvalCallback(run, eval_freq, config.eval_episodes, config.seed)
+    if point is not None and isinstance(reward_function_of(venv), LearningReward):
+        warnings.warn(
+            "The reward learns while the agent trains, and its checkpoint is not restored yet: "
+            "the run starts again from step 0 (its earlier metrics move to metrics.discarded.jsonl).",
+            stacklevel=2,
+        )
+        _keep_metrics_until(run, 0)
+        point, done = None, 0
+    if point is not None:
+        _restore(model, run, point, config.save_replay_buffer)
+    callback = _EvalCallback(run, eval_freq, config.eval_episodes, config.seed, config.save_replay_buffer)
+    callback.next_eval = (done // eval_freq + 1) * eval_freq
     try:
-        model.learn(timesteps, callback=callback, progress_bar=config.progress_bar, tb_log_name="run")
+        model.learn(
+            timesteps - done,
+            callback=callback,
+            progress_bar=config.progress_bar,
+            tb_log_name="run",
+            reset_num_timesteps=point is None,
+        )
     except BaseException as exc:
-        if not isinstance(exc, NonFiniteRewardError):
-            _save_agent(model, run)  # what was learned so far (a non-finite reward taints it)
+        if isinstance(exc, KeyboardInterrupt):
+            write_checkpoint(model, run, replay_buffer=config.save_replay_buffer)  # resume from here
+        elif not isinstance(exc, (NonFiniteRewardError, OSError)):
+            _save_agent(model, run)  # what was learned so far (a non-finite reward taints it; a full disk
+            # keeps the last checkpoint, and retrying a save there would fail again)
         raise
     final = callback.last
     if final is None or callback.next_eval - eval_freq < model.num_timesteps:
@@ -334,7 +552,7 @@ def _learn(config: TrainConfig, run: RunDir, resolved: dict[str, Any]) -> EvalRe
     _save_agent(model, run)
     _save_reward_model(callback, run)
     venv.close()
-    return final
+    return final, done
 
 
 def train(config: TrainConfig) -> TrainResult:
@@ -345,13 +563,30 @@ def train(config: TrainConfig) -> TrainResult:
             was written so far kept.
     """
     config.check()
-    run, resolved = _begin(config)
+    try:
+        run, resolved, point = _begin(config)
+    except OSError as exc:
+        raise storage_error(exc, Path(config.runs_dir) / config.group, "runs_dir") from None
     torch.set_num_threads(config.threads)
     try:
         with threadpool_limits(limits=config.threads), use_model_store(config.reward_models):
-            final = _learn(config, run, resolved)
+            final, done = _learn(config, run, resolved, point)
+    except OSError as exc:
+        error = storage_error(exc, run.path, "runs_dir")
+        _record_failure(run, error)
+        raise error from None
     except BaseException as exc:
-        run.fail(exc)
+        _record_failure(run, exc)
         raise
     run.finish(final_proxy_return=final.proxy_return, final_env_return=final.env_return)
-    return TrainResult(run_dir=run.path, final=final, metrics=run.metrics())
+    shutil.rmtree(run.path / CHECKPOINT, ignore_errors=True)  # agent.zip holds the final agent
+    return TrainResult(run_dir=run.path, final=final, metrics=run.metrics(), resumed_from=done or None)
+
+
+def _record_failure(run: RunDir, exc: BaseException) -> None:
+    """Mark the run failed; when the disk is full even that may fail, and the error says so already."""
+    try:
+        run.fail(exc)
+    except OSError as write_error:
+        if write_error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise

@@ -1,6 +1,13 @@
 from __future__ import annotations
 
+import base64
+import json
+import os
+import pickle
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -27,3 +34,31 @@ def _run_in_a_temporary_cwd(tmp_path_factory: pytest.TempPathFactory) -> Iterato
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+class Payload:
+    """Unpickling this creates the folder ``marker``: the harmless stand-in for planted code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.mkdir, (self.marker,))
+
+
+def plant_in_zip(zip_path: Path, marker: Path) -> None:
+    """Replace a cloudpickled entry of an SB3 zip's ``data`` header with a :class:`Payload`."""
+    with zipfile.ZipFile(zip_path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    data = json.loads(members["data"])
+    data["policy_class"][":serialized:"] = base64.b64encode(pickle.dumps(Payload(marker))).decode()
+    members["data"] = json.dumps(data).encode()
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+
+
+@pytest.fixture
+def payload() -> SimpleNamespace:
+    """Planting code in files someone could send: ``payload.pickle(marker)``, ``payload.plant_in_zip(zip, marker)``."""
+    return SimpleNamespace(pickle=lambda marker: pickle.dumps(Payload(marker)), plant_in_zip=plant_in_zip)

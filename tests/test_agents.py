@@ -92,3 +92,110 @@ def test_unknown_hyperparameter_suggests_the_closest_before_training(tmp_path):
     ):
         rl.train(rl.TrainConfig(env="cartpole", hyperparams={"learnin_rate": 0.1}, runs_dir=str(tmp_path)))
     assert not any(tmp_path.iterdir())
+
+
+# --- hyperparameter values ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("algo", "key", "value", "expect"),
+    [
+        ("sac", "gamma", 2.0, r"`hyperparams.gamma` must be a number in \(0, 1\] \(got 2.0\)"),
+        ("ppo", "learning_rate", "abc", r"`hyperparams.learning_rate` must be a number > 0 .* \(got 'abc'\)"),
+        ("ppo", "n_steps", 0, r"`hyperparams.n_steps` must be a positive integer \(got 0\)"),
+        ("ppo", "batch_size", 1, r"`hyperparams.batch_size` must be an integer >= 2 with normalize_advantage"),
+        ("sac", "batch_size", -1, r"`hyperparams.batch_size` must be a positive integer \(got -1\)"),
+        ("dqn", "buffer_size", 0, r"`hyperparams.buffer_size` must be a positive integer \(got 0\)"),
+        ("ppo", "gae_lambda", 1.5, r"`hyperparams.gae_lambda` must be a number in \[0, 1\] \(got 1.5\)"),
+        ("ppo", "ent_coef", -0.1, r"`hyperparams.ent_coef` must be a finite number >= 0 \(got -0.1\)"),
+        ("sac", "ent_coef", "auto_0", r"`hyperparams.ent_coef` must be 'auto', 'auto_<initial value > 0>'"),
+        ("sac", "tau", 0, r"`hyperparams.tau` must be a number in \(0, 1\] \(got 0\)"),
+        ("dqn", "train_freq", [4, "epoch"], r"`hyperparams.train_freq` must be a positive integer or \[n, "),
+        ("sac", "gradient_steps", 0, r"`hyperparams.gradient_steps` must be a positive integer, or -1"),
+        ("ppo", "clip_range", 0, r"`hyperparams.clip_range` must be a number > 0"),
+        ("dqn", "max_grad_norm", 0, r"`hyperparams.max_grad_norm` must be a finite number > 0"),
+        ("ppo", "policy_kwargs", {"net_arch": [64, 0]}, r"`hyperparams.policy_kwargs.net_arch` must be a list"),
+        ("ppo", "gamma", None, r"`hyperparams.gamma` must be a value \(None takes SB3's default"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and not v.startswith(("`", "(")) else None,
+)
+def test_bad_hyperparameter_values_are_refused_with_their_path(algo, key, value, expect):
+    env = "pendulum" if algo == "sac" else "cartpole"
+    with pytest.raises(ConfigError, match=expect):
+        rl.agents.preset(algo, env, {key: value})
+
+
+def test_the_path_follows_where_the_value_came_from(tmp_path):
+    with pytest.raises(ConfigError, match=r"^`gamma` must be"):
+        rl.agents.preset("sac", "pendulum", {"gamma": 2.0}, where="")
+    with pytest.raises(ConfigError, match=r"^`agents.sac.gamma` must be"):
+        rl.agents.check_hyperparams("sac", {"gamma": 2.0}, where="agents.sac")
+    file = tmp_path / "sac.toml"
+    file.write_text("[default]\nlearning_starts = 0\n[pendulum]\ntau = 0\n")
+    with pytest.raises(ConfigError, match=r"^`pendulum.tau` must be a number in \(0, 1\] \(got 0\)\..*sac.toml"):
+        rl.agents.preset("sac", "pendulum", file=file)
+
+
+@pytest.mark.parametrize(
+    ("algo", "values"),
+    [
+        ("ppo", {"learning_rate": "lin_7.3e-4", "clip_range": "lin_0.2", "batch_size": 2, "target_kl": 0.01}),
+        ("ppo", {"learning_rate": lambda progress: 1e-3 * progress, "gamma": 1, "gae_lambda": 0}),
+        ("sac", {"ent_coef": "auto_0.1", "train_freq": [1, "episode"], "gradient_steps": -1, "learning_starts": 0}),
+        ("sac", {"ent_coef": 0.0, "target_entropy": -2.0, "tau": 1.0, "policy_kwargs": {"net_arch": {"pi": [8]}}}),
+        ("dqn", {"train_freq": (4, "step"), "exploration_fraction": 1.0, "policy_kwargs": {"activation_fn": "tanh"}}),
+    ],
+    ids=["ppo-schedules", "ppo-callable", "sac-auto", "sac-fixed", "dqn"],
+)
+def test_the_forms_sb3_and_the_presets_accept_pass(algo, values):
+    rl.agents.check_hyperparams(algo, values)
+
+
+@pytest.mark.parametrize("algo", ["ppo", "sac", "dqn"])
+def test_every_shipped_preset_table_passes_the_value_checks(algo):
+    from rewardlab import suite
+
+    for env in suite.names():
+        rl.agents.preset(algo, env)  # raises on a value out of its range
+
+
+def test_a_bad_value_fails_before_any_run_folder_is_written(tmp_path):
+    with pytest.raises(ConfigError, match=r"`hyperparams.gamma` must be a number in \(0, 1\] \(got 2.0\)"):
+        rl.train(rl.TrainConfig(env="pendulum", agent="sac", hyperparams={"gamma": 2.0}, runs_dir=str(tmp_path)))
+    assert not any(tmp_path.iterdir())
+
+
+def test_keywords_rewardlab_passes_itself_are_refused():
+    p = rl.agents.preset("ppo", "cartpole", {"seed": 3})
+    with pytest.raises(
+        ConfigError, match=r"`hyperparameter` must be a keyword rewardlab does not set itself \(got 'seed'\)"
+    ):
+        rl.agents.check(p, rl.suite.get("cartpole").make().action_space)
+
+
+def test_algorithms_without_a_preset_file_use_sb3_defaults():
+    p = rl.agents.preset("a2c", "cartpole", {"n_steps": 8})
+    assert (p.env, p.kwargs, p.n_envs) == ("default", {"n_steps": 8}, 1)
+    with pytest.raises(ConfigError, match=r"`hyperparams.tau` must be a number in \(0, 1\] \(got 2\)"):
+        rl.agents.preset("td3", "pendulum", {"tau": 2})
+
+
+def test_a_rollout_of_one_step_is_refused_before_sb3_asserts():
+    venv = rl.make_vec_env("cartpole", n_envs=1, seed=0)
+    with pytest.raises(ConfigError, match=r"`n_steps` must be at least 2 steps per rollout with 1 env"):
+        rl.agents.make("ppo", venv, n_steps=1, batch_size=2)
+
+
+def test_to_dict_is_what_config_json_has_always_saved():
+    p = rl.agents.preset("ppo", "acrobot", {"n_epochs": 3})
+    assert p.to_dict() == {
+        "algo": "ppo",
+        "env": "acrobot",
+        "policy": "MlpPolicy",
+        "n_envs": 16,
+        "n_timesteps": 1_000_000,
+        "normalize": {"obs": True, "reward": True},
+        "kwargs": p.kwargs,
+    }
+    assert list(p.to_dict()) == ["algo", "env", "policy", "n_envs", "n_timesteps", "normalize", "kwargs"]
+    assert p.kwargs["n_epochs"] == 3 and p.normalize_obs and p.normalize_reward

@@ -210,3 +210,54 @@ def test_fail_in_a_field_validator_is_worded_at_the_field_path() -> None:
     with pytest.raises(ConfigError) as info:
         Clipped(clip=[1.0])
     assert str(info.value) == "`term.clip` must be a pair [low, high] (got [1.0]). Write clip = [-1.0, 1.0]."
+
+
+def test_at_field_words_list_items_and_mapping_keys_at_the_field() -> None:
+    def text(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise fail("names (strings)")
+        return value
+
+    Name = Annotated[str, pydantic.PlainValidator(text)]
+
+    class Listed(Config):
+        names: Annotated[list[Name], Hint(at_field=True)] = []  # noqa: RUF012 - copied
+        by_name: Annotated[dict[Name, Inner], Hint(at_field=True)] = {}  # noqa: RUF012 - copied
+        plain: list[Name] = []  # noqa: RUF012 - copied
+
+    assert str(_error(Listed, names=["a", 3])) == "`names` must be names (strings) (got 3)."
+    assert str(_error(Listed, by_name={4: {}})) == "`by_name` must be names (strings) (got 4)."
+    assert str(_error(Listed, by_name={"a": {"alive": -1}})) == (
+        "`by_name.a.alive` must be a finite number >= 0 (got -1)."  # a mapping's values keep their own path
+    )
+    assert str(_error(Listed, plain=["a", 3])) == "`plain[1]` must be names (strings) (got 3)."
+
+
+def test_fail_can_show_another_value_than_the_input() -> None:
+    def distinct(value: tuple[int, ...]) -> tuple[int, ...]:
+        if len(set(value)) != len(value):
+            raise fail("without duplicates", "List each once.", value=list(value))
+        return value
+
+    class Unique(Config):
+        ids: Annotated[tuple[int, ...], pydantic.AfterValidator(distinct)] = ()
+
+    assert str(_error(Unique, ids=(1, 1))) == "`ids` must be without duplicates (got [1, 1]). List each once."
+
+
+def test_from_table_prefixes_unknown_and_missing_keys_only() -> None:
+    class Needs(Config):
+        env: str
+        """The env."""
+        weights: Inner = Inner()
+        """A nested model."""
+
+    with pytest.raises(ConfigError, match=r"^`reward\.weights\.alve` must be a known field \(got 'alve'\)"):
+        Needs.from_table({"env": "x", "weights": {"alve": 1.0}}, "reward")
+    with pytest.raises(ConfigError, match=r"^`reward\.env` must be present \(got None\)\.$"):
+        Needs.from_table({}, "reward")
+    with pytest.raises(ConfigError, match=r"^`weights\.alive` must be a finite number >= 0 \(got -1\)\.$"):
+        Needs.from_table({"env": "x", "weights": {"alive": -1}}, "reward")
+    with pytest.raises(ConfigError, match=r"^`variants\.weights\.alive` must be"):
+        Needs.from_table({"env": "x", "weights": {"alive": -1}}, "reward", where="variants")
+    assert Needs.from_table({"env": "x"}, "reward") == Needs(env="x")

@@ -1,8 +1,9 @@
 """What every ``rewardlab`` command shares: running a command, ``--set`` overrides, oracle flags.
 
 Owns how a command's errors reach the user (``rewardlab: error: ...`` on stderr, exit code 2;
-``KeyboardInterrupt`` exits 130), the parsing of ``--set KEY=VALUE`` overrides and the synthetic
-oracle flags of ``prefs label`` and ``rlhf``. May import only the standard library and
+``KeyboardInterrupt`` exits 130), the parsing of ``--set KEY=VALUE`` overrides, the synthetic
+oracle flags of ``prefs label`` and ``rlhf``, and the error of a ``--policy`` file that is not
+the archive it claims to be (``compare``, ``prefs collect``). May import only the standard library and
 :mod:`rewardlab.errors`, so that building the parser stays fast.
 """
 
@@ -13,13 +14,22 @@ import ast
 import json
 import re
 import sys
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from rewardlab.errors import ConfigError, RewardLabError, message
 
-__all__ = ["Command", "add_oracle_flags", "parse_overrides", "parse_value", "run_command"]
+__all__ = [
+    "Command",
+    "add_oracle_flags",
+    "check_policy_archive",
+    "parse_overrides",
+    "parse_value",
+    "run_command",
+    "unreadable_policy",
+]
 
 Command = Callable[[argparse.Namespace], int]
 """A command's run function: parsed arguments in, exit code out."""
@@ -74,6 +84,29 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def unreadable_policy(policy: str, exc: Exception | str) -> ConfigError:
+    """The error for a ``--policy`` file that is not the zip (SB3 model) or ``.npz`` it claims to be.
+
+    ``compare`` and ``prefs collect`` raise it for the :class:`zipfile.BadZipFile` that reading
+    the policy lets through (the policy is the only zip either reads).
+    """
+    return ConfigError(
+        message(
+            "--policy",
+            "'random', an SB3 model .zip or a transitions .npz",
+            policy,
+            f"It is not a readable zip archive ({exc}).",
+        )
+    )
+
+
+def check_policy_archive(policy: str) -> None:
+    """Refuse a ``--policy`` ``.npz`` that is not a zip archive, before numpy opens it (and leaks the file)."""
+    path = Path(policy)
+    if path.suffix == ".npz" and path.is_file() and not zipfile.is_zipfile(path):
+        raise unreadable_policy(policy, "no zip directory at its end: truncated or not an .npz")
+
+
 def add_oracle_flags(p: argparse.ArgumentParser) -> None:
     """Add ``--oracle``, ``--temperature`` and ``--mistake-prob`` (the synthetic labeller) to ``p``."""
     p.add_argument("--oracle", choices=("boltzmann", "imperfect"), default="boltzmann", help="synthetic labeller")
@@ -121,9 +154,9 @@ def field_docs(module: str, cls: str) -> dict[str, str]:
 _DEFAULT = " (default: %(default)s)"
 
 
-def add_agent_options(p: argparse.ArgumentParser, doc: dict[str, str]) -> None:
+def add_agent_options(p: argparse.ArgumentParser, doc: dict[str, str], *, env_required: bool = True) -> None:
     """``--env``, ``--agent`` and ``--seed``, with the config's field docs ``doc`` as their help."""
-    p.add_argument("--env", required=True, help=doc["env"] + " (rewardlab envs lists them)")
+    p.add_argument("--env", required=env_required, help=doc["env"] + " (rewardlab envs lists them)")
     p.add_argument("--agent", default="ppo", help=doc["agent"] + _DEFAULT)
     p.add_argument("--seed", type=int, default=0, help=doc["seed"] + _DEFAULT)
 
@@ -142,3 +175,15 @@ def add_run_options(p: argparse.ArgumentParser, doc: dict[str, str], group: str)
     p.add_argument("--run-name", default=None, help=doc["run_name"])
     p.add_argument("--threads", type=int, default=1, help=doc["threads"] + _DEFAULT)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+TRUST_HELP = (
+    "unpickle the policy file if only unpickling can read it (an SB3 zip without the config.json of the "
+    "rewardlab run that wrote it, a vecnormalize.pkl); unpickling runs any code planted in a file, so pass "
+    "this only for files from people you trust"
+)
+
+
+def add_trust_flag(p: argparse.ArgumentParser, help: str = TRUST_HELP) -> None:
+    """``--trust-pickle`` (:data:`rewardlab.data.TRUST_FLAG`; named here, since importing it loads torch)."""
+    p.add_argument("--trust-pickle", action="store_true", help=help)

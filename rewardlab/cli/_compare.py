@@ -1,14 +1,17 @@
 """``rewardlab compare``: the distance matrix (EPIC or STARC-VAL) between reward specs.
 
-Owns the ``compare`` parser and its output. At the top it may import only the standard library
-and :mod:`rewardlab.errors`; :mod:`rewardlab.compare` (the metrics, scipy; SB3 and matplotlib
-as it needs them) is imported when the command runs.
+Owns the ``compare`` parser and its output. At the top it may import only the standard library,
+:mod:`rewardlab.errors` and :mod:`rewardlab.cli._common`; :mod:`rewardlab.compare` (the metrics,
+scipy; SB3 and matplotlib as it needs them) is imported when the command runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import zipfile
 from typing import Any
+
+from rewardlab.cli._common import add_trust_flag, check_policy_archive, unreadable_policy
 
 __all__ = ["add_commands"]
 
@@ -17,16 +20,21 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # Deferred so that `--help` does not load the metrics and scipy.
     from rewardlab.compare import compare
 
-    result = compare(
-        args.env,
-        args.specs,
-        metric=args.metric,
-        n=args.n,
-        policy=args.policy,
-        seed=args.seed,
-        gamma=args.gamma,
-        runs_dir=args.runs_dir,
-    )
+    check_policy_archive(args.policy)
+    try:
+        result = compare(
+            args.env,
+            args.specs,
+            metric=args.metric,
+            n=args.n,
+            policy=args.policy,
+            seed=args.seed,
+            gamma=args.gamma,
+            runs_dir=args.runs_dir,
+            trust=args.trust_pickle,
+        )
+    except zipfile.BadZipFile as exc:  # the only zip (SB3 model) or .npz that compare reads is the policy
+        raise unreadable_policy(args.policy, exc) from exc
     print(result.table())
     print()
     print(f"Took {result.seconds:.1f} s. Run directory: {result.run_dir}  (distances.csv, matrix.csv, heatmap.png)")
@@ -48,4 +56,5 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling and the bootstrap (default: 0)")
     p.add_argument("--gamma", type=float, default=0.99, help="discount of the canonicalisation (default: 0.99)")
     p.add_argument("--runs-dir", default="runs", help="results go to RUNS_DIR/compare/<env>__<metric>__<time>")
+    add_trust_flag(p)
     p.set_defaults(func=_cmd_compare)

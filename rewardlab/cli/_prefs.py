@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rewardlab.cli._common import add_oracle_flags
+from rewardlab.cli._common import add_oracle_flags, add_trust_flag, check_policy_archive, unreadable_policy
 from rewardlab.errors import ConfigError, message
 
 if TYPE_CHECKING:
@@ -40,8 +41,8 @@ QUERIES = "queries.csv"
 """Default queries file inside a dataset directory, written by ``prefs collect``."""
 
 
-def _write_queries(dataset: PreferenceDataset, path: Path, n_pairs: int, seed: int, clips: bool) -> Path:
-    """Draw ``n_pairs`` uniform pairs among the dataset's segments and export them to label."""
+def _queries(dataset: PreferenceDataset, n_pairs: int, seed: int) -> PreferenceDataset:
+    """``n_pairs`` uniform pairs among the dataset's segments, to export for labelling (nothing is written)."""
     # Deferred so that `--help` does not load numpy/torch.
     import numpy as np
 
@@ -49,8 +50,12 @@ def _write_queries(dataset: PreferenceDataset, path: Path, n_pairs: int, seed: i
 
     pairs = select_pairs(None, dataset.segments, n_pairs, method="uniform", seed=seed)
     # Placeholder labels never leave this object: the export writes an empty `label` column.
-    queue = PreferenceDataset(dataset.segments, pairs, np.full(len(pairs), 0.5), dataset.env)
-    return queue.export_pairs_to_label(path, clips=clips)
+    return PreferenceDataset(dataset.segments, pairs, np.full(len(pairs), 0.5), dataset.env)
+
+
+def _write_queries(dataset: PreferenceDataset, path: Path, n_pairs: int, seed: int, clips: bool) -> Path:
+    """Draw ``n_pairs`` uniform pairs among the dataset's segments and export them to label."""
+    return _queries(dataset, n_pairs, seed).export_pairs_to_label(path, clips=clips)
 
 
 def _read_queries(path: Path, need_label: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -87,12 +92,22 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 
     from rewardlab.preferences import PreferenceDataset, collect_segments
 
-    segments = collect_segments(args.env, args.n_segments, args.length, args.policy, seed=args.seed)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(message("--out", "a dataset directory to write", str(out), "It is a file; pick a new path."))
+    check_policy_archive(args.policy)
+    try:
+        segments = collect_segments(
+            args.env, args.n_segments, args.length, args.policy, seed=args.seed, trust=args.trust_pickle
+        )
+    except zipfile.BadZipFile as exc:  # the only zip collecting reads is the policy
+        raise unreadable_policy(args.policy, exc) from exc
     provenance = {"source": "collect", "policy": str(args.policy), "seed": args.seed, "n_segments": len(segments)}
     dataset = PreferenceDataset(segments, np.zeros((0, 2), dtype=np.int64), np.zeros(0), provenance=[provenance])
-    out = dataset.save(args.out)
     n_pairs = args.pairs if args.pairs is not None else max(len(segments) // 2, 1)
-    queries = _write_queries(dataset, out / QUERIES, n_pairs, args.seed, args.clips)
+    queue = _queries(dataset, n_pairs, args.seed)  # checks --pairs before anything is written
+    out = dataset.save(out)
+    queries = queue.export_pairs_to_label(out / QUERIES, clips=args.clips)
     steps = int(segments.mask.sum())
     print(f"Collected {len(segments)} segments of {segments.length} steps ({steps} real steps) on {dataset.env}.")
     print(f"Dataset: {out}  (no labelled pairs yet)")
@@ -108,7 +123,17 @@ def _oracle(args: argparse.Namespace) -> PreferenceOracle:
     spec: dict[str, Any] = {"kind": args.oracle}
     reward = args.reward
     if isinstance(reward, str) and reward.strip().startswith("{"):
-        reward = json.loads(reward)  # factor weights, e.g. '{"angle_cost": -1}'
+        try:
+            reward = json.loads(reward)  # factor weights, e.g. '{"angle_cost": -1}'
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                message(
+                    "--reward",
+                    "'env' or a JSON object of factor weights",
+                    args.reward,
+                    f"It is not valid JSON ({exc.msg} at column {exc.colno}); write e.g. '{{\"angle_cost\": -1}}'.",
+                )
+            ) from None
     spec["reward"] = reward
     if args.oracle == "boltzmann":
         spec["temperature"] = args.temperature
@@ -130,19 +155,28 @@ def _cmd_label(args: argparse.Namespace) -> int:
         path = Path(args.from_file)
         pairs, read = _read_queries(path, need_label=True)
         labels = read if read is not None else np.zeros(0)
-        dataset.append(pairs=pairs, labels=labels, provenance={"source": "human", "file": path.name})
-        what = f"{len(pairs)} human labels from {path}"
+        added, known = dataset.append_labels(pairs, labels, provenance={"source": "human", "file": path.name})
+        what = f"{added} human labels from {path}"
     else:
         path = Path(args.queries) if args.queries else Path(args.dataset) / QUERIES
         pairs, _ = _read_queries(path, need_label=False)
         oracle = _oracle(args)
         labels = label_pairs(dataset.segments, pairs, oracle, seed=args.seed)
         keep = ~np.isnan(labels)
-        dataset.append(pairs=pairs[keep], labels=labels[keep], provenance={**oracle.provenance(), "file": path.name})
+        provenance = {**oracle.provenance(), "file": path.name}
+        added, known = dataset.append_labels(pairs[keep], labels[keep], provenance=provenance)
         skipped = int((~keep).sum())
-        what = f"{int(keep.sum())} synthetic labels ({args.oracle})" + (f", {skipped} skipped" if skipped else "")
+        what = f"{added} synthetic labels ({args.oracle})" + (f", {skipped} skipped" if skipped else "")
+    already = f"; {known} of the {known + added} pairs of {path.name} were already in the dataset, not added again"
+    if not added:
+        print(
+            f"Added nothing{already if known else ''}. Dataset {args.dataset} unchanged: {len(dataset)} labelled pairs."
+        )
+        return 0
     dataset.save(args.dataset)
-    print(f"Added {what}. Dataset {args.dataset}: {len(dataset)} labelled pairs (was {before}).")
+    print(
+        f"Added {what}{already if known else ''}. Dataset {args.dataset}: {len(dataset)} labelled pairs (was {before})."
+    )
     return 0
 
 
@@ -211,6 +245,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--n-segments", type=int, default=200, help="segments to collect (default: 200)")
     p.add_argument("--length", type=int, default=50, help="steps per segment (default: 50)")
     p.add_argument("--policy", default="random", help="'random' or an SB3 model.zip (default: random)")
+    add_trust_flag(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the rollouts and the pairs (default: 0)")
     p.add_argument("--pairs", type=int, default=None, help="pairs in the queries file (default: n_segments / 2)")
     p.add_argument("--clips", action="store_true", help="also render a GIF per pair beside the queries file")

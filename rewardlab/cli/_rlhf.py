@@ -11,7 +11,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rewardlab.cli._common import add_agent_options, add_oracle_flags, add_run_options, field_docs, parse_overrides
+from rewardlab.cli._common import (
+    add_agent_options,
+    add_oracle_flags,
+    add_run_options,
+    add_trust_flag,
+    field_docs,
+    parse_overrides,
+)
 
 __all__ = ["add_commands"]
 
@@ -52,6 +59,7 @@ def _cmd_rlhf(args: argparse.Namespace) -> int:
         group=args.group,
         run_name=args.run_name,
         resume=args.resume,
+        trust=args.trust_pickle,
         threads=args.threads,
         progress=not args.no_progress,
     )
@@ -111,5 +119,6 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--n-envs", type=int, default=None, help=doc["n_envs"])
     p.add_argument("--eval-episodes", type=int, default=10, help=doc["eval_episodes"] + " (default: %(default)s)")
     p.add_argument("--resume", default=None, help=doc["resume"])
+    add_trust_flag(p, doc["trust"])
     add_run_options(p, doc, group="rlhf")
     p.set_defaults(func=_cmd_rlhf)

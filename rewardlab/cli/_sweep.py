@@ -81,9 +81,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     # Deferred so that `--help` does not load the sweep machinery (scipy, pyarrow, matplotlib).
     from rewardlab.sweeps import aggregate, format_summary_table, write_report
 
-    summary = aggregate(args.sweep_dir, distances=not args.no_distances)
+    # One aggregation, then the tables and the report written together as one generation.
+    summary = aggregate(args.sweep_dir, distances=not args.no_distances, write=False)
     out = write_report(args.sweep_dir, summary=summary, distances=not args.no_distances)
     print(format_summary_table(summary))
+    for note in summary.notes:
+        print(f"Note: {note}")
     print(f"Report: {out}")
     print(f"Tables: {summary.results_dir} (summary.csv/.parquet, curves.csv/.parquet, trials.csv, distances.csv)")
     return 0
@@ -103,7 +106,12 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--address", default=None, help="Ray cluster address (e.g. auto); default: a local Ray instance")
     p.add_argument("--workers", type=int, default=None, help="trials at once (default: every core; 1 = in-process)")
     p.add_argument("--fast", action="store_true", help="apply the spec's [fast] preset (small budgets)")
-    p.add_argument("--retries", type=int, default=1, help="reruns of a failed trial across invocations (default: 1)")
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=1,
+        help="reruns of a failed trial across invocations (default: 1); a worker or node that died does not count",
+    )
     p.add_argument("--runs-dir", default="runs", help="root of run directories (default: runs)")
     p.add_argument("--json", action="store_true", help="with 'status': print JSON")
     p.add_argument("--report", action="store_true", help="then aggregate and write the report (as `rewardlab report`)")
@@ -113,6 +121,8 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("report", help="tables, plots and an HTML report of a sweep directory")
     p.add_argument("sweep_dir", metavar="SWEEP_DIR", help="runs/<sweep name>")
     p.add_argument(
-        "--no-distances", action="store_true", help="skip each variant's distance to the ground-truth reward"
+        "--no-distances",
+        action="store_true",
+        help="do not compute each variant's distance to the ground-truth reward (the last report's are kept)",
     )
     p.set_defaults(func=_cmd_report)

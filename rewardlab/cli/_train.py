@@ -11,14 +11,26 @@ import argparse
 from typing import Any
 
 from rewardlab.cli._common import add_agent_options, add_run_options, field_docs, parse_overrides
+from rewardlab.errors import ConfigError, message
 
 __all__ = ["add_commands"]
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     # Deferred so that `--help` does not load torch/SB3.
-    from rewardlab.training import TrainConfig, train
+    from rewardlab.training import TrainConfig
 
+    if args.resume is not None:
+        config = TrainConfig.from_run(
+            args.resume,
+            threads=args.threads,
+            progress_bar=not args.no_progress,
+            save_replay_buffer=args.save_replay_buffer,
+        )
+        print(f"Continuing {args.resume} from its last checkpoint")
+        return _run(config)
+    if args.env is None:
+        raise ConfigError(message("--env", "given (or --resume RUN_DIR)", None, "Add --env pendulum (rewardlab envs)."))
     config = TrainConfig(
         env=args.env,
         reward=args.reward,
@@ -35,7 +47,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
         run_name=args.run_name,
         threads=args.threads,
         progress_bar=not args.no_progress,
+        save_replay_buffer=args.save_replay_buffer,
     )
+    return _run(config)
+
+
+def _run(config: Any) -> int:
+    # Deferred so that `--help` does not load torch/SB3.
+    from rewardlab.training import train
+
     print(
         f"Training {config.preset.algo.upper()} on {config.suite_env.name} ({config.suite_env.gym_id}) "
         f"with reward {config.reward_label!r}, seed {config.seed}"
@@ -43,6 +63,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if config.reward_spec.trains_when_built:
         print("The reward trains a model first (from preferences), before the agent starts.")
     result = train(config)
+    if result.resumed_from is not None:
+        print(f"Resumed from the checkpoint at {result.resumed_from} steps (the rows before it are kept)")
     print()
     print(
         f"Evaluations ({config.eval_episodes} episodes each). proxy = the reward the agent was trained on "
@@ -65,7 +87,7 @@ def add_commands(sub: Any) -> None:
     """Register ``train`` on the subparsers ``sub``."""
     p = sub.add_parser("train", help="train an SB3 agent on a reward spec; log proxy and env returns")
     doc = field_docs("training", "TrainConfig")  # the config's field docs are the options' help
-    add_agent_options(p, doc)
+    add_agent_options(p, doc, env_required=False)
     p.add_argument("--reward", default="env", help=doc["reward"] + " (default: %(default)s)")
     p.add_argument("--timesteps", type=int, default=None, help=doc["timesteps"])
     p.add_argument("--n-envs", type=int, default=None, help=doc["n_envs"])
@@ -73,4 +95,12 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--eval-episodes", type=int, default=10, help=doc["eval_episodes"] + " (default: %(default)s)")
     p.add_argument("--agent-config", default=None, help=doc["agent_config"])
     add_run_options(p, doc, group="train")
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR from its last checkpoint with its saved settings (a rerun with "
+        "the same --run-name does the same); its metrics are kept and appended to",
+    )
+    p.add_argument("--save-replay-buffer", action="store_true", help=doc["save_replay_buffer"])
     p.set_defaults(func=_cmd_train)

@@ -16,23 +16,32 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
+import gymnasium as gym
 import numpy as np
+import torch
 from pydantic import AfterValidator
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import VecNormalize, unwrap_vec_wrapper
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize, unwrap_vec_wrapper
 
-from rewardlab.errors import ConfigError, message, unknown
+from rewardlab import suite
+from rewardlab.data._checkpoint import load_weights, restore_normalization
+from rewardlab.errors import ConfigError, UntrustedFileError, message, unknown
+from rewardlab.runs import NORMALIZATION
 
 __all__ = [
     "ALGORITHMS",
     "OFF_POLICY",
+    "TRUST_FLAG",
     "AgentName",
     "AgentPolicy",
     "Policy",
     "RandomPolicy",
+    "agent_spaces",
+    "check_policy_file",
     "load_agent",
     "policy_from",
+    "policy_kwargs",
 ]
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "dqn": DQN, "a2c": A2C, "td3": TD3}
@@ -133,10 +142,65 @@ def _algorithm_in_zip(path: Path) -> str | None:
     return None
 
 
-def _algorithm_of(path: Path, config: Path | None) -> str:
-    if config is not None and config.is_file():
+TRUST_FLAG = "--trust-pickle"
+"""The CLI flag (``trust=True`` in Python) that lets rewardlab unpickle a file it did not write."""
+_LEGACY_NORMALIZATION = "vecnormalize.pkl"
+_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "elu": "ELU", "leaky_relu": "LeakyReLU", "gelu": "GELU"}
+
+
+def untrusted(param: str, path: Path, what: str) -> UntrustedFileError:
+    """The error for a file that only unpickling can read (it names :data:`TRUST_FLAG`)."""
+    return UntrustedFileError(
+        message(
+            param,
+            "a file rewardlab can read without running code",
+            str(path),
+            f"{what} can be read only by unpickling it, and unpickling runs any code planted in it. "
+            f"If you trust whoever made it, pass {TRUST_FLAG} (Python: trust=True).",
+        )
+    )
+
+
+def check_policy_file(param: str, path: str | Path) -> None:
+    """Raise unless ``path`` is an agent that :func:`load_agent` reads without unpickling.
+
+    For policies named in data someone may send (a reward spec): there is no trust flag there, so
+    only a rewardlab run's agent (its ``config.json`` beside it, no ``vecnormalize.pkl``) passes.
+
+    Raises:
+        UntrustedFileError: naming ``param`` and the path.
+    """
+    p = Path(path)
+    if _run_config(p) is None or (
+        (p.parent / _LEGACY_NORMALIZATION).is_file() and not (p.parent / NORMALIZATION).is_file()
+    ):
+        raise UntrustedFileError(
+            message(
+                param,
+                "the agent.zip of a rewardlab run (its config.json beside it)",
+                str(p),
+                "Anything else can be read only by unpickling it, which runs any code planted in it, so a "
+                "reward spec may not name it. Train the policy with rewardlab train, or collect the data "
+                f"with {TRUST_FLAG} where a command offers it.",
+            )
+        )
+
+
+def _run_config(path: Path) -> dict[str, Any] | None:
+    """The rewardlab run config beside an agent zip (None when there is none)."""
+    config = path.parent / "config.json"
+    if not config.is_file():
+        return None
+    try:
         run = json.loads(config.read_text(encoding="utf-8"))
-        algo = run.get("agent_preset", {}).get("algo") or run.get("agent")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(message("policy", "a run whose config.json is valid JSON", str(config), str(exc))) from None
+    return run if isinstance(run, dict) and isinstance(run.get("agent_preset"), dict) else None
+
+
+def _algorithm_of(path: Path, run: dict[str, Any] | None) -> str:
+    if run is not None:
+        algo = run["agent_preset"].get("algo") or run.get("agent")
         if algo in ALGORITHMS:
             return str(algo)
     algo = _algorithm_in_zip(path)
@@ -145,40 +209,119 @@ def _algorithm_of(path: Path, config: Path | None) -> str:
     return algo
 
 
-def load_agent(path: str | Path, env: Any = None) -> tuple[BaseAlgorithm, VecNormalize | None]:
-    """Load a saved SB3 agent and the observation normalisation saved beside it.
+def policy_kwargs(value: Any) -> dict[str, Any]:
+    """A preset's ``policy_kwargs`` as SB3 takes them (activation names become ``torch.nn`` classes)."""
+    if not isinstance(value, dict):
+        raise ConfigError(message("policy_kwargs", "a table", value, "Write policy_kwargs = {net_arch = [64, 64]}."))
+    out = dict(value)
+    act = out.get("activation_fn")
+    if isinstance(act, str):
+        if act not in _ACTIVATIONS:
+            raise unknown("policy_kwargs.activation_fn", act, _ACTIVATIONS, "an activation name")
+        out["activation_fn"] = getattr(torch.nn, _ACTIVATIONS[act])
+    return out
 
-    The algorithm comes from the run's ``config.json`` beside the zip (a rewardlab run), else from
-    the zip's own JSON header. ``vecnormalize.pkl`` beside the zip, when present, holds the run's
-    normalisation statistics.
+
+class _Spaces(gym.Env[Any, Any]):
+    """An env that only has spaces: what SB3 needs to build a model whose tensors are then loaded."""
+
+    def __init__(self, observation_space: gym.Space[Any], action_space: gym.Space[Any]) -> None:
+        self.observation_space = observation_space
+        self.action_space = action_space
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        return self.observation_space.sample(), {}
+
+    def step(self, action: Any) -> Any:
+        raise RuntimeError("a policy loaded for its actions is not stepped")
+
+
+def agent_spaces(run: dict[str, Any]) -> tuple[gym.Space[Any], gym.Space[Any]]:
+    """The agent's (observation, action) spaces of a run: its suite env's, hidden dims dropped."""
+    suite_env = suite.get(str(run.get("env")))
+    raw = suite_env.make()
+    try:
+        obs_space, act_space = raw.observation_space, raw.action_space
+    finally:
+        raw.close()
+    if suite_env.hidden_obs and isinstance(obs_space, gym.spaces.Box):
+        keep = np.array([i for i in range(obs_space.shape[0]) if i not in set(suite_env.hidden_obs)])
+        obs_space = gym.spaces.Box(obs_space.low[keep], obs_space.high[keep], dtype=obs_space.dtype)
+    return obs_space, act_space
+
+
+def _rebuild(path: Path, algo: str, run: dict[str, Any]) -> tuple[BaseAlgorithm, VecNormalize | None]:
+    """The run's agent rebuilt from its preset and spaces, with only its tensors loaded."""
+    preset = run["agent_preset"]
+    cls = ALGORITHMS[algo]
+    policy = preset.get("policy", "MlpPolicy")
+    if policy not in cls.policy_aliases:
+        raise unknown("agent_preset.policy", policy, cls.policy_aliases, f"a policy name of SB3 {cls.__name__}")
+    kwargs = preset.get("kwargs", {})
+    extra: dict[str, Any] = {"buffer_size": 1} if algo in OFF_POLICY else {}  # nothing is collected
+    if "use_sde" in kwargs:
+        extra["use_sde"] = bool(kwargs["use_sde"])
+    venv = DummyVecEnv([lambda: _Spaces(*agent_spaces(run))])
+    model = cls(policy, venv, policy_kwargs=policy_kwargs(kwargs.get("policy_kwargs", {})), device="cpu", **extra)
+    load_weights(model, path)
+    norm = None
+    norm_path = path.parent / NORMALIZATION
+    if norm_path.is_file():
+        try:
+            state = json.loads(norm_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(message("policy", "a valid vecnormalize.json", str(norm_path), str(exc))) from None
+        norm = restore_normalization(state, venv, str(norm_path))
+    elif (path.parent / _LEGACY_NORMALIZATION).is_file():
+        raise untrusted("policy", path.parent / _LEGACY_NORMALIZATION, "This run's normalisation (a pickle)")
+    return model, norm
+
+
+def load_agent(path: str | Path, *, trust: bool = False) -> tuple[BaseAlgorithm, VecNormalize | None]:
+    """Load a saved SB3 agent and the observation normalisation saved beside it, running no code.
+
+    A rewardlab run's agent (``config.json`` beside the zip) is rebuilt from the run's preset and
+    its env's spaces, and only its tensors are loaded (:func:`~rewardlab.data._checkpoint.load_weights`);
+    its normalisation comes from ``vecnormalize.json``. Anything that only unpickling can read (an
+    SB3 zip from elsewhere, a ``vecnormalize.pkl`` of an older run) is refused unless ``trust``.
 
     Args:
         path: the agent's ``.zip``.
-        env: an env to attach to the model (None: none).
+        trust: unpickle what only unpickling can read (SB3's ``load``, ``pickle.load``): only for
+            files from people you trust, since a planted pickle runs code.
 
     Returns:
         ``(model, normalization)``; ``normalization`` is None when the run did not normalise.
 
     Raises:
         ConfigError: the file is missing or is not an SB3 zip.
+        UntrustedFileError: the file needs unpickling and ``trust`` is False.
     """
     p = Path(path)
     if not p.is_file():
         raise ConfigError(
             message("policy", "'random', an SB3 model .zip or a transitions .npz", str(path), "Check the path.")
         )
-    algo = _algorithm_of(p, p.parent / "config.json")
-    model = ALGORITHMS[algo].load(str(p), env=env, device="cpu")
+    run = _run_config(p)
+    algo = _algorithm_of(p, run)
+    if not trust:
+        if run is None:
+            raise untrusted("policy", p, "An SB3 zip without the config.json of the rewardlab run that wrote it")
+        return _rebuild(p, algo, run)
+    model = ALGORITHMS[algo].load(str(p), device="cpu")
     norm = None
-    norm_path = p.parent / "vecnormalize.pkl"
-    if norm_path.is_file():
-        # the run's own statistics, written by rewardlab: the policy expects normalised observations
-        with open(norm_path, "rb") as f:
-            norm = pickle.load(f)
+    if (p.parent / NORMALIZATION).is_file() and run is not None:
+        state = json.loads((p.parent / NORMALIZATION).read_text(encoding="utf-8"))
+        norm = restore_normalization(state, DummyVecEnv([lambda: _Spaces(*agent_spaces(run))]))
+    elif (p.parent / _LEGACY_NORMALIZATION).is_file():
+        with open(p.parent / _LEGACY_NORMALIZATION, "rb") as f:
+            norm = pickle.load(f)  # trusted by the caller
     return model, norm
 
 
-def policy_from(policy: Any, space: Any, hidden_obs: Sequence[int] = (), *, deterministic: bool = False) -> Policy:
+def policy_from(
+    policy: Any, space: Any, hidden_obs: Sequence[int] = (), *, deterministic: bool = False, trust: bool = False
+) -> Policy:
     """The :class:`Policy` for a coverage policy given as ``"random"``, an SB3 model or a model path.
 
     Args:
@@ -186,12 +329,13 @@ def policy_from(policy: Any, space: Any, hidden_obs: Sequence[int] = (), *, dete
         space: the action space (``"random"`` samples it).
         hidden_obs: dims of the raw observation the agent does not see.
         deterministic: for a model, act with its mode.
+        trust: for a path, let :func:`load_agent` unpickle what it cannot read otherwise.
     """
     if isinstance(policy, str) and policy == "random":
         return RandomPolicy(space)
     norm = None
     if isinstance(policy, (str, Path)):
-        policy, norm = load_agent(policy)
+        policy, norm = load_agent(policy, trust=trust)
     elif hasattr(policy, "get_env") and policy.get_env() is not None:
         norm = unwrap_vec_wrapper(policy.get_env(), VecNormalize)
     return AgentPolicy(policy, deterministic=deterministic, hidden_obs=hidden_obs, normalization=norm)

@@ -270,6 +270,7 @@ def collect_segments(
     *,
     seed: int = 0,
     deterministic: bool = False,
+    trust: bool = False,
 ) -> Segments:
     """Roll out ``policy`` on a suite env and cut the episodes into ``n_segments`` segments.
 
@@ -287,6 +288,8 @@ def collect_segments(
             without the hidden dims, normalised when the run used ``VecNormalize``).
         seed: seeds the env resets and the random actions.
         deterministic: for a model policy, act with its mode instead of sampling.
+        trust: for a model path, let :func:`~rewardlab.data.load_agent` unpickle what it cannot read
+            otherwise (an SB3 zip without its run's ``config.json``): only for files you trust.
 
     Returns:
         :class:`Segments` with every factor of the env evaluated on the real steps.
@@ -303,7 +306,7 @@ def collect_segments(
             message("policy", "'random', an SB3 model or a model.zip", str(policy), "Segments need live rollouts.")
         )
     venv = raw_vec_env(suite_env.make())
-    act = policy_from(policy, venv.action_space, suite_env.hidden_obs, deterministic=deterministic)
+    act = policy_from(policy, venv.action_space, suite_env.hidden_obs, deterministic=deterministic, trust=trust)
     steps: list[Any] = []  # the rollout's steps, one sub-env each
     where: list[tuple[int, int]] = []  # (segment, t) of each step
     try:

@@ -7,6 +7,7 @@ the sample-based metrics (:mod:`rewardlab.metrics`) compare rewards on.
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,10 +87,12 @@ class Transitions:
         if not p.is_file():
             raise ConfigError(message("transitions", "a readable .npz file", str(path), "Check the path."))
         try:
-            with np.load(p, allow_pickle=False) as data:
+            with open(p, "rb") as f, np.load(f, allow_pickle=False) as data:  # our handle: closed on any error
                 arrays = {k: data[k] for k in data.files}
-        except (ValueError, OSError) as exc:
-            raise ConfigError(message("transitions", "an .npz file saved by Transitions.save", str(path))) from exc
+        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise ConfigError(
+                message("transitions", "an .npz file saved by Transitions.save", str(path), f"Unreadable: {exc}.")
+            ) from None
         missing = sorted({"obs", "actions", "next_obs", "dones"} - set(arrays))
         if missing:
             raise ConfigError(
@@ -115,6 +118,7 @@ def sample_transitions(
     *,
     seed: int = 0,
     deterministic: bool = False,
+    trust: bool = False,
 ) -> Transitions:
     """Sample ``n`` transitions of a suite env under a coverage policy.
 
@@ -128,11 +132,13 @@ def sample_transitions(
         policy: ``"random"`` (uniform samples of the action space), an SB3 model (it is given the
             agent's observation, without the hidden dims, normalised if the model's env has a
             ``VecNormalize``), a path to a saved SB3 ``model.zip`` (loaded by
-            :func:`~rewardlab.data.load_agent`, with the ``vecnormalize.pkl`` beside it), or a
+            :func:`~rewardlab.data.load_agent`, with the ``vecnormalize.json`` beside it), or a
             path to an ``.npz`` dataset from :meth:`Transitions.save` (``n`` of its transitions
             are drawn without replacement).
         seed: seeds the env resets, the action sampling and the dataset draw.
         deterministic: for a model policy, act with its mode instead of sampling.
+        trust: for a model path, let :func:`~rewardlab.data.load_agent` unpickle what it cannot read
+            otherwise (an SB3 zip without its run's ``config.json``): only for files you trust.
 
     Returns:
         The :class:`Transitions`.
@@ -150,7 +156,7 @@ def sample_transitions(
         pick = np.sort(np.random.default_rng(seed).choice(len(data), size=n, replace=False))
         return Transitions(data.obs[pick], data.actions[pick], data.next_obs[pick], data.dones[pick], suite_env.name)
     venv = raw_vec_env(suite_env.make())
-    act = policy_from(policy, venv.action_space, suite_env.hidden_obs, deterministic=deterministic)
+    act = policy_from(policy, venv.action_space, suite_env.hidden_obs, deterministic=deterministic, trust=trust)
     steps = []
     try:
         for step in rollout(venv, act, seed=seed):

@@ -206,6 +206,35 @@ class PreferenceDataset:
             self.provenance.append({**dict(provenance), "created": provenance.get("created", now())})
         return self
 
+    def append_labels(self, pairs: Any, labels: Any, provenance: Mapping[str, Any] | None = None) -> tuple[int, int]:
+        """Append labelled pairs of the dataset's own segments, skipping the pairs it already holds.
+
+        A pair is identified by its ordered segment indices ``(left, right)``, as pairs are drawn
+        (:func:`~rewardlab.preferences.select_pairs` counts ``(3, 5)`` and ``(5, 3)`` apart), so
+        labelling the same queries file twice, or importing the same labels file twice, adds
+        nothing the second time; within ``pairs`` the first row of a pair is kept. The provenance
+        entry is appended only when a pair is added.
+
+        Returns:
+            ``(added, already_there)``: the pairs appended and the pairs skipped.
+
+        Raises:
+            ConfigError: as :meth:`append` (indices out of range, bad labels).
+        """
+        p = _check_pairs(pairs, len(self.segments))
+        lab = _check_labels(labels, len(p))
+        seen = {(a, b) for a, b in self.pairs.tolist()}
+        keep = np.zeros(len(p), dtype=bool)
+        for i, (a, b) in enumerate(p.tolist()):
+            key = (a, b)
+            if key not in seen:
+                seen.add(key)
+                keep[i] = True
+        added = int(keep.sum())
+        if added:
+            self.append(pairs=p[keep], labels=lab[keep], provenance=provenance)
+        return added, len(p) - added
+
     # --- disk --------------------------------------------------------------------------------------
 
     def header(self) -> dict[str, Any]:
@@ -451,7 +480,19 @@ class PreferenceDataset:
     @staticmethod
     def read_rows(p: Path) -> list[tuple[int, dict[str, Any]]]:
         """``(line number, row)`` of a labelled CSV or JSONL file (as exported by :meth:`export_pairs_to_label`)."""
-        text = p.read_text(encoding="utf-8")
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                message(
+                    p.name,
+                    "a UTF-8 text file",
+                    exc.object[exc.start : exc.start + 1],
+                    f"Byte {exc.start} is not UTF-8: save the file as UTF-8 (CSV UTF-8 in a spreadsheet).",
+                )
+            ) from None
+        except OSError as exc:
+            raise ConfigError(message("path", "a readable .csv or .jsonl file", str(p), str(exc))) from None
         if p.suffix == ".jsonl":
             out = []
             for i, line in enumerate(text.splitlines(), start=1):

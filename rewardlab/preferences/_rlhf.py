@@ -22,22 +22,37 @@ keeps training, so each update is seen at the next env step without rebuilding t
 
 **Run directory** ``runs/<group>/<env>__rlhf__<agent>__s<seed>__<time>/``: ``config.json``,
 ``status.json``, ``metrics.jsonl`` (one row per stage), ``dataset/``, ``reward_model/``,
-``agent.zip`` (+ ``replay_buffer.pkl`` for off-policy agents, ``vecnormalize.pkl`` when the preset
-normalises) and ``state.json`` (last completed stage, labels used, timesteps, RNG states).
+``agent.zip`` (+ ``replay_buffer.npz`` for off-policy agents, ``vecnormalize.json`` when the preset
+normalises) and ``state.json`` (last completed stage, labels used, timesteps, the agent's SB3
+counters, RNG states).
 
-**Checkpoints and resume.** After each stage the artefacts are written to ``.next/`` first, then
-``state.json`` is replaced (the commit point, with ``"commit": ".next"``), then the artefacts are
-moved into place and ``.next/`` removed. A kill before the commit leaves the previous stage intact
-(``.next/`` is discarded on resume); a kill after it is finished on resume (the moves are
-idempotent). ``metrics.jsonl`` rows of uncommitted stages are dropped. Resuming with the same
-``run_name`` (or ``resume=<run dir>``) continues after the last committed stage and ends with the
-same number of labels and timesteps as an uninterrupted run.
+**Checkpoints and resume.** After each stage every artefact is written to ``.next/`` first, then
+``.next/state.json`` last: a staged folder holding ``state.json`` is committed, one without it is
+not (there is no other way to tell them apart). Then the artefacts are moved into place (an
+old folder is first moved aside into ``.next/``), ``state.json`` last of all, and ``.next/``
+removed. A kill before the commit leaves the previous stage intact (the staged folder is
+discarded on resume); a kill after it is finished on resume (each move is done once, whichever
+were done already). Fault points (:func:`rewardlab.runs.fault`) ``rlhf:<step>`` sit between the
+steps, so a test kills the process at each one. ``metrics.jsonl`` rows of uncommitted stages are
+dropped. Resuming with the same ``run_name`` (or ``resume=<run dir>``) first takes the run's writer
+lock (a second live process on the same directory gets :class:`~rewardlab.errors.RunBusyError`),
+then continues after the last committed stage and ends with the same number of labels and
+timesteps as an uninterrupted run.
+
+**Nothing is unpickled on resume.** The agent is rebuilt from the config (:func:`rewardlab.agents.make`)
+and only the tensors of ``agent.zip`` are loaded (:func:`rewardlab.data.load_weights`); its counters
+(``num_timesteps``, ``_n_updates``, ...) come from ``state.json``, the ``VecNormalize`` statistics
+from JSON and the replay buffer from ``.npz``. A run directory of an older rewardlab, whose
+statistics or buffer exist only as ``vecnormalize.pkl`` / ``replay_buffer.pkl``, is refused
+(:class:`~rewardlab.errors.UntrustedFileError`) unless ``trust=True`` (``--trust-pickle``): a
+planted pickle runs code when loaded. The first checkpoint after such a resume replaces them.
 
 What is *not* bit-identical on resume: the vector envs restart their episodes (SB3 does not save
 the env state or the partial rollout) and their seeds, so the stages after the resume see other
-episodes than an uninterrupted run would. The dataset, the reward model, the agent (policy,
-optimiser, replay buffer), the loop's numpy generator and the global torch / numpy / ``random``
-RNG states are restored exactly.
+episodes than an uninterrupted run would (a resume right after stage 0, before the agent's env
+has stepped, is identical). The dataset, the reward model, the agent (policy, optimiser, SB3
+counters, action-space RNG, replay buffer, normalisation statistics), the loop's numpy generator
+and the global torch / numpy / ``random`` RNG states are restored exactly.
 """
 
 from __future__ import annotations
@@ -49,6 +64,7 @@ import random
 import shutil
 import sys
 import time
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +91,18 @@ from tqdm import tqdm
 
 from rewardlab import agents, suite
 from rewardlab.config import Config, Hint, Int, OneOf, Real, StrictBool
-from rewardlab.data import ALGORITHMS, OFF_POLICY, AgentName, Segments, collect_segments
+from rewardlab.data import (
+    OFF_POLICY,
+    AgentName,
+    Segments,
+    collect_segments,
+    load_replay_buffer,
+    load_weights,
+    normalization_state,
+    restore_normalization,
+    save_replay_buffer,
+    untrusted,
+)
 from rewardlab.errors import ConfigError, message, unknown
 from rewardlab.evaluation import EvalResult, evaluate
 from rewardlab.preferences._active import select_pairs
@@ -86,11 +113,12 @@ from rewardlab.rewards import FeatureSpec, Learned, LearningReward, RewardModel
 from rewardlab.runs import (
     AGENT,
     NORMALIZATION,
+    REPLAY_BUFFER,
     DirPath,
     GroupName,
     RunDir,
     RunName,
-    save_sb3,
+    fault,
     software_versions,
     write_atomic,
     write_json,
@@ -105,7 +133,18 @@ _NORMALIZATIONS = ("scale", "standard", "none")
 _ORACLES: dict[str, type] = {"boltzmann": BoltzmannOracle, "imperfect": ImperfectOracle}
 _COMMIT = ".next"
 """Staging directory of a checkpoint (see the module docstring)."""
-_ARTEFACTS = ("dataset", "reward_model", AGENT, "replay_buffer.pkl", NORMALIZATION)
+_STATE = "state.json"
+"""The loop's state; written last inside ``.next/`` (the commit marker), moved into place last."""
+_ARTEFACTS = ("dataset", "reward_model", AGENT, NORMALIZATION, REPLAY_BUFFER)
+"""What a checkpoint moves into place, in this order (then :data:`_STATE`)."""
+_LEGACY_NORMALIZATION = "vecnormalize.pkl"
+_LEGACY_REPLAY_BUFFER = "replay_buffer.pkl"
+"""What an older rewardlab wrote instead of :data:`NORMALIZATION` / :data:`REPLAY_BUFFER` (pickles)."""
+_COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_n_calls")
+"""SB3 counters that ``learn(reset_num_timesteps=False)`` continues from (``_n_calls``: DQN's
+target-network updates); saved in ``state.json`` under ``"agent"``."""
+_FLOATS = ("_current_progress_remaining", "exploration_rate")
+"""SB3 floats the next stage starts from (DQN's epsilon is read when it collects segments)."""
 _RESULT_FIELDS = (
     "env",
     "agent",
@@ -250,6 +289,12 @@ class RLHFConfig(Config):
     unfinished run of that name is resumed."""
     resume: DirPath | None = None
     """A run directory to resume (overrides ``runs_dir``/``group``/``run_name``)."""
+    trust: StrictBool = False
+    """Let a resume unpickle the ``vecnormalize.pkl`` / ``replay_buffer.pkl`` an older rewardlab wrote
+    in the run directory. Unpickling runs any code planted in such a file, so set it (CLI:
+    ``--trust-pickle``) only for run directories from people you trust; without it such a resume
+    is refused (:class:`~rewardlab.errors.UntrustedFileError`). Runs written now keep these as
+    JSON and ``.npz``, and the agent's tensors are loaded without unpickling, so they need no trust."""
     threads: Annotated[int, Int(1)] = 1
     """torch and BLAS threads of this process."""
     progress: StrictBool = True
@@ -429,22 +474,33 @@ def _check_same_config(run_dir: Path, resolved: Mapping[str, Any]) -> None:
 
 
 def _finish_commit(run_dir: Path) -> None:
-    """Move the staged artefacts of a committed checkpoint into place (idempotent)."""
+    """Move a committed checkpoint's artefacts into place, ``state.json`` last (idempotent).
+
+    Does nothing unless ``.next/state.json`` exists (the commit marker): each artefact still in
+    ``.next/`` is moved, those moved already by a finish that was cut short are skipped.
+    """
     staged = run_dir / _COMMIT
-    if not staged.is_dir():
+    if not (staged / _STATE).is_file():
         return
     for name in _ARTEFACTS:
-        src = staged / name
+        src, dst = staged / name, run_dir / name
         if not src.exists():
-            continue
-        dst = run_dir / name
+            continue  # moved already, or not part of this agent's checkpoint
         if src.is_dir():
-            if dst.exists():
-                shutil.rmtree(dst)
-            os.replace(src, dst)
-        else:
-            os.replace(src, dst)
+            if dst.exists():  # os.replace cannot replace a non-empty folder: the old one goes into .next/
+                aside = staged / f".old-{name}"
+                if aside.exists():
+                    shutil.rmtree(aside)
+                os.replace(dst, aside)
+            fault(f"rlhf:aside:{name}")
+        os.replace(src, dst)
+        fault(f"rlhf:moved:{name}")
+    for legacy in (_LEGACY_NORMALIZATION, _LEGACY_REPLAY_BUFFER):
+        (run_dir / legacy).unlink(missing_ok=True)  # superseded by the JSON / npz just moved in
+    os.replace(staged / _STATE, run_dir / _STATE)
+    fault("rlhf:moved:state.json")
     shutil.rmtree(staged)
+    fault("rlhf:cleaned")
 
 
 def _checkpoint(
@@ -454,25 +510,78 @@ def _checkpoint(
     model: RewardModel,
     agent: BaseAlgorithm,
 ) -> None:
-    run_dir = run.path
-    staged = run_dir / _COMMIT
+    """Stage every artefact in ``.next/``, commit (``.next/state.json``, written last), move them in."""
+    staged = run.path / _COMMIT
     if staged.exists():
         shutil.rmtree(staged)
     staged.mkdir(parents=True)
+    fault("rlhf:staging")
     dataset.save(staged / "dataset")
+    fault("rlhf:dataset")
     model.save(staged / "reward_model")
+    fault("rlhf:reward_model")
     env = agent.get_env()
     norm = unwrap_vec_wrapper(env, VecNormalize) if env is not None else None
     run.save_agent(
         agent,
-        norm if isinstance(norm, VecNormalize) else None,
+        normalization_state(norm) if isinstance(norm, VecNormalize) else None,
         into=staged,
         exclude=["_update_current_progress_remaining"],  # our closure (_global_progress)
     )
+    fault("rlhf:agent")
     if isinstance(agent, OffPolicyAlgorithm):
-        save_sb3(agent.save_replay_buffer, staged / "replay_buffer.pkl")
-    write_json(run_dir / "state.json", {**state, "commit": _COMMIT})  # the commit point
-    _finish_commit(run_dir)
+        save_replay_buffer(agent.replay_buffer, staged / REPLAY_BUFFER)  # type: ignore[arg-type]
+    fault("rlhf:replay_buffer")
+    write_json(staged / _STATE, {**state, "agent": _agent_state(agent)})  # the commit point
+    fault("rlhf:commit")
+    _finish_commit(run.path)
+
+
+def _space_rng(space: Any) -> np.random.Generator | None:
+    rng = getattr(space, "np_random", None)
+    return rng if isinstance(rng, np.random.Generator) else None
+
+
+def _agent_state(agent: BaseAlgorithm) -> dict[str, Any]:
+    """What SB3 keeps outside the agent's tensors and needs to go on training (JSON-ready)."""
+    saved: dict[str, Any] = {name: int(getattr(agent, name)) for name in _COUNTERS if hasattr(agent, name)}
+    saved.update({name: float(getattr(agent, name)) for name in _FLOATS if hasattr(agent, name)})
+    rng = _space_rng(agent.action_space)  # random actions (learning_starts, epsilon-greedy)
+    if rng is not None:
+        saved["action_space_rng"] = rng.bit_generator.state
+    return saved
+
+
+def _restore_agent_state(agent: BaseAlgorithm, saved: Mapping[str, Any], where: Path) -> None:
+    try:
+        for name in _COUNTERS:
+            if name in saved and hasattr(agent, name):
+                setattr(agent, name, int(saved[name]))
+        for name in _FLOATS:
+            if name in saved and hasattr(agent, name):
+                setattr(agent, name, float(saved[name]))
+        rng = _space_rng(agent.action_space)
+        if rng is not None and "action_space_rng" in saved:
+            rng.bit_generator.state = saved["action_space_rng"]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ConfigError(message("resume", "the agent state this run saved", str(where), str(exc))) from None
+
+
+def _header_counters(zip_path: Path, state: Mapping[str, Any]) -> dict[str, Any]:
+    """An older checkpoint's counters (its state.json has none), from the plain-JSON part of SB3's
+    zip header: read with ``json.loads``, the header's pickled items are never loaded."""
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            header = json.loads(archive.read("data").decode("utf-8"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ConfigError(message("resume", "an agent.zip saved by SB3", str(zip_path), str(exc))) from None
+    saved: dict[str, Any] = {
+        name: header[name]
+        for name in (*_COUNTERS, *_FLOATS)
+        if isinstance(header.get(name), (int, float)) and not isinstance(header.get(name), bool)
+    }
+    saved.setdefault("num_timesteps", int(state["timesteps"]))
+    return saved
 
 
 def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
@@ -608,25 +717,52 @@ def run_rlhf(config: RLHFConfig) -> RLHFResult:
 
 
 def _open_run(config: RLHFConfig) -> tuple[RunDir, dict[str, Any] | None]:
-    """The run directory, with a killed checkpoint finished or discarded; its saved state, if resuming."""
+    """The run directory, locked, with a killed checkpoint finished or discarded; its saved state, if resuming.
+
+    Raises:
+        RunBusyError: another live process writes the run directory.
+        ConfigError: the run is done, or was started with other settings.
+        UntrustedFileError: resuming needs a pickle of an older rewardlab and ``config.trust`` is False.
+    """
     run = _run_dir(config)
-    run_dir = run.path
-    resolved = config.resolved()
-    state: dict[str, Any] | None = None
-    if (run_dir / "state.json").is_file():
-        run.refuse_done()
-        _check_same_config(run_dir, resolved)
-        state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
-        if state.get("commit") and (run_dir / _COMMIT).is_dir():
-            _finish_commit(run_dir)  # killed after the commit point: finish moving the artefacts
-    if (run_dir / _COMMIT).exists():
-        shutil.rmtree(run_dir / _COMMIT)  # a checkpoint that was never committed
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if state is None:
-        run.write_config(resolved)
-        run.clear_metrics()
-    run.start(resumed=state is not None)
+    run.lock()  # the only writer from here on: nobody else finishes or discards .next/ under us
+    try:
+        run_dir = run.path
+        resolved = config.resolved()
+        if (run_dir / _STATE).is_file() or (run_dir / _COMMIT / _STATE).is_file():
+            run.refuse_done()
+            _check_same_config(run_dir, resolved)
+            _finish_commit(run_dir)  # killed after a commit point: finish moving the artefacts
+        if (run_dir / _COMMIT).exists():
+            shutil.rmtree(run_dir / _COMMIT)  # a checkpoint that was never committed
+        state: dict[str, Any] | None = None
+        if (run_dir / _STATE).is_file():
+            state = json.loads((run_dir / _STATE).read_text(encoding="utf-8"))
+            if not config.trust:
+                _refuse_pickles(run)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if state is None:
+            run.write_config(resolved)
+            run.clear_metrics()
+        run.start(resumed=state is not None)
+    except BaseException:
+        run.unlock()
+        raise
     return run, state
+
+
+def _refuse_pickles(run: RunDir) -> None:
+    """Refuse a resume that could read the statistics or the buffer only by unpickling them.
+
+    Raises:
+        UntrustedFileError: naming the file and the ``--trust-pickle`` flag.
+    """
+    for safe, legacy, what in (
+        (NORMALIZATION, _LEGACY_NORMALIZATION, "The run's VecNormalize statistics (saved by an older rewardlab)"),
+        (REPLAY_BUFFER, _LEGACY_REPLAY_BUFFER, "The run's replay buffer (saved by an older rewardlab)"),
+    ):
+        if not (run.path / safe).is_file() and (run.path / legacy).is_file():
+            raise untrusted("resume", run.path / legacy, what)
 
 
 def _start_loop(config: RLHFConfig, run: RunDir, state: dict[str, Any] | None) -> _Loop:
@@ -638,15 +774,15 @@ def _start_loop(config: RLHFConfig, run: RunDir, state: dict[str, Any] | None) -
         )
         loop = _Loop(stage=-1, labels_used=0, dataset=None, model=model, rng=np.random.default_rng(config.seed))
     else:
-        rng = _restore_rng(state["rng"])
         stage = int(state["stage"])
         loop = _Loop(
             stage=stage,
             labels_used=int(state["labels_used"]),
-            dataset=PreferenceDataset.load(run.path / "dataset"),
+            dataset=_load_dataset(run, state),
             model=RewardModel.load(run.reward_model_path),
-            rng=rng,
+            rng=np.random.default_rng(),  # replaced below, once the agent is built
         )
+        loop.report = loop.model.report  # a stage without labels keeps it (as an uninterrupted run does)
         rows = [r for r in run.metrics() if r.get("stage", -1) <= stage]
         write_atomic(run.metrics_path, "".join(json.dumps(r, default=float) + "\n" for r in rows))
     loop.fn = _reward_fn(loop.model, run.path, config.suite_env)
@@ -655,9 +791,28 @@ def _start_loop(config: RLHFConfig, run: RunDir, state: dict[str, Any] | None) -
     if state is None:
         loop.agent = agents.make(config.agent, loop.venv, seed=config.seed, **config.hyperparams)
     else:
-        loop.agent = _load_agent(ALGORITHMS[config.preset.algo], run, loop.venv)
+        loop.agent = _load_agent(config, run, loop.venv, state)
+        # last: building the agent reseeded the global RNGs (SB3's set_random_seed) and drew its weights
+        loop.rng = _restore_rng(state["rng"])
     _global_progress(loop.agent, config.total_timesteps)
     return loop
+
+
+def _load_dataset(run: RunDir, state: Mapping[str, Any]) -> PreferenceDataset:
+    """The committed dataset, checked against the counts its ``state.json`` recorded."""
+    dataset = PreferenceDataset.load(run.path / "dataset")
+    expected = (int(state["n_pairs"]), int(state["n_segments"]))
+    if (len(dataset), len(dataset.segments)) != expected:
+        raise ConfigError(
+            message(
+                "resume",
+                f"a dataset/ of {expected[0]} pairs over {expected[1]} segments, as state.json records",
+                f"{len(dataset)} pairs over {len(dataset.segments)} segments in {run.path / 'dataset'}",
+                "Its last checkpoint was cut short by an older rewardlab (whose commit cannot be told apart): "
+                "start the run again under another name.",
+            )
+        )
+    return dataset
 
 
 def _run_stages(config: RLHFConfig, run: RunDir, loop: _Loop) -> None:
@@ -761,12 +916,45 @@ def _normalize_output(model: RewardModel, segments: Segments, how: str) -> None:
         model.refresh()
 
 
-def _load_agent(cls: Any, run: RunDir, venv: Any) -> BaseAlgorithm:
+def _load_agent(config: RLHFConfig, run: RunDir, venv: Any, state: Mapping[str, Any]) -> BaseAlgorithm:
+    """The checkpoint's agent: rebuilt from the config, then its tensors, counters, statistics, buffer.
+
+    Only an older run's pickles are unpickled, and only with ``config.trust``.
+
+    Raises:
+        UntrustedFileError: the statistics or the buffer exist only as pickles and ``config.trust`` is False.
+        ConfigError: a file is missing or does not fit the agent the config builds.
+    """
+    if not config.trust:
+        _refuse_pickles(run)  # checked by _open_run already; here too, next to the loads it guards
+    preset = config.preset
     if run.normalization_path.is_file():
-        venv = VecNormalize.load(str(run.normalization_path), venv)
-    agent = cls.load(str(run.agent_path), env=venv, device="cpu")
-    if (run.path / "replay_buffer.pkl").is_file():
-        agent.load_replay_buffer(str(run.path / "replay_buffer.pkl"))
+        try:
+            saved = json.loads(run.normalization_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                message("resume", f"a valid {NORMALIZATION}", str(run.normalization_path), str(exc))
+            ) from None
+        venv = restore_normalization(saved, venv, str(run.normalization_path))
+        venv.training = True  # restored for evaluation by default; this one goes on training
+    elif (run.path / _LEGACY_NORMALIZATION).is_file():
+        venv = VecNormalize.load(str(run.path / _LEGACY_NORMALIZATION), venv)  # trusted (config.trust)
+    elif preset.normalize_obs or preset.normalize_reward:
+        raise ConfigError(
+            message("resume", f"a run directory with its {NORMALIZATION}", str(run.path), "Start the run again.")
+        )
+    agent = agents.make(config.agent, venv, seed=config.seed, **config.hyperparams)
+    load_weights(agent, run.agent_path)
+    _restore_agent_state(agent, state.get("agent") or _header_counters(run.agent_path, state), run.path / _STATE)
+    if isinstance(agent, OffPolicyAlgorithm):
+        if run.replay_buffer_path.is_file():
+            load_replay_buffer(agent.replay_buffer, run.replay_buffer_path)  # type: ignore[arg-type]
+        elif (run.path / _LEGACY_REPLAY_BUFFER).is_file():
+            agent.load_replay_buffer(str(run.path / _LEGACY_REPLAY_BUFFER))  # trusted (config.trust)
+        else:
+            raise ConfigError(
+                message("resume", f"a run directory with its {REPLAY_BUFFER}", str(run.path), "Start the run again.")
+            )
     return agent
 
 

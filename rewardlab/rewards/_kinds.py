@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
 import numpy as np
-from pydantic import ConfigDict, Field, SkipValidation, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetPydanticSchema,
+    PlainSerializer,
+    PlainValidator,
+)
 
 from rewardlab import suite
-from rewardlab.config import Config, fail
+from rewardlab.config import Config, Hint, StrictBool, fail
 from rewardlab.errors import SpecError, message, unknown
 from rewardlab.rewards._running import RunningMeanStd
 from rewardlab.rewards._spec import (
@@ -23,7 +30,6 @@ from rewardlab.rewards._spec import (
     RewardSpec,
     by_position,
     check_keys,
-    check_number,
     from_dict,
     parse,
 )
@@ -95,88 +101,111 @@ class _EnvFunction(RewardFunction):
 # --- terms --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LogSigmoid:
+class LogSigmoid(Config):
     """The log-sigmoid-centred transform ``u = log σ((x - ref) / scale)`` (Wang et al. 2024).
 
     ``u <= 0`` and saturates once ``x`` is well above ``ref``; a sum of such terms reads as
     "good on every term" (a soft AND). It is not affine, so it can change optimal policies.
+    Checked on construction; fields may be given positionally (``LogSigmoid(0.5, 2.0)``).
     """
 
-    ref: float = 0.0
-    """The acceptable level of the term."""
-    scale: float = 1.0
-    """The spread over which the transform goes from penalising to saturating (> 0)."""
+    model_config = ConfigDict(frozen=True)
+    where = "log_sigmoid"
+    error_class = SpecError
 
-    def __post_init__(self) -> None:
-        check_number("log_sigmoid.ref", self.ref)
-        check_number("log_sigmoid.scale", self.scale, positive=True)
+    def __init__(self, /, *args: Any, **data: Any) -> None:
+        super().__init__(**by_position(type(self), args, data))
+
+    # pydantic validates a table inside a Term without this __init__ (which would word an unknown key as a TypeError)
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    ref: Annotated[float, Kept(Number())] = 0.0
+    """The acceptable level of the term."""
+    scale: Annotated[float, Kept(Number(positive=True))] = 1.0
+    """The spread over which the transform goes from penalising to saturating (> 0)."""
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         z = (x - self.ref) / self.scale
         return -np.logaddexp(0.0, -z)  # log σ(z), stable for large |z|
 
 
+def _pair(value: Any) -> Any:
+    if value is not None and (not isinstance(value, (tuple, list)) or len(value) != 2):
+        raise fail("a pair [low, high]", "Write clip = [-1.0, 1.0].")
+    return value
+
+
+def _ordered(value: tuple[float, float] | None) -> tuple[float, float] | None:
+    if value is not None and value[0] >= value[1]:
+        raise fail("a pair with low < high", "Swap the bounds.")
+    return value
+
+
+def _nested_reward(value: Any) -> RewardSpec:
+    if isinstance(value, Mapping):
+        return from_dict(value)
+    if not isinstance(value, RewardSpec):
+        raise fail("a reward spec", 'Write {kind = "learned", ...}.')
+    return value
+
+
+def _spec_dict(spec: RewardSpec) -> dict[str, Any]:
+    return spec.to_dict()
+
+
+def _log_sigmoid_dict(transform: LogSigmoid) -> dict[str, Any]:
+    return transform.model_dump()  # both fields, as given (the term's dump leaves defaults out, not these)
+
+
+Bound = Annotated[float, Number()]
+"""A clip bound: a finite number, as a float."""
+
+
 class Term(Config):
     """One weighted term of a :class:`Terms` reward, with optional transforms.
 
     The factor value goes through, in order: ``× scale`` → ``clip`` → running normalisation →
-    log-sigmoid → ``× weight``. Checked by the :class:`Terms` that holds it (the errors name the term).
+    log-sigmoid → ``× weight``. Checked by the :class:`Terms` that holds it (the errors name the
+    term), not on construction; numbers are kept as given.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, revalidate_instances="always")  # a Terms checks each Term it is given
     error_class = SpecError
 
     def __init__(self, /, *args: Any, **data: Any) -> None:
-        super().__init__(**by_position(type(self), args, data))
+        built = type(self).model_construct(**by_position(type(self), args, data))  # unchecked (the docstring)
+        for name in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"):
+            object.__setattr__(self, name, getattr(built, name))
 
-    weight: SkipValidation[float] = 1.0
+    # pydantic validates a Term (in a Terms, or with model_validate) without calling the unchecked __init__
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    weight: Annotated[float, Kept(Number())] = 1.0
     """Multiplier of the transformed factor; its sign sets the direction."""
-    scale: SkipValidation[float] = 1.0
+    scale: Annotated[float, Kept(Number(positive=True, fix="Use `weight` for the sign."))] = 1.0
     """Positive multiplier applied before clipping (puts the clip range in convenient units)."""
-    clip: SkipValidation[tuple[float, float] | None] = None
+    clip: Annotated[
+        tuple[Bound, Bound] | None,
+        BeforeValidator(_pair),
+        AfterValidator(_ordered),
+        PlainSerializer(list, when_used="unless-none"),
+    ] = None
     """``(low, high)`` bounds applied after scaling, or None."""
-    normalize: SkipValidation[bool] = False
+    normalize: Annotated[StrictBool, Hint(expect="true or false")] = False
     """Standardise the term by its running mean and std (see :class:`Terms` for semantics)."""
-    log_sigmoid: SkipValidation[LogSigmoid | None] = None
+    log_sigmoid: Annotated[
+        LogSigmoid | None, Hint(expect="a LogSigmoid"), PlainSerializer(_log_sigmoid_dict, when_used="unless-none")
+    ] = None
     """Log-sigmoid transform applied after normalisation, or None."""
-    reward: SkipValidation[RewardSpec | None] = None
-    """A whole reward spec whose output is the term's value instead of the factor of that name
+    reward: Annotated[RewardSpec, PlainValidator(_nested_reward), PlainSerializer(_spec_dict)] | None = None
+    """A whole reward spec (or its dict) whose output is the term's value instead of the factor of that name
     (the term's key is then a free label). This is how several learned rewards combine:
     ``[terms.helpful] reward = {kind = "learned", model = "..."}, log_sigmoid = {ref = 0.0}``;
     a sum of log-sigmoid-transformed terms reads as "good on every property" (Wang et al. 2024)."""
 
-    def validate(self, where: str) -> None:  # type: ignore[override]  # not pydantic's deprecated classmethod
-        check_number(f"{where}.weight", self.weight)
-        check_number(f"{where}.scale", self.scale, positive=True, fix="Use `weight` for the sign.")
-        if self.clip is not None:
-            if not isinstance(self.clip, (tuple, list)) or len(self.clip) != 2:
-                raise SpecError(message(f"{where}.clip", "a pair [low, high]", self.clip, "Write clip = [-1.0, 1.0]."))
-            lo = check_number(f"{where}.clip[0]", self.clip[0])
-            hi = check_number(f"{where}.clip[1]", self.clip[1])
-            if lo >= hi:
-                raise SpecError(message(f"{where}.clip", "a pair with low < high", self.clip, "Swap the bounds."))
-        if not isinstance(self.normalize, bool):
-            raise SpecError(message(f"{where}.normalize", "true or false", self.normalize))
-        if self.log_sigmoid is not None and not isinstance(self.log_sigmoid, LogSigmoid):
-            raise SpecError(message(f"{where}.log_sigmoid", "a LogSigmoid", self.log_sigmoid))
-        if self.reward is not None and not isinstance(self.reward, RewardSpec):
-            raise SpecError(message(f"{where}.reward", "a reward spec", self.reward, 'Write {kind = "learned", ...}.'))
-
     def to_dict(self) -> dict[str, Any]:
-        """The term as written under ``[terms.<name>]``: ``weight``, then the fields that are set."""
-        out: dict[str, Any] = {"weight": self.weight}
-        if self.scale != 1.0:
-            out["scale"] = self.scale
-        if self.clip is not None:
-            out["clip"] = [float(self.clip[0]), float(self.clip[1])]
-        if self.normalize:
-            out["normalize"] = True
-        if self.log_sigmoid is not None:
-            out["log_sigmoid"] = {"ref": self.log_sigmoid.ref, "scale": self.log_sigmoid.scale}
-        if self.reward is not None:
-            out["reward"] = self.reward.to_dict()
-        return out
+        """The term as written under ``[terms.<name>]``: ``weight``, then the fields that differ from their defaults."""
+        return {"weight": self.weight, **self.model_dump(exclude_defaults=True)}
 
     @property
     def plain(self) -> bool:
@@ -189,7 +218,69 @@ class Term(Config):
         )
 
 
-_TERM_FIELDS = {"weight", "scale", "clip", "normalize", "log_sigmoid", "reward"}
+def _factor_name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise fail("keyed by factor names (str)")
+    return value
+
+
+def _weight_or_term(value: Any) -> Any:
+    """A plain weight (``Terms({"angle_cost": -1})``) is the :class:`Term` of that weight, as a float."""
+    if isinstance(value, (Term, Mapping)):
+        return value
+    return {"weight": float(Number(fix="Give a weight or a Term.")(value))}
+
+
+def _non_empty_mapping(value: Any) -> Any:
+    if not isinstance(value, Mapping) or not value:
+        raise fail("a non-empty mapping factor -> weight", 'Write {"angle_cost": -1.0}.')
+    return value
+
+
+_TermsByName = dict[Annotated[str, Kept(_factor_name)], Annotated[Term, BeforeValidator(_weight_or_term)]]
+"""What :attr:`Terms.terms` holds once validated: factor name -> :class:`Term`."""
+
+
+def _table(expect: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise fail(expect)
+        return value
+
+    return check
+
+
+def _array_as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+class _TermTable(Config):
+    """A ``[terms.<factor>]`` table as a file writes it, before it becomes a :class:`Term` (which checks
+    the keys not declared here): its weight is read as a float, as the weights of ``weights`` are."""
+
+    model_config = ConfigDict(extra="allow")
+    error_class = SpecError
+
+    weight: Annotated[float, Number()] = 1.0
+    """Its errors name the file (``reward.terms.<factor>.weight``), as those of ``weights`` do."""
+    log_sigmoid: Annotated[Any, Kept(_table("a table {ref, scale}"), optional=True)] = None
+    """A table (the :class:`LogSigmoid` it becomes checks its keys and values)."""
+    clip: Annotated[Any, BeforeValidator(_array_as_tuple)] = None
+    """A TOML array, read as a tuple (the messages show it as one)."""
+
+
+class _TermsFile(Config):
+    """The file shape of a ``terms`` reward: ``weights = {factor = weight}`` and ``[terms.<factor>]`` tables."""
+
+    error_class = SpecError
+
+    weights: Annotated[dict[Any, Annotated[float, Number()]], Hint(expect="a table factor = weight")] = Field(
+        default_factory=dict
+    )
+    terms: Annotated[
+        dict[Any, Annotated[_TermTable, BeforeValidator(_table("a table with weight/scale/clip/..."))]],
+        Hint(expect="a table of [terms.<factor>] tables"),
+    ] = Field(default_factory=dict)
 
 
 class Terms(RewardSpec):
@@ -220,32 +311,20 @@ class Terms(RewardSpec):
     def __init__(self, /, *args: Any, **data: Any) -> None:  # fields by position too (RewardSpec.__init__)
         super().__init__(*args, **data)
 
-    terms: SkipValidation[Mapping[str, Term | float]] = Field(default_factory=dict)
+    terms: Annotated[
+        Mapping[str, Term | float],  # what it takes, as mypy sees it; validated into _TermsByName
+        GetPydanticSchema(lambda _, handler: handler(_TermsByName)),
+        BeforeValidator(_non_empty_mapping),
+        Hint(at_field=True),
+    ] = Field(default_factory=dict, validate_default=True)
     """Factor name -> :class:`Term` (or a plain weight)."""
-
-    @model_validator(mode="after")
-    def _check(self) -> Terms:
-        if not isinstance(self.terms, Mapping) or not self.terms:
-            raise SpecError(
-                message("terms", "a non-empty mapping factor -> weight", self.terms, 'Write {"angle_cost": -1.0}.')
-            )
-        normalised: dict[str, Term] = {}
-        for name, term in self.terms.items():
-            if not isinstance(name, str):
-                raise SpecError(message("terms", "keyed by factor names (str)", name))
-            if not isinstance(term, Term):
-                term = Term(weight=check_number(f"terms.{name}", term, fix="Give a weight or a Term."))
-            term.validate(f"terms.{name}")
-            normalised[name] = term
-        object.__setattr__(self, "terms", normalised)
-        return self
 
     def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
         return _TermsFunction(self, suite.get(env), spaces)
 
     @property
     def trains_when_built(self) -> bool:
-        terms: Mapping[str, Term] = self.terms  # type: ignore[assignment]  # __post_init__ made every value a Term
+        terms: Mapping[str, Term] = self.terms  # type: ignore[assignment]  # validated: every value is a Term
         return any(t.reward is not None and t.reward.trains_when_built for t in terms.values())
 
     def check(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> None:
@@ -268,40 +347,19 @@ class Terms(RewardSpec):
 
     @classmethod
     def _from_fields(cls, fields: dict[str, Any], where: str) -> Terms:
-        check_keys(where, fields, {"weights", "terms"})
-        merged: dict[str, Term | float] = {}
-        weights = fields.get("weights", {})
-        if not isinstance(weights, Mapping):
-            raise SpecError(message(f"{where}.weights", "a table factor = weight", weights))
-        for name, w in weights.items():
-            merged[name] = check_number(f"{where}.weights.{name}", w)
-        tables = fields.get("terms", {})
-        if not isinstance(tables, Mapping):
-            raise SpecError(message(f"{where}.terms", "a table of [terms.<factor>] tables", tables))
-        for name, t in tables.items():
-            if name in merged:
+        """The file shape as fields: the file's own keys and tables are checked at ``where``
+        (``reward.weights.x``), a term's fields at ``terms.<factor>.<field>`` (its unknown keys at ``where``)."""
+        file = _TermsFile.from_dict(fields, where)
+        terms: dict[Any, Any] = {name: {"weight": w} for name, w in file.weights.items()}
+        for name, table in file.terms.items():
+            if name in terms:
                 raise SpecError(message(f"{where}.terms.{name}", "given once", name, "Drop it from `weights`."))
-            if not isinstance(t, Mapping):
-                raise SpecError(message(f"{where}.terms.{name}", "a table with weight/scale/clip/...", t))
-            check_keys(f"{where}.terms.{name}", t, _TERM_FIELDS)
-            ls = t.get("log_sigmoid")
-            if ls is not None:
-                if not isinstance(ls, Mapping):
-                    raise SpecError(message(f"{where}.terms.{name}.log_sigmoid", "a table {ref, scale}", ls))
-                check_keys(f"{where}.terms.{name}.log_sigmoid", ls, {"ref", "scale"})
-                ls = LogSigmoid(**ls)
-            clip = t.get("clip")
-            merged[name] = Term(
-                weight=check_number(f"{where}.terms.{name}.weight", t.get("weight", 1.0)),
-                scale=t.get("scale", 1.0),
-                clip=tuple(clip) if isinstance(clip, list) else clip,
-                normalize=t.get("normalize", False),
-                log_sigmoid=ls,
-                reward=from_dict(t["reward"], f"{where}.terms.{name}.reward") if "reward" in t else None,
-            )
-        if not merged:
+            terms[name] = dict(table)
+            if "reward" in terms[name]:
+                terms[name]["reward"] = from_dict(terms[name]["reward"], f"{where}.terms.{name}.reward")
+        if not terms:
             raise SpecError(message(where, "a terms reward with `weights` or [terms.*] tables", dict(fields)))
-        return cls(merged)
+        return cls.from_table({"terms": terms}, keys_where=where, where="")
 
     @property
     def label(self) -> str:
@@ -582,22 +640,49 @@ class _CodeFunction(RewardFunction):
     def compute(
         self, obs: Array, action: Array, next_obs: Array, done: Array, env_reward: Array | None = None
     ) -> Computed:
-        out = self.fn(obs, action, next_obs, np.asarray(done, dtype=bool), **self._kwargs)
+        target = cast(Code, self.spec).function
+        try:
+            out = self.fn(obs, action, next_obs, np.asarray(done, dtype=bool), **self._kwargs)
+        except Exception as exc:  # the user's code: any error, named with the spec and the function
+            from rewardlab.errors import RewardLabError  # on the error path only (this class's edit)
+
+            if isinstance(exc, RewardLabError):
+                raise  # already worded (a NonFiniteRewardError, an error of rewardlab called inside)
+            raise SpecError(
+                message(
+                    "reward.function",
+                    "a function that runs on a batch of transitions",
+                    target,
+                    f"{getattr(self.fn, '__qualname__', target)}() raised {type(exc).__name__}: {exc}. "
+                    "Fix the function (its traceback is this error's __cause__).",
+                )
+            ) from exc
         terms: TermValues = {}
-        if isinstance(out, tuple):
+        if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], Mapping):
             out, terms = out
-        r = np.asarray(out, dtype=np.float64)
+        try:
+            r = np.asarray(out, dtype=np.float64)
+            term_values = {str(k): np.asarray(v, dtype=np.float64) for k, v in terms.items()}
+        except (TypeError, ValueError) as exc:
+            raise SpecError(
+                message(
+                    f"{target} return value",
+                    "numbers: (batch,) rewards, or (rewards, {term: (batch,) values})",
+                    type(out).__name__,
+                    f"{exc}. Return floats.",
+                )
+            ) from exc
         batch = len(obs)
         if r.shape != (batch,):
             raise SpecError(
                 message(
-                    f"{cast(Code, self.spec).function} return value",
+                    f"{target} return value",
                     f"an array of shape ({batch},), one reward per transition",
                     f"shape {r.shape}",
                     "Return one float per row of the batch (e.g. reduce over the last axis).",
                 )
             )
-        return r, {k: np.asarray(v, dtype=np.float64) for k, v in terms.items()}
+        return r, term_values
 
     def dry_run(self, observation_space: Any, action_space: Any, batch: int = 8) -> None:
         """Call the function on sampled transitions; raise if the output is malformed or not finite."""

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BeforeValidator, Field, SkipValidation, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, SkipValidation, model_validator
 
 from rewardlab import suite
-from rewardlab.config import Config, Hint, Int, NonNegativeInt, OneOf, PositiveInt, fail
+from rewardlab.config import Config, Hint, Int, NonNegativeInt, OneOf, PositiveInt, StrictBool, fail
+from rewardlab.data import check_policy_file
 from rewardlab.errors import SpecError, message, unknown
 from rewardlab.rewards._network import FeatureSpec, RewardModel
 from rewardlab.rewards._spec import (
@@ -54,6 +55,8 @@ def _check_policy(param: str, policy: Any) -> None:
     """A data-collection policy is ``"random"`` or the path of a saved agent that exists."""
     if str(policy) != "random" and not Path(str(policy)).is_file():
         raise SpecError(message(param, '"random" or the path of a saved agent (.zip)', str(policy), "Check the path."))
+    if str(policy) != "random":
+        check_policy_file(param, policy)  # a spec may come from anyone: only what loads without unpickling
 
 
 def _cache_key(spec: RewardSpec, env: str) -> str:
@@ -139,26 +142,30 @@ class LearningReward(ModelReward):
         """Rewrite the replay buffer's rewards with the current model after each update."""
 
 
+# --- list fields ------------------------------------------------------------------------------------
+
+
+def _sequence(expect: str, fix: str = "", *, non_empty: bool = True) -> BeforeValidator:
+    """A list field's own check: a sequence other than a string, non-empty unless told (its items have types)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or (non_empty and not value):
+            raise fail(expect, fix)
+        return value
+
+    return BeforeValidator(check)
+
+
+LayerSize = Annotated[int, Int(1, expect="a positive integer", fix="Write layer sizes such as [64, 64].")]
+"""A hidden layer size of a reward MLP (numpy integers too, as an int)."""
+
+
 # --- learned --------------------------------------------------------------------------------------
 
 
-def _feature_names(feats: Any) -> list[str]:
-    if isinstance(feats, str) or not isinstance(feats, Sequence) or not feats:
-        raise fail("a non-empty list of obs, action, next_obs or factor names", 'Write features = ["obs", "action"].')
-    for f in feats:  # the message shows the item, which the template cannot (it shows the field's value)
-        if not isinstance(f, str) or not f:
-            raise SpecError(
-                message("preferences.features", "names (obs, action, next_obs or a factor)", f, 'Write ["obs"].')
-            )
-    return list(feats)  # factor names are checked against the env when the model is built
-
-
-def _layer_sizes(hidden: Any) -> list[int]:
-    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
-        raise fail("a list of layer sizes", "Write layer sizes such as [64, 64].")
-    for h in hidden:
-        _positive_int("preferences.hidden", h, "Write layer sizes such as [64, 64].")
-    return [int(h) for h in hidden]
+def _feature_name(value: Any) -> None:  # factor names are checked against the env when the model is built
+    if not isinstance(value, str) or not value:
+        raise fail("names (obs, action, next_obs or a factor)", 'Write ["obs"].')
 
 
 def _reward_data(reward: Any) -> Any:
@@ -192,9 +199,17 @@ class Preferences(Config):
         1.0
     )
     """Boltzmann temperature of the teacher (0: always prefers the higher return)."""
-    features: Annotated[list[str], BeforeValidator(_feature_names)] = ["obs", "action"]  # noqa: RUF012 - copied
+    features: Annotated[
+        list[Annotated[str, Kept(_feature_name)]],
+        _sequence("a non-empty list of obs, action, next_obs or factor names", 'Write features = ["obs", "action"].'),
+        Hint(at_field=True),
+    ] = ["obs", "action"]  # noqa: RUF012 - copied
     """Reward-model inputs: ``obs``, ``action``, ``next_obs`` or factor names of the env."""
-    hidden: Annotated[list[int], BeforeValidator(_layer_sizes)] = [64, 64]  # noqa: RUF012 - copied
+    hidden: Annotated[
+        list[LayerSize],
+        _sequence("a list of layer sizes", "Write layer sizes such as [64, 64].", non_empty=False),
+        Hint(at_field=True),
+    ] = [64, 64]  # noqa: RUF012 - copied
     """Hidden layer sizes of the reward MLP."""
     ensemble: Annotated[PositiveInt, Hint(fix="Use a positive integer for `ensemble`.")] = 1
     """Reward-model ensemble members."""
@@ -204,6 +219,26 @@ class Preferences(Config):
     """Adam learning rate of the reward model."""
     seed: NonNegativeInt = 0
     """Seeds data collection, labelling and the model."""
+
+
+_NO_MODEL = "the directory of a saved reward model (or give `preferences` to train one)"
+_NO_MODEL_FIX = "Run `rewardlab prefs train`, or add preferences = {n_pairs = 1000}."
+
+
+def _model_dir(value: Any) -> None:
+    if not isinstance(value, (str, Path)):
+        raise fail(_NO_MODEL, _NO_MODEL_FIX)
+
+
+def _training_settings(value: Any) -> Any:
+    """The ``preferences`` table, validated by :class:`Preferences` and kept as its dict (field order)."""
+    if value is None:
+        return None
+    if isinstance(value, Preferences):
+        return value.to_dict()
+    if not isinstance(value, Mapping):
+        raise fail("a table of training settings", "Write preferences = {}.")
+    return Preferences.from_dict(value).to_dict()  # its errors name `preferences.<key>`
 
 
 class Learned(RewardSpec):
@@ -230,41 +265,24 @@ class Learned(RewardSpec):
     def __init__(self, /, *args: Any, **data: Any) -> None:  # fields by position too (RewardSpec.__init__)
         super().__init__(*args, **data)
 
-    model: SkipValidation[str] = ""
+    model: Annotated[str, Kept(_model_dir)] = ""
     """Directory written by :meth:`rewardlab.preferences.RewardModel.save` (``model.json`` +
     ``model.safetensors``); empty when ``preferences`` is given."""
-    scale: SkipValidation[float] = 1.0
+    scale: Annotated[float, Kept(Number(positive=True, fix="Use a positive multiplier such as 1.0."))] = 1.0
     """Multiplier of the model's output."""
-    preferences: SkipValidation[Mapping[str, Any] | None] = None
+    preferences: Annotated[dict[str, Any] | None, BeforeValidator(_training_settings)] = None
     """Train the model when built instead of loading it: any of ``n_segments`` (400), ``length``
     (25), ``policy`` ("random"), ``n_pairs`` (1000), ``reward`` ("env"), ``temperature`` (1.0),
     ``features`` (["obs", "action"]; also next_obs and factor names), ``hidden`` ([64, 64]),
     ``ensemble`` (1), ``epochs`` (50), ``lr`` (1e-3), ``seed`` (0)."""
 
     @model_validator(mode="after")
-    def _check(self) -> Learned:
-        if self.preferences is not None:
-            if self.model:
-                raise SpecError(message("model", "empty when `preferences` is given", self.model, "Give one of them."))
-            prefs = self.preferences
-            if isinstance(prefs, Preferences):
-                prefs = prefs.to_dict()
-            if not isinstance(prefs, Mapping):
-                raise SpecError(
-                    message("preferences", "a table of training settings", prefs, "Write preferences = {}.")
-                )
-            object.__setattr__(self, "preferences", Preferences.from_dict(prefs).to_dict())
-        elif not isinstance(self.model, (str, Path)) or not str(self.model):
-            raise SpecError(
-                message(
-                    "model",
-                    "the directory of a saved reward model (or give `preferences` to train one)",
-                    self.model,
-                    "Run `rewardlab prefs train`, or add preferences = {n_pairs = 1000}.",
-                )
-            )
-        object.__setattr__(self, "model", str(self.model))
-        check_number("scale", self.scale, positive=True, fix="Use a positive multiplier such as 1.0.")
+    def _model_or_preferences(self) -> Learned:
+        if self.preferences is not None and self.model:
+            raise SpecError(message("model", "empty when `preferences` is given", self.model, "Give one of them."))
+        if self.preferences is None and not str(self.model):
+            raise SpecError(message("model", _NO_MODEL, self.model, _NO_MODEL_FIX))
+        object.__setattr__(self, "model", str(self.model))  # a Path given
         return self
 
     def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
@@ -305,7 +323,7 @@ class Learned(RewardSpec):
                 message(f"{where}.model", "present (or `preferences`)", None, 'Add model = "path/to/reward_model".')
             )
         try:
-            return cls.from_dict(fields, where)
+            return cls.from_dict(fields, "")  # field paths without the prefix (RewardSpec._from_fields)
         except SpecError as exc:
             raise SpecError(f"{where}: {exc}") from None
 
@@ -330,18 +348,6 @@ _UNITS = ("transition", "segment")
 _FEATURES = ("obs", "action", "next_obs", "factors")
 
 
-def _choice(param: str, value: Any, choices: Sequence[str], what: str) -> str:
-    if value not in choices:
-        raise unknown(param, value, choices, what)
-    return str(value)
-
-
-def _positive_int(param: str, value: Any, fix: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise SpecError(message(param, "a positive integer", value, fix))
-    return int(value)
-
-
 def _positive(name: str, fix: str = "") -> Int:
     """The check of a positive-integer field ``name`` (numpy integers too; kept as given)."""
     return Int(1, expect="a positive integer", fix=fix or f"Use a positive integer for `{name}`.")
@@ -360,6 +366,33 @@ def _seed(value: Any) -> None:
 def _policy(value: Any) -> None:
     if not isinstance(value, (str, Path)):
         raise fail('"random" or a model.zip path')
+
+
+def _factor_text(value: Any) -> None:
+    if not isinstance(value, str):
+        raise fail("factor names (strings)")
+
+
+def _distinct(names: tuple[str, ...]) -> tuple[str, ...]:
+    twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
+    if twice is not None:
+        raise fail("without duplicates", f"List {twice!r} once.", value=list(names))
+    return names
+
+
+def _directions(value: Any) -> None:
+    if not isinstance(value, Mapping) or not all(isinstance(v, bool) for v in value.values()):
+        raise fail("a table factor = true/false")
+
+
+def _margin(value: Any) -> None:
+    """One number for all factors, or factor -> number; each >= 0 (the factors are checked against the ranking)."""
+    for name, v in value.items() if isinstance(value, Mapping) else [(None, value)]:
+        if check_number("margin" if name is None else f"margin.{name}", v) < 0:  # names the entry (fail cannot)
+            raise fail("non-negative", "Use 0 for a strict comparison.", value=v)
+
+
+TrueOrFalse = Annotated[StrictBool, Hint(expect="true or false")]
 
 
 class Hierarchical(RewardSpec):
@@ -396,11 +429,16 @@ class Hierarchical(RewardSpec):
     def __init__(self, /, *args: Any, **data: Any) -> None:  # fields by position too (RewardSpec.__init__)
         super().__init__(*args, **data)
 
-    ranking: SkipValidation[Sequence[str]] = ()
+    ranking: Annotated[
+        tuple[Annotated[str, Kept(_factor_text)], ...],
+        _sequence("a non-empty list of factor names", 'Write ["angle_cost", "torque_cost"].'),
+        AfterValidator(_distinct),
+        Hint(at_field=True),
+    ] = Field((), validate_default=True)
     """Factor names, most important first (a subset of the env's factors, no duplicates)."""
-    higher_is_better: SkipValidation[Mapping[str, bool]] = Field(default_factory=dict)
+    higher_is_better: Annotated[Mapping[str, bool], Kept(_directions)] = Field(default_factory=dict)
     """Direction per factor; factors left out take the suite's direction."""
-    margin: SkipValidation[float | Mapping[str, float]] = 1.0
+    margin: Annotated[float | Mapping[str, float], Kept(_margin)] = 1.0
     """δ per factor (one number for all, or factor -> number): a multiple of the std, or absolute."""
     margin_type: Annotated[SkipValidation[str], OneOf(_MARGIN_TYPES, "a margin type")] = "std"
     """``"std"`` (δ_k = margin_k · std(z_k), HERON) or ``"absolute"`` (δ_k = margin_k)."""
@@ -412,7 +450,11 @@ class Hierarchical(RewardSpec):
     """Compare single ``"transition"``s (HERON's code) or ``"segment"``s on summed factors."""
     segment_length: Annotated[int, Kept(_positive("segment_length"))] = 25
     """Steps per segment when ``unit = "segment"`` (offline mode only)."""
-    features: SkipValidation[Sequence[str]] = ("obs", "action", "factors")
+    features: Annotated[
+        tuple[Annotated[str, Kept(OneOf(_FEATURES, "a reward-model input"))], ...],
+        _sequence(f"a non-empty list among {list(_FEATURES)}"),
+        Hint(at_field=True),
+    ] = ("obs", "action", "factors")
     """Reward-model inputs among ``obs``, ``action``, ``next_obs``, ``factors`` (HERON: obs + factors)."""
     mode: Annotated[SkipValidation[str], OneOf(_MODES, "a training mode")] = "offline"
     """``"offline"`` (train the model, then the agent) or ``"online"`` (update it while the agent trains)."""
@@ -429,9 +471,13 @@ class Hierarchical(RewardSpec):
     """Online: env steps before the first model update."""
     update_every: Annotated[int, Kept(_positive("update_every"))] = 400
     """Online: env steps between model updates (HERON: 400)."""
-    relabel: SkipValidation[bool] = False
+    relabel: TrueOrFalse = False
     """Online: rewrite the replay buffer's rewards with the current model after each update."""
-    hidden: SkipValidation[Sequence[int]] = (64, 64)
+    hidden: Annotated[
+        tuple[LayerSize, ...],
+        _sequence("a list of layer sizes", "Write [64, 64].", non_empty=False),
+        Hint(at_field=True),
+    ] = (64, 64)
     """Hidden layer sizes of the reward MLP (HERON: 256, 256)."""
     ensemble: Annotated[int, Kept(_positive("ensemble"))] = 1
     """Reward-model ensemble members."""
@@ -439,62 +485,26 @@ class Hierarchical(RewardSpec):
     """Adam learning rate of the reward model."""
     epochs: Annotated[int, Kept(_positive("epochs"))] = 30
     """Offline: passes over the labelled pairs (early stopping on a 10% validation split)."""
-    normalize_output: SkipValidation[bool] = True
+    normalize_output: TrueOrFalse = True
     """Offline: standardise the learned reward over the collected data (mean 0, std 1)."""
     seed: Annotated[int, Kept(_seed)] = 0
     """Seeds data collection, pairing and the model (the agent's seed is separate)."""
 
     @model_validator(mode="after")
-    def _check(self) -> Hierarchical:
-        ranking = self.ranking
-        if isinstance(ranking, str) or not isinstance(ranking, Sequence) or not ranking:
-            raise SpecError(
-                message("ranking", "a non-empty list of factor names", ranking, 'Write ["angle_cost", "torque_cost"].')
-            )
-        seen: set[str] = set()
-        for name in ranking:
-            if not isinstance(name, str):
-                raise SpecError(message("ranking", "factor names (strings)", name))
-            if name in seen:
-                raise SpecError(message("ranking", "without duplicates", list(ranking), f"List {name!r} once."))
-            seen.add(name)
-        object.__setattr__(self, "ranking", tuple(ranking))
-        if not isinstance(self.higher_is_better, Mapping) or not all(
-            isinstance(v, bool) for v in self.higher_is_better.values()
-        ):
-            raise SpecError(message("higher_is_better", "a table factor = true/false", self.higher_is_better))
-        for name in self.higher_is_better:
-            if name not in seen:
-                raise unknown("higher_is_better", name, list(ranking), "a factor of the ranking")
-        margins = self.margin if isinstance(self.margin, Mapping) else dict.fromkeys(ranking, self.margin)
-        for name, value in margins.items():
-            if name not in seen:
-                raise unknown("margin", name, list(ranking), "a factor of the ranking")
-            v = check_number(f"margin.{name}" if isinstance(self.margin, Mapping) else "margin", value)
-            if v < 0:
-                raise SpecError(message("margin", "non-negative", value, "Use 0 for a strict comparison."))
+    def _across_fields(self) -> Hierarchical:
+        margins = self.margin if isinstance(self.margin, Mapping) else {}
+        for field, names in (("higher_is_better", self.higher_is_better), ("margin", margins)):
+            for name in names:
+                if name not in self.ranking:
+                    raise unknown(field, name, list(self.ranking), "a factor of the ranking")
         if self.mode == "online" and self.unit != "transition":
             raise SpecError(
                 message(
                     "unit", '"transition" in online mode', self.unit, 'Use unit = "transition" or mode = "offline".'
                 )
             )
-        feats = self.features
-        if isinstance(feats, str) or not isinstance(feats, Sequence) or not feats:
-            raise SpecError(message("features", f"a non-empty list among {list(_FEATURES)}", feats))
-        for f in feats:
-            _choice("features", f, _FEATURES, "a reward-model input")
-        object.__setattr__(self, "features", tuple(feats))
         if self.n_batches is None:
             object.__setattr__(self, "n_batches", 16 if self.mode == "online" else 400)
-        hidden = self.hidden
-        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
-            raise SpecError(message("hidden", "a list of layer sizes", hidden, "Write [64, 64]."))
-        for h in hidden:
-            _positive_int("hidden", h, "Write layer sizes such as [64, 64].")
-        object.__setattr__(self, "hidden", tuple(int(h) for h in hidden))
-        if not isinstance(self.relabel, bool) or not isinstance(self.normalize_output, bool):
-            raise SpecError(message("relabel", "true or false", self.relabel))
         return self
 
     # --- helpers -----------------------------------------------------------------------------------
@@ -555,7 +565,7 @@ class Hierarchical(RewardSpec):
             raise SpecError(
                 message(f"{where}.ranking", "present", None, 'Add ranking = ["most_important", "next", ...].')
             )
-        lists = {
+        lists = {  # as tuples, which the field types make them anyway: the messages show them as they always did
             k: tuple(v) for k, v in fields.items() if k in ("ranking", "features", "hidden") and isinstance(v, list)
         }
         try:

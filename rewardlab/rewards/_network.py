@@ -21,26 +21,29 @@ unpickles anything.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
 from gymnasium import spaces
+from pydantic import Field
+from safetensors import safe_open
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 from torch.nn import functional as F  # torch's own idiom
 
 from rewardlab import suite
-from rewardlab.config import Record
+from rewardlab.config import Config, Hint, NonNegativeInt, OneOf, PositiveInt, Record, StrictBool
 from rewardlab.data import Segments
-from rewardlab.errors import ConfigError, message, unknown
+from rewardlab.errors import ConfigError, message, suggest, unknown
 from rewardlab.runs import write_atomic, write_json
 
 __all__ = ["MODEL_FORMAT_VERSION", "FeatureSpec", "RewardModel", "TrainReport", "check_bool"]
@@ -209,6 +212,189 @@ def _space_width(space: Any) -> int:
     return int(np.prod(space.shape, dtype=np.int64))
 
 
+def _n_features(obs_space: Any, action_space: Any, features: FeatureSpec) -> int:
+    """The input width: ``[obs, action, next_obs, factors]`` (a discrete action one-hot)."""
+    obs_width, act_width = _space_width(obs_space), _space_width(action_space)
+    return (
+        obs_width * (int(features.obs) + int(features.next_obs))
+        + act_width * int(features.action)
+        + len(features.factors)
+    )
+
+
+# --- model.json, checked before anything is allocated --------------------------------------------
+
+
+class _Architecture(Config):
+    """``model.json``'s ``architecture``: the sizes the tensors are allocated with."""
+
+    n_features: PositiveInt | None = None
+    """Input width (derived from the spaces and features; checked against them)."""
+    hidden: Annotated[tuple[PositiveInt, ...], Hint(expect="a list of positive layer sizes")]
+    """Hidden layer sizes."""
+    ensemble: PositiveInt
+    """Members."""
+    activation: Annotated[str, OneOf(tuple(_ACTIVATIONS), "an activation name")]
+    """Hidden activation."""
+    seed: NonNegativeInt = 0
+    """Seed of the initial weights."""
+
+
+class _Features(Config):
+    """``model.json``'s ``features`` (:class:`FeatureSpec`'s fields)."""
+
+    obs: StrictBool = True
+    """The observation before the step."""
+    action: StrictBool = True
+    """The action."""
+    next_obs: StrictBool = False
+    """The observation after the step."""
+    factors: tuple[str, ...] = ()
+    """Named reward factors."""
+
+
+class _Space(Config):
+    """A space description (``_describe_space``); the values are checked when the space is built."""
+
+    type: Annotated[str, OneOf(("Box", "Discrete"), "a space type")]
+    """``Box`` or ``Discrete``."""
+    n: Any = None
+    """Discrete: the number of actions."""
+    start: Any = None
+    """Discrete: the first action."""
+    shape: Any = None
+    """Box: the shape."""
+    dtype: Any = None
+    """Box: the dtype."""
+    low: Any = None
+    """Box: the lower bounds, flattened."""
+    high: Any = None
+    """Box: the upper bounds, flattened."""
+
+
+class _Normalization(Config):
+    """``model.json``'s ``normalization`` (the tensors themselves are in the weights file)."""
+
+    input_fitted: StrictBool = True
+    """Whether the input standardisation was fitted."""
+    input_mean: Any = None
+    """A copy of the ``input_mean`` tensor."""
+    input_std: Any = None
+    """A copy of the ``input_std`` tensor."""
+    output_fitted: StrictBool = False
+    """Whether the output standardisation was fitted."""
+    output_mean: Any = None
+    """A copy of ``output_mean``."""
+    output_std: Any = None
+    """A copy of ``output_std``."""
+
+
+class _Description(Config):
+    """``model.json``, as :meth:`RewardModel.describe` writes it: unknown keys are refused."""
+
+    format: str = "rewardlab.reward_model"
+    """The format's name."""
+    format_version: int
+    """The format's version (:data:`MODEL_FORMAT_VERSION`)."""
+    env: str = ""
+    """The suite env name."""
+    architecture: _Architecture
+    """Layer sizes, members, activation, seed."""
+    features: _Features
+    """What the model sees."""
+    observation_space: _Space
+    """The raw env's observation space."""
+    action_space: _Space
+    """The env's action space."""
+    normalization: _Normalization = Field(default_factory=_Normalization)
+    """Whether the standardisations were fitted."""
+    training: dict[str, Any] | None = None
+    """The :class:`TrainReport` of the last training call."""
+
+
+def _header_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """The tensor shapes in a safetensors file, from its header (no tensor is read)."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {key: tuple(int(d) for d in f.get_slice(key).get_shape()) for key in f.keys()}
+    except Exception as exc:  # safetensors raises its own error types (and OSError/ValueError variants)
+        raise ConfigError(
+            message(str(path), "a safetensors file", type(exc).__name__, f"{exc}. Re-save the model.")
+        ) from exc
+
+
+def _expected_shapes(n_features: int, hidden: tuple[int, ...], ensemble: int) -> dict[str, tuple[int, ...]]:
+    """The shapes of :class:`EnsembleMLP`'s ``state_dict`` for these sizes (nothing is allocated)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise((n_features, *hidden, 1))):
+        shapes[f"weights.{i}"] = (ensemble, fan_in, fan_out)
+        shapes[f"biases.{i}"] = (ensemble, fan_out)
+    shapes.update(input_mean=(n_features,), input_std=(n_features,), output_mean=(1,), output_std=(1,))
+    return shapes
+
+
+def _check_sizes(
+    header: Mapping[str, tuple[int, ...]], n_features: int, hidden: tuple[int, ...], ensemble: int
+) -> None:
+    """Raise unless the sizes declared in ``model.json`` are those of the tensors in the weights file.
+
+    Runs before the model is built, so a doctored ``model.json`` (``hidden = [600000, 2000]``)
+    is refused instead of allocating its tensors; the tensors the model then allocates are the
+    size of the file's.
+    """
+    fix = f"The weights and {DESCRIPTION} disagree; re-save the model."
+    layers = sorted(
+        (int(k.split(".")[1]), shape) for k, shape in header.items() if k.startswith("weights.") and len(shape) == 3
+    )
+    if layers and [i for i, _ in layers] == list(range(len(layers))):
+        members, width = layers[0][1][0], layers[0][1][1]
+        if members != ensemble:
+            raise ConfigError(
+                message("architecture.ensemble", f"{members}, the members of the tensors in {WEIGHTS}", ensemble, fix)
+            )
+        sizes = [shape[2] for _, shape in layers[:-1]]
+        if tuple(sizes) != tuple(hidden):
+            raise ConfigError(
+                message(
+                    "architecture.hidden",
+                    f"{sizes}, the layer sizes of the tensor shapes in {WEIGHTS}",
+                    list(hidden),
+                    fix,
+                )
+            )
+        if width != n_features:
+            raise ConfigError(
+                message(
+                    "observation_space/action_space/features",
+                    f"inputs of width {width}, as the tensor shapes in {WEIGHTS} say",
+                    f"width {n_features}",
+                    fix,
+                )
+            )
+    expected = _expected_shapes(n_features, hidden, ensemble)
+    if sorted(header) != sorted(expected):
+        raise ConfigError(message(WEIGHTS, f"tensors {sorted(expected)}", sorted(header), fix))
+    for key, shape in expected.items():
+        if header[key] != shape:
+            raise ConfigError(
+                message(
+                    f"{WEIGHTS}[{key!r}]", f"of shape {shape} per the architecture in {DESCRIPTION}", header[key], fix
+                )
+            )
+
+
+def _train_report(data: Mapping[str, Any]) -> TrainReport:
+    """``model.json``'s ``training``: the :class:`TrainReport`, its keys checked."""
+    names = [f.name for f in dataclasses.fields(TrainReport)]
+    for key in data:
+        if key not in names:
+            raise ConfigError(message(f"training.{key}", "a known field", key, suggest(str(key), names)))
+    for f in dataclasses.fields(TrainReport):
+        if f.name not in data and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(message(f"training.{f.name}", "present", None, "Re-save the model."))
+    return TrainReport(**data)
+
+
 # --- the ensemble module -------------------------------------------------------------------------
 
 
@@ -341,11 +527,7 @@ class RewardModel:
         self._obs_width = _space_width(obs_space)
         self._act_width = _space_width(action_space)
         self._discrete = self.action_desc["type"] == "Discrete"
-        self.n_features = (
-            self._obs_width * (int(features.obs) + int(features.next_obs))
-            + self._act_width * int(features.action)
-            + len(features.factors)
-        )
+        self.n_features = _n_features(obs_space, action_space, features)
         self.module = EnsembleMLP(self.n_features, self.hidden, self.ensemble, activation, self.seed)
         self.input_fitted = False
         """Whether the input standardisation has been fitted (at the first training call)."""
@@ -624,9 +806,13 @@ class RewardModel:
     def load(cls, path: str | Path) -> RewardModel:
         """Read a model written by :meth:`save` (safetensors + JSON; nothing is unpickled).
 
+        ``model.json`` is checked first (unknown keys refused with the closest name, types and
+        ranges), then its sizes against the tensor shapes in the weights file's header, so that
+        nothing is allocated for a description the weights do not match.
+
         Raises:
-            ConfigError: a missing directory or file, invalid JSON, an unknown format version, a
-                weights file that is not safetensors, or tensors that do not match the architecture.
+            ConfigError: a missing directory or file, invalid JSON, an unknown format version or
+                key, a weights file that is not safetensors, or sizes that do not match the tensors.
         """
         root = Path(path)
         if root.name == DESCRIPTION:
@@ -656,22 +842,33 @@ class RewardModel:
                 )
             )
         try:
-            arch = desc["architecture"]
-            features = FeatureSpec(**{**desc["features"], "factors": tuple(desc["features"]["factors"])})
-            model = cls(
-                _build_space(desc["observation_space"], "observation_space"),
-                _build_space(desc["action_space"], "action_space"),
-                features,
-                tuple(arch["hidden"]),
-                int(arch["ensemble"]),
-                str(arch["activation"]),
-                int(arch.get("seed", 0)),
-                str(desc.get("env", "")),
+            checked = _Description.from_dict(desc)
+            arch = checked.architecture
+            feat = checked.features
+            features = FeatureSpec(obs=feat.obs, action=feat.action, next_obs=feat.next_obs, factors=feat.factors)
+            obs_space = _build_space(desc["observation_space"], "observation_space")
+            action_space = _build_space(desc["action_space"], "action_space")
+            n_features = _n_features(obs_space, action_space, features)
+            report = _train_report(checked.training) if checked.training else None
+        except ConfigError as exc:
+            raise type(exc)(f"{exc} (in {desc_path})") from None
+        header = _header_shapes(weights_path)  # the tensors' shapes, from the header: nothing is allocated yet
+        try:
+            _check_sizes(header, n_features, arch.hidden, arch.ensemble)
+        except ConfigError as exc:
+            raise type(exc)(f"{exc} (in {root})") from None
+        if arch.n_features is not None and arch.n_features != n_features:
+            raise ConfigError(
+                message(
+                    "architecture.n_features",
+                    f"{n_features}, the width of the features and spaces it describes",
+                    arch.n_features,
+                    f"The model.json is corrupt; re-save the model. (in {desc_path})",
+                )
             )
-        except (KeyError, TypeError) as exc:
-            raise ConfigError(message(str(desc_path), "a complete model description", str(exc), "Re-save.")) from exc
-        if model.n_features != arch.get("n_features", model.n_features):
-            raise ConfigError(message("n_features", f"{arch['n_features']}", model.n_features, "Corrupt model.json."))
+        model = cls(
+            obs_space, action_space, features, arch.hidden, arch.ensemble, arch.activation, arch.seed, checked.env
+        )
         try:
             tensors = st_load(weights_path.read_bytes())
         except Exception as exc:  # safetensors raises its own error types (and OSError/ValueError variants)
@@ -679,7 +876,7 @@ class RewardModel:
                 message(str(weights_path), "a safetensors file", type(exc).__name__, f"{exc}. Re-save the model.")
             ) from exc
         expected = model.module.state_dict()
-        if sorted(tensors) != sorted(expected):
+        if sorted(tensors) != sorted(expected):  # the header said otherwise: a file changed while loading
             raise ConfigError(
                 message(WEIGHTS, f"tensors {sorted(expected)}", sorted(tensors), "Weights and model.json disagree.")
             )
@@ -694,11 +891,9 @@ class RewardModel:
                     )
                 )
         model.module.load_state_dict({k: tensors[k].to(ref.dtype) for k, ref in expected.items()})
-        norm = desc.get("normalization", {})
-        model.input_fitted = bool(norm.get("input_fitted", True))
-        model.output_fitted = bool(norm.get("output_fitted", False))
-        if desc.get("training"):
-            model.report = TrainReport(**desc["training"])
+        model.input_fitted = checked.normalization.input_fitted
+        model.output_fitted = checked.normalization.output_fitted
+        model.report = report
         model.refresh()
         return model
 

@@ -12,9 +12,14 @@ Owns, one module each: the spec and its ablations (``_spec``: :class:`SweepSpec`
 :class:`Trial`, :class:`Ablation`), one trial as a worker runs it (``_trial``), the backends
 (``_backends``), the runner with resume and status (``_run``: :func:`run_sweep`,
 :func:`sweep_status`), aggregation (``_aggregate``), the statistics (``_stats``: IQM, bootstrap
-CIs, AUC, Spearman) and the report (``_report``). Inside the package the imports run one way too:
-the runner imports the backends and the trial, the backends import the trial, and nothing imports
-the runner but this package.
+CIs, AUC, Spearman), the report (``_report``) and the switch that publishes the tables and the
+report as one generation (``_publish``). Inside the package the imports run one way too: the
+runner imports the backends and the trial, the backends import the trial, aggregation and the
+report import ``_publish``, and nothing imports the runner but this package.
+
+Faults are not the trial's: a sweep's workers die with it (kill -9 included), a dead worker or
+Ray node costs a resubmission but never an attempt, a trial folder is never shared with a live
+writer, and a full disk stops the sweep with one :class:`~rewardlab.errors.StorageError`.
 
 Layer: above :mod:`rewardlab.preferences` and everything under it; only :mod:`rewardlab.cli` sits
 higher. A trial trains through :mod:`rewardlab.training`, the distances come from

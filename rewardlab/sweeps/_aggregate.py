@@ -19,8 +19,15 @@ Reads what the sweep runner wrote (``sweep.json`` and one folder per trial with
   is closer to the truth by the metric also lose less return when optimised?
 
 Only ``done`` trials enter the statistics; failed, pending and running ones are counted. Results
-are written atomically under ``<sweep dir>/results/``: ``summary.csv``/``.parquet``,
-``curves.csv``/``.parquet``, ``trials.csv`` and ``distances.csv``.
+are written under ``<sweep dir>/results/``: ``summary.csv``/``.parquet``, ``curves.csv``/``.parquet``,
+``trials.csv``, ``distances.csv``, ``correlation.csv`` and ``distances.json`` (what the distances
+were computed from, so that a report without distances reuses them), as one generation with the
+report (:mod:`rewardlab.sweeps._publish`): a kill leaves the old set of files or the new one.
+
+Aggregation never trains anything nor loads a policy: a sweep folder may come from someone else.
+A reward that needs a trained model (``learned`` with ``preferences``, ``hierarchical`` offline)
+is compared only when the sweep stored that model in ``<sweep dir>/reward_models/`` (safetensors
+and JSON, never unpickled); otherwise its distance is skipped with a note.
 """
 
 from __future__ import annotations
@@ -35,16 +42,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
+from rewardlab import suite
 from rewardlab.compare import compare
 from rewardlab.config import Record
-from rewardlab.errors import ConfigError, message
-from rewardlab.rewards import use_model_store
-from rewardlab.runs import read_jsonl, read_status, write_atomic
-from rewardlab.sweeps._spec import REWARD_MODELS
+from rewardlab.errors import ConfigError, RewardLabError, message
+from rewardlab.rewards import ModelStore, RewardSpec, from_dict, use_model_store
+from rewardlab.runs import read_jsonl, read_status, storage_error, write_atomic
+from rewardlab.sweeps._publish import new_generation
+from rewardlab.sweeps._spec import REWARD_MODELS, read_sweep_json
 from rewardlab.sweeps._stats import auc, bootstrap_ci, iqm, spearman
 
-__all__ = ["SUMMARY_COLUMNS", "SweepSummary", "aggregate", "load_sweep"]
+__all__ = ["DISTANCES_JSON", "SUMMARY_COLUMNS", "SweepSummary", "aggregate", "load_sweep", "write_results"]
 
 NAN = float("nan")
 
@@ -167,12 +177,13 @@ def load_sweep(sweep_dir: str | Path) -> dict[str, Any]:
     """Read ``sweep.json``; without one, rebuild the trial list from the trials' ``config.json``.
 
     Raises:
-        ConfigError: ``sweep_dir`` is not a folder, or holds neither ``sweep.json`` nor trial folders.
+        ConfigError: ``sweep_dir`` is not a folder, holds neither ``sweep.json`` nor trial folders,
+            or holds a corrupt ``sweep.json`` (the message names it).
     """
     path = Path(sweep_dir)
     if not path.is_dir():
         raise ConfigError(message("sweep_dir", "an existing sweep folder", str(path), "Run `rewardlab sweep` first."))
-    sweep = _read_json(path / "sweep.json")
+    sweep = read_sweep_json(path)
     if sweep is not None:
         sweep.setdefault("name", path.name)
         sweep.setdefault("trials", [])
@@ -400,18 +411,79 @@ def _baseline(sweep: Mapping[str, Any], trials: list[_Trial]) -> str | None:
 # --- distances -------------------------------------------------------------------------------
 
 
+def _children(value: Any) -> list[Any]:
+    """The values nested in a reward spec (its fields, a mapping's values, a list's items)."""
+    if isinstance(value, BaseModel):
+        return [getattr(value, name) for name in type(value).model_fields]
+    if isinstance(value, Mapping):
+        return list(value.values())
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return []
+
+
+def _missing_models(spec: Any, env: str, store: ModelStore) -> list[str]:
+    """The reward models that building ``spec`` on ``env`` would train because ``store`` lacks them.
+
+    Each is named by its kind; ``[]`` when building trains nothing. A spec that says it trains but
+    whose models cannot be found in its fields counts as missing (it would train something).
+    """
+    if not isinstance(spec, RewardSpec) or not spec.trains_when_built:
+        return []
+    key = getattr(spec, "cache_key", None)
+    if callable(key):  # a kind that trains its own model (learned with preferences, hierarchical offline)
+        return [] if (store.path(env, key(env)) / "stats.json").is_file() else [spec.kind]
+    missing: list[str] = []
+    stack, found = _children(spec), False
+    while stack:
+        value = stack.pop()
+        if isinstance(value, RewardSpec):
+            found = True
+            missing += _missing_models(value, env, store)
+        else:
+            stack += _children(value)
+    return missing if found else [spec.kind]
+
+
+def _untrained(variants: dict[str, Any], env: str, store: ModelStore, notes: list[str]) -> set[str]:
+    """The variants whose reward needs a model the sweep did not store (noted; never trained here)."""
+    try:
+        name = suite.get(env).name
+    except RewardLabError:
+        return set()  # an unknown env: compare() reports it
+    out = set()
+    for variant, reward in variants.items():
+        try:
+            spec = from_dict(reward) if isinstance(reward, Mapping) else None
+        except RewardLabError:
+            continue  # compare() reports the bad spec with its own message
+        missing = _missing_models(spec, name, store)
+        if missing:
+            out.add(variant)
+            notes.append(
+                f"{env}/{variant}: distance not computed: its reward needs a trained {', '.join(missing)} model "
+                f"that is not in {store.root}, and a report never trains one (nor loads a policy). Rerun the "
+                "sweep to train and store it."
+            )
+    return out
+
+
 def _distances(
-    env: str, variants: dict[str, Any], metric: str, n: int, seed: int, notes: list[str]
+    env: str, variants: dict[str, Any], metric: str, n: int, seed: int, notes: list[str], store: ModelStore
 ) -> tuple[dict[str, tuple[float, float, float, bool]], dict[str, Any] | None]:
     """Distance of each variant's reward to ``{"kind": "env"}`` on ``env``, and the compare matrix.
 
     One :func:`rewardlab.compare.compare` call with the ground truth first and every variant's
     reward after it; if that call fails (a reward that cannot be built here, an env outside the
     suite), each variant is compared on its own so one bad reward costs only its own distance.
+    A variant whose reward would train a model the sweep did not store is left out (noted).
     """
-    names = list(variants)
-    specs = [{"kind": "env"}, *(variants[v] for v in names)]
+    skip = _untrained(variants, env, store, notes)
+    names = [v for v in variants if v not in skip]
     out: dict[str, tuple[float, float, float, bool]] = {}
+    if not names:
+        return out, None
+    specs = [{"kind": "env"}, *(variants[v] for v in names)]
     try:
         result = compare(env, specs, metric=metric, n=n, seed=seed, write=False)
     except Exception as exc:
@@ -440,6 +512,79 @@ def _distances(
         est = result.estimates[0][1]
         out[v] = (float(est.value), float(est.ci_low), float(est.ci_high), result.exact)
     return out, None
+
+
+# --- distances kept from the last report --------------------------------------------------------
+
+DISTANCES_JSON = "distances.json"
+"""What the distances of the current report were computed from and found, per env (``results/``)."""
+
+
+def _reward_key(reward: Any) -> str:
+    return json.dumps(reward, sort_keys=True, default=str)
+
+
+def _distance_record(summary: SweepSummary) -> dict[str, dict[str, Any]]:
+    """Per env with distances: the variants' rewards, each variant's distance and the matrix."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in summary.rows:
+        env = row["env"]
+        entry = out.setdefault(env, {"metric": summary.metric, "rewards": {}, "found": {}, "matrix": None})
+        entry["rewards"][row["variant"]] = row["reward"]
+        if not math.isnan(_finite(row.get("distance"))):
+            entry["found"][row["variant"]] = [
+                row["distance"],
+                row["distance_ci_low"],
+                row["distance_ci_high"],
+                row["distance_exact"],
+            ]
+    for env, matrix in summary.matrices.items():
+        if env in out:
+            out[env]["matrix"] = matrix
+    return {env: entry for env, entry in out.items() if entry["found"] or entry["matrix"]}
+
+
+def _read_distance_record(path: Path) -> dict[str, Any]:
+    data = _read_json(path / "results" / DISTANCES_JSON)
+    envs = data.get("envs") if data else None
+    return envs if isinstance(envs, dict) else {}
+
+
+def _reuse_distances(
+    path: Path, rows: list[dict[str, Any]], groups: _Groups, metric: str, notes: list[str]
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The distances the last report computed, for each env whose variants' rewards are unchanged.
+
+    Skipping the distances (``--no-distances``) keeps what was there instead of emptying it.
+    """
+    stored = _read_distance_record(path)
+    pair_rows: list[dict[str, Any]] = []
+    matrices: dict[str, dict[str, Any]] = {}
+    for env in dict.fromkeys(r["env"] for r in rows):
+        entry = stored.get(env)
+        if not isinstance(entry, dict):
+            continue
+        rewards = {v: json.dumps(spec, sort_keys=True) for v, spec in _variant_rewards(groups, env).items()}
+        same = entry.get("metric") == metric and entry.get("rewards") == rewards
+        if not same:
+            notes.append(
+                f"{env}: the distances of the last report are not shown: the variants or the metric changed since "
+                "they were computed. Run `rewardlab report` without --no-distances to compute them again."
+            )
+            continue
+        try:
+            found = {v: (float(d), float(lo), float(hi), bool(x)) for v, (d, lo, hi, x) in entry["found"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+        _fill_distance(rows, env, found)
+        matrix = entry.get("matrix")
+        if isinstance(matrix, dict):
+            matrices[env] = matrix
+            pair_rows += _matrix_pairs(env, matrix, metric)
+        elif found:
+            pair_rows += _truth_pairs(env, found, metric)
+        notes.append(f"{env}: distances kept from the last report (not computed again: --no-distances).")
+    return pair_rows, matrices
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -475,7 +620,12 @@ def _to_parquet(rows: list[dict[str, Any]], columns: Sequence[str], types: Mappi
     return bytes(sink.getvalue().to_pybytes())
 
 
-def _write(summary: SweepSummary, results: Path) -> None:
+def write_results(summary: SweepSummary, results: Path, previous: Path | None = None) -> None:
+    """Write the tables of ``summary`` into the folder ``results`` (a generation being built).
+
+    ``distances.json`` keeps the entries of ``previous/distances.json`` (the current results) for
+    the envs this summary has no distances of, so a report that skips them loses nothing.
+    """
     # deferred: pyarrow, only to write Parquet
     import pyarrow as pa
 
@@ -500,6 +650,17 @@ def _write(summary: SweepSummary, results: Path) -> None:
     write_atomic(results / "trials.csv", _to_csv(summary.trials, TRIAL_COLUMNS))
     write_atomic(results / "distances.csv", _to_csv(summary.distances, DISTANCE_COLUMNS))
     write_atomic(results / "correlation.csv", _to_csv(summary.distance_correlation, CORRELATION_COLUMNS))
+    kept = _read_distance_record(previous.parent) if previous is not None else {}
+    record = {"envs": {**kept, **_distance_record(summary)}}
+    write_atomic(results / DISTANCES_JSON, json.dumps(record, indent=1, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
 
 
 # --- assembling the summary ------------------------------------------------------------------
@@ -601,13 +762,13 @@ def _truth_pairs(env: str, found: Mapping[str, tuple[float, float, float, bool]]
 
 
 def _fill_distances(
-    rows: list[dict[str, Any]], groups: _Groups, metric: str, n: int, seed: int, notes: list[str]
+    rows: list[dict[str, Any]], groups: _Groups, metric: str, n: int, seed: int, notes: list[str], store: ModelStore
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """Per env: each row's distance to the ground truth; returns the pair rows and the matrices."""
     pair_rows: list[dict[str, Any]] = []
     matrices: dict[str, dict[str, Any]] = {}
     for env in dict.fromkeys(r["env"] for r in rows):
-        found, matrix = _distances(env, _variant_rewards(groups, env), metric, n, seed, notes)
+        found, matrix = _distances(env, _variant_rewards(groups, env), metric, n, seed, notes, store)
         _fill_distance(rows, env, found)
         if matrix is not None:
             matrices[env] = matrix
@@ -658,7 +819,7 @@ def _error_line(status: Mapping[str, Any]) -> str:
 
 def _versions(sweep: Mapping[str, Any], trials: list[_Trial], path: Path) -> dict[str, Any]:
     """The software versions from ``sweep.json``, else from the first trial's ``config.json`` that has them."""
-    versions = sweep.get("versions") or {}
+    versions: dict[str, Any] = sweep["versions"] if isinstance(sweep.get("versions"), dict) else {}
     if not versions:
         for t in trials:
             config = _read_json(path / str(t.info.get("id", "")) / "config.json")
@@ -689,19 +850,25 @@ def aggregate(
     Args:
         sweep_dir: the sweep folder (``runs/<sweep name>``) with ``sweep.json`` and the trial folders.
         distances: compute each variant's reward distance to the ground truth (seconds per env on
-            sampled envs; exact and fast on tabular ones).
+            sampled envs; exact and fast on tabular ones). False keeps the distances the last
+            report computed, for the envs whose variants are unchanged (noted), instead.
         metric: ``"epic"`` or ``"starc-val"`` (see :func:`rewardlab.compare.compare`).
         n_transitions: transitions sampled for the distances on non-tabular envs.
         seed: seeds the bootstrap and the distance sampling.
         n_bootstrap: bootstrap resamples of each 95% interval.
         write: write ``summary.csv``/``.parquet``, ``curves.csv``/``.parquet``, ``trials.csv``,
-            ``distances.csv`` and ``correlation.csv`` under ``<sweep_dir>/results/``.
+            ``distances.csv``, ``correlation.csv`` and ``distances.json`` under
+            ``<sweep_dir>/results/``, as a new generation (:mod:`rewardlab.sweeps._publish`)
+            without a report: the current ``report/`` described other tables, so it goes.
+            :func:`~rewardlab.sweeps.write_report` writes both together.
 
     Returns:
         A :class:`SweepSummary`.
 
     Raises:
-        ConfigError: ``sweep_dir`` is not a sweep folder.
+        ConfigError: ``sweep_dir`` is not a sweep folder, or its ``sweep.json`` is corrupt.
+        RunBusyError: with ``write``, another live process is writing the sweep's report.
+        StorageError: with ``write``, the tables cannot be written (full disk, permission).
     """
     path = Path(sweep_dir)
     sweep = load_sweep(path)
@@ -712,11 +879,14 @@ def aggregate(
     rows, curves = _rows_and_curves(groups, baseline, n_bootstrap, seed, notes)
     _fill_regret(rows, baseline)
     if distances:
-        with use_model_store(path / REWARD_MODELS):  # the models the trials trained on, not new ones
-            pair_rows, matrices = _fill_distances(rows, groups, metric, n_transitions, seed, notes)
-        correlation = _correlations(rows, metric)  # after the distances: it ranks them
+        # The models the sweep trained and stored: loaded (safetensors + JSON), never trained here.
+        with use_model_store(path / REWARD_MODELS) as store:
+            assert store is not None
+            pair_rows, matrices = _fill_distances(rows, groups, metric, n_transitions, seed, notes, store)
     else:
-        pair_rows, matrices, correlation = [], {}, []
+        pair_rows, matrices = _reuse_distances(path, rows, groups, metric, notes)
+    has_distances = any(not math.isnan(_finite(r.get("distance"))) for r in rows)
+    correlation = _correlations(rows, metric) if distances or has_distances else []  # ranks the distances
     summary = SweepSummary(
         name=str(sweep.get("name", path.name)),
         sweep_dir=path,
@@ -727,13 +897,17 @@ def aggregate(
         distances=pair_rows,
         matrices=matrices,
         baseline=baseline,
-        spec=dict(sweep.get("spec") or {}),
+        spec=dict(sweep["spec"]) if isinstance(sweep.get("spec"), dict) else {},
         versions=_versions(sweep, trials, path),
         created=str(sweep.get("created", "")),
         metric=metric,
         notes=notes,
     )
     if write:
+        with new_generation(path) as generation:
+            try:
+                write_results(summary, generation.results, generation.previous_results)
+            except OSError as exc:
+                raise storage_error(exc, path / "results", "sweep_dir") from None
         summary.results_dir = path / "results"
-        _write(summary, summary.results_dir)
     return summary

@@ -5,27 +5,69 @@ plain trial dict and hands back its summary dict, so a result does not depend on
 The runner (:func:`rewardlab.sweeps.run_sweep`) keeps at most :attr:`Backend.slots` trials in
 flight: every submitted trial is then really running, which is what lets a dead worker or a
 Ctrl-C be pinned on the trials it interrupted.
+
+A trial that did not finish because of the machinery rather than itself comes back with
+``"infrastructure"`` in its summary: ``"died"`` when its own worker process (or Ray node) died,
+``"interrupted"`` when it was stopped because another worker died (a process pool breaks as a
+whole). The runner resubmits those; they never count as attempts against ``retries``.
+
+Workers die with the sweep: a pool worker asks the kernel for SIGKILL when its parent dies
+(Linux, ``prctl(PR_SET_PDEATHSIG)``) and, everywhere, a watchdog thread ends it once its parent
+process is gone, so a sweep killed with ``kill -9`` (or by the out-of-memory killer) leaves no
+orphan worker writing into trial folders, and no resource tracker either (it exits once every
+process holding its pipe is gone).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
+import socket
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 from threadpoolctl import threadpool_limits
 
 from rewardlab.errors import ConfigError, MissingDependencyError, message
+from rewardlab.runs import read_status
 from rewardlab.sweeps._trial import run_trial
 
-__all__ = ["BACKENDS", "Backend", "LocalBackend", "RayBackend", "SerialBackend", "check_backend", "make_backend"]
+__all__ = [
+    "BACKENDS",
+    "DIED",
+    "INTERRUPTED_BY_OTHER",
+    "Backend",
+    "LocalBackend",
+    "RayBackend",
+    "SerialBackend",
+    "check_backend",
+    "make_backend",
+]
+
+DIED = "died"
+"""``summary["infrastructure"]`` of a trial whose own worker process or node died."""
+INTERRUPTED_BY_OTHER = "interrupted"
+"""``summary["infrastructure"]`` of a healthy trial stopped because another worker died."""
+WATCH_INTERVAL_S = 1.0
+"""How often a pool worker's watchdog checks that the sweep that started it is alive."""
+CONNECT_TIMEOUT_S = 10.0
+"""How long the Ray backend waits for anything to answer at ``--address`` before giving up."""
+RAY_INIT_TIMEOUT_S = 60.0
+"""How long ``ray.init`` may take to join the cluster at ``--address`` (it would wait for ever)."""
+_ORPHANED = 137
+"""A worker's exit status once its sweep process is gone (as if killed with it)."""
+_PR_SET_PDEATHSIG = 1
 
 BACKENDS = ("local", "ray")
 # Thread pools read these when the library loads, so they must be in a worker's environment before
@@ -62,9 +104,12 @@ class Backend(Protocol):
         """Release the workers; with ``abort`` stop the running trials first."""
 
 
-def _failure(trial: dict[str, Any], error: str, tb: str = "") -> dict[str, Any]:
+def _failure(trial: dict[str, Any], error: str, tb: str = "", infrastructure: str | None = None) -> dict[str, Any]:
     """The summary of a trial whose worker never returned one (the runner records it)."""
-    return {"id": trial["id"], "status": "failed", "error": error, "traceback": tb, "recorded": False}
+    out = {"id": trial["id"], "status": "failed", "error": error, "traceback": tb, "recorded": False}
+    if infrastructure is not None:
+        out["infrastructure"] = infrastructure
+    return out
 
 
 @contextlib.contextmanager
@@ -82,12 +127,36 @@ def single_thread_env() -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _init_worker() -> None:
+def _init_worker(parent: int) -> None:
     # Ctrl-C reaches the whole process group; only the parent handles it (it stops the workers and
     # records the interrupted trials), so a worker does not die half-way through writing a status.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent)
     torch.set_num_threads(1)
     threadpool_limits(limits=1)
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process as soon as the process ``parent`` (the sweep that started it) is gone.
+
+    On Linux the kernel sends SIGKILL at the parent's death (``PR_SET_PDEATHSIG``); everywhere,
+    a daemon thread polls :func:`os.getppid` (an orphan is adopted by another process). A parent
+    that died before this ran is caught by the first check.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(_ORPHANED)
+    threading.Thread(target=watch_parent, args=(parent,), name="rewardlab-watchdog", daemon=True).start()
+
+
+def watch_parent(parent: int, interval: float = WATCH_INTERVAL_S) -> None:
+    """Poll until the parent process ``parent`` is gone, then end this process at once."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(_ORPHANED)
 
 
 class SerialBackend:
@@ -120,7 +189,10 @@ class LocalBackend:
 
     Processes are *spawned*, not forked: forking a process that has imported torch can deadlock
     on locks held by its thread pools. A worker that dies (kill -9, out of memory) breaks the
-    pool; its trials in flight come back failed (``worker died``) and a fresh pool takes over.
+    pool, which stops every other worker too; a fresh pool takes over. The trial of the dead
+    worker comes back ``worker died`` (:data:`DIED`) and the others, stopped though healthy, come
+    back :data:`INTERRUPTED_BY_OTHER`: the runner resubmits both kinds without counting an attempt.
+    Which trial a dead worker ran is read from the trials' ``status.json`` (the pid of their writer).
     """
 
     name = "local"
@@ -128,29 +200,33 @@ class LocalBackend:
     def __init__(self, workers: int) -> None:
         self.slots = workers
         self._futures: dict[cf.Future[dict[str, Any]], dict[str, Any]] = {}
+        self._processes: dict[int, Any] = {}  # pid -> multiprocessing.Process of the current pool
         self._pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(
-            max_workers=self.slots, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
+            max_workers=self.slots,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(os.getpid(),),
         )
 
     def submit(self, trial: dict[str, Any]) -> None:
         with single_thread_env():  # workers start on demand, at submit time
             future = self._pool.submit(run_trial, trial, *trial["_where"])
         self._futures[future] = trial
+        self._processes.update(getattr(self._pool, "_processes", None) or {})
 
     def wait(self) -> list[Finished]:
         done, _ = cf.wait(list(self._futures), return_when=cf.FIRST_COMPLETED)
         out: list[Finished] = []
-        broken = False
+        broken: list[dict[str, Any]] = []
         for future in done:
             trial = self._futures.pop(future)
             try:
                 out.append((trial, future.result()))
             except BrokenProcessPool:
-                broken = True
-                out.append((trial, _failure(trial, "worker died", "the worker process exited without a result")))
+                broken.append(trial)
             except Exception as exc:  # e.g. the trial could not be sent to the worker
                 out.append((trial, _failure(trial, f"{type(exc).__name__}: {exc}", traceback.format_exc())))
         if broken:
@@ -160,9 +236,50 @@ class LocalBackend:
                 try:
                     out.append((trial, future.result(timeout=5)))
                 except BaseException:
-                    out.append((trial, _failure(trial, "worker died", "the worker pool broke while this trial ran")))
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
+                    broken.append(trial)
+            out += self._after_break(broken)
+        return out
+
+    def _reap(self) -> dict[int, int | None]:
+        """Wait for every worker of the broken pool to be gone; their exit codes by pid."""
+        codes: dict[int, int | None] = {}
+        for pid, process in self._processes.items():
+            with contextlib.suppress(Exception):
+                process.join(timeout=10)
+                if process.is_alive():  # the executor terminates them; make sure of it
+                    process.kill()
+                    process.join(timeout=5)
+            code = None
+            for _ in range(50):  # the executor's thread may be reaping it at the same time
+                code = process.exitcode
+                if code is not None:
+                    break
+                time.sleep(0.02)
+            codes[pid] = code
+        self._processes.clear()
+        return codes
+
+    def _after_break(self, trials: list[dict[str, Any]]) -> list[Finished]:
+        """Sort the trials of a broken pool into the one(s) whose worker died and the bystanders."""
+        codes = self._reap()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
+        terminated = -int(signal.SIGTERM)  # how the executor stops the surviving workers
+        dead = {pid: code for pid, code in codes.items() if code is not None and code != terminated}
+        pids = {trial["id"]: _writer_pid(trial) for trial in trials}
+        pinned = any(pid in dead for pid in pids.values())
+        out: list[Finished] = []
+        for trial in trials:
+            pid = pids[trial["id"]]
+            if pid in dead:
+                how = _exit_text(dead[pid])
+                tb = f"the worker process {pid} {how} while this trial ran (out of memory, or killed)"
+                out.append((trial, _failure(trial, "worker died", tb, DIED)))
+            elif pinned or (pid is not None and codes.get(pid) == terminated):
+                tb = "another worker of the pool died, and the pool stopped this trial's worker with it"
+                out.append((trial, _failure(trial, "interrupted: another worker died", tb, INTERRUPTED_BY_OTHER)))
+            else:  # no way to tell which trial the dead worker ran: each one may have been it
+                out.append((trial, _failure(trial, "worker died", "the worker pool broke while this trial ran", DIED)))
         return out
 
     def in_flight(self) -> list[dict[str, Any]]:
@@ -171,7 +288,7 @@ class LocalBackend:
     def close(self, *, abort: bool = False) -> None:
         if abort:
             # shutdown() waits for running tasks; terminate the workers so Ctrl-C returns at once.
-            processes = list(getattr(self._pool, "_processes", {}).values())
+            processes = list((getattr(self._pool, "_processes", None) or {}).values())
             for f in self._futures:
                 f.cancel()
             for p in processes:
@@ -184,6 +301,25 @@ class LocalBackend:
         else:
             self._pool.shutdown(wait=True)
         self._futures.clear()
+        self._processes.clear()
+
+
+def _writer_pid(trial: dict[str, Any]) -> int | None:
+    """The pid that ``status.json`` of ``trial``'s run directory names (its writer), if any."""
+    runs_dir, sweep_name = trial["_where"]
+    try:
+        pid = read_status(Path(runs_dir) / sweep_name / trial["id"]).get("pid")
+    except (OSError, ValueError):
+        return None
+    return pid if isinstance(pid, int) else None
+
+
+def _exit_text(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name}"
+        return f"was killed by signal {-code}"
+    return f"exited with status {code}"
 
 
 def import_ray() -> Any:
@@ -198,12 +334,118 @@ def import_ray() -> Any:
     return ray
 
 
+_RAY_INFRASTRUCTURE = {
+    # A worker process, its node or the objects it held are gone: the trial itself did nothing wrong.
+    "WorkerCrashedError": "worker died",
+    "NodeDiedError": "node died",
+    "LocalRayletDiedError": "node died",
+    "OutOfMemoryError": "worker killed by Ray's memory monitor (out of memory)",
+    "ObjectLostError": "the trial's result was lost with its node",
+    "RaySystemError": "Ray system error",
+}
+
+
+def _ray_infrastructure(exc: BaseException) -> str | None:
+    """What ``exc`` says went wrong with Ray's machinery (None: something else failed)."""
+    for klass in type(exc).__mro__:
+        if klass.__name__ in _RAY_INFRASTRUCTURE:
+            return _RAY_INFRASTRUCTURE[klass.__name__]
+    return None
+
+
+def probe_address(address: str, timeout: float | None = None) -> None:
+    """Check that something answers at a Ray ``address`` (``host:port``, ``ray://host:port``).
+
+    Ray itself waits for ever on an address where nothing listens; this gives up after
+    ``timeout`` seconds (:data:`CONNECT_TIMEOUT_S`). ``auto`` and names without a port are left
+    to Ray, which answers them at once.
+
+    Raises:
+        ConfigError: nothing accepted a connection at the address (the message names it).
+    """
+    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
+    target = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    host = host.strip("[]")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc) or type(exc).__name__)
+        raise ConfigError(
+            message(
+                "address",
+                "the address of a running Ray cluster",
+                address,
+                f"Nothing answered at {host}:{port} within {timeout:g} s ({why}). Start the cluster there "
+                "(ray start --head), fix --address, or leave it out to start Ray on this machine.",
+            )
+        ) from None
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise :class:`TimeoutError` in the block after ``seconds`` (main thread, POSIX; else no limit).
+
+    A signal is what interrupts ``ray.init``, which blocks in C++ code retrying a connection.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"no answer within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _connect(ray: Any, address: str, kwargs: dict[str, Any]) -> None:
+    """``ray.init(address=...)``, or a :class:`ConfigError` naming the address when it cannot join."""
+    probe_address(address)
+    fix = "Check that the cluster runs there (ray status), fix --address, or leave it out to start Ray here."
+    try:
+        with _deadline(RAY_INIT_TIMEOUT_S):
+            ray.init(address=address, **kwargs)
+    except TimeoutError:
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+        raise ConfigError(
+            message(
+                "address",
+                "the address of a running Ray cluster",
+                address,
+                f"Ray could not join a cluster there within {RAY_INIT_TIMEOUT_S:g} s. {fix}",
+            )
+        ) from None
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+        lines = str(exc).strip().splitlines()
+        raise ConfigError(
+            message(
+                "address",
+                "the address of a running Ray cluster",
+                address,
+                f"Ray could not connect ({lines[0] if lines else type(exc).__name__}). {fix}",
+            )
+        ) from None
+
+
 class RayBackend:
     """Ray core tasks, one CPU each, on the cluster at ``address`` or on a local Ray instance.
 
     Workers import ``rewardlab``, so on a remote cluster it must be installed on every node (the
     same version, with the same suite envs). A local instance is started with ``workers`` CPUs and
-    shut down on :meth:`close`; a cluster we connected to is left running.
+    shut down on :meth:`close`; a cluster we connected to is left running. A task whose worker or
+    node died comes back :data:`DIED` (the runner resubmits it, without counting an attempt).
     """
 
     name = "ray"
@@ -215,13 +457,15 @@ class RayBackend:
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
             if address:
-                ray.init(address=address, **kwargs)
+                _connect(ray, address, kwargs)
             else:
                 # Ray sets OMP_NUM_THREADS to a task's num_cpus (1) in its workers by itself.
                 ray.init(num_cpus=workers or os.cpu_count() or 1, **kwargs)
                 self._started = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.slots = max(1, min(workers, cpus) if workers else cpus)
+        # No retries by Ray: the runner resubmits a trial whose worker died, after checking that no
+        # live process still writes its folder and starting it from a clean one.
         self._remote = ray.remote(num_cpus=1, max_retries=0)(run_trial)
         self._refs: dict[Any, dict[str, Any]] = {}
 
@@ -237,8 +481,11 @@ class RayBackend:
             try:
                 out.append((trial, ray.get(ref)))
             except Exception as exc:  # the worker crashed, or the task could not run
-                error = "worker died" if "WorkerCrashed" in type(exc).__name__ else f"{type(exc).__name__}: {exc}"
-                out.append((trial, _failure(trial, error, traceback.format_exc())))
+                what = _ray_infrastructure(exc)
+                if what is not None:
+                    out.append((trial, _failure(trial, what, f"{type(exc).__name__}: {exc}", DIED)))
+                else:
+                    out.append((trial, _failure(trial, f"{type(exc).__name__}: {exc}", traceback.format_exc())))
         return out
 
     def in_flight(self) -> list[dict[str, Any]]:
@@ -255,11 +502,12 @@ class RayBackend:
             self._started = False
 
 
-def check_backend(backend: str, workers: int | None, address: str | None) -> None:
+def check_backend(backend: str, workers: int | None, address: str | None, *, probe: bool = True) -> None:
     """Validate the backend arguments (and that Ray imports) before anything is written.
 
     Raises:
-        ConfigError: unknown backend, ``workers`` not a positive integer, ``address`` without Ray.
+        ConfigError: unknown backend, ``workers`` not a positive integer, ``address`` without Ray,
+            or an ``address`` where nothing answers (:func:`probe_address`).
         MissingDependencyError: ``ray`` without Ray installed.
     """
     if backend not in BACKENDS:
@@ -270,11 +518,13 @@ def check_backend(backend: str, workers: int | None, address: str | None) -> Non
         raise ConfigError(message("address", "given only with backend='ray'", address, "Add --backend ray."))
     if backend == "ray":
         import_ray()
+        if address and probe:
+            probe_address(address)
 
 
 def make_backend(backend: str, workers: int | None, address: str | None) -> Backend:
     """Build the backend called ``backend`` (``local`` or ``ray``); raises as :func:`check_backend`."""
-    check_backend(backend, workers, address)
+    check_backend(backend, workers, address, probe=False)  # RayBackend probes the address itself
     if backend == "ray":
         return RayBackend(workers, address)
     n = workers or available_cpus()

@@ -1,7 +1,7 @@
 """The sweep report: PNG figures and one self-contained HTML page, plus a terminal summary table.
 
 :func:`write_report` aggregates a sweep folder (:func:`~rewardlab.sweeps._aggregate.aggregate`) and
-writes, under ``<sweep dir>/report/``:
+writes the tables under ``<sweep dir>/results/`` and, under ``<sweep dir>/report/``:
 
 * ``curves_<env>_<agent>.png`` -- learning curves per variant: the ground-truth return (top, solid,
   with a 95% CI band across seeds) and the proxy return the agent was trained on (bottom, dashed);
@@ -13,6 +13,9 @@ writes, under ``<sweep dir>/report/``:
 * ``report.html`` -- all of the above with captions, a click-to-sort summary table, failed and
   pending trials with their errors, the sweep spec and the software versions. Images are embedded
   as data URIs and the CSS and JS are inline, so the page can be mailed or archived on its own.
+
+The tables and the report are one generation (:mod:`rewardlab.sweeps._publish`): built in a
+fresh folder and switched into place at once, so a kill leaves the previous set whole.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from rewardlab.runs import write_atomic
-from rewardlab.sweeps._aggregate import SweepSummary, aggregate
+from rewardlab.runs import storage_error, write_atomic
+from rewardlab.sweeps._aggregate import SweepSummary, aggregate, write_results
+from rewardlab.sweeps._publish import new_generation
 
 __all__ = ["format_summary_table", "write_report"]
 
@@ -589,13 +593,17 @@ def write_report(
     seed: int = 0,
     summary: SweepSummary | None = None,
 ) -> Path:
-    """Aggregate a sweep and write its PNG figures and a self-contained ``report.html``.
+    """Aggregate a sweep and write its tables, PNG figures and a self-contained ``report.html``.
+
+    The tables (``<sweep_dir>/results/``) and the report (``<sweep_dir>/report/``) are written as
+    one generation: a kill at any point leaves the previous tables and report, both whole.
 
     Args:
         sweep_dir: the sweep folder (``runs/<sweep name>``).
         distances: compute reward distances (heatmap, distance-vs-regret); a few seconds per
-            sampled env, off for a quick look.
-        out_dir: where to write; defaults to ``<sweep_dir>/report/``.
+            sampled env. False skips that work and keeps the distances the last report computed
+            (for the envs whose variants did not change), figures included.
+        out_dir: write the page and its figures there instead, and nothing in the sweep folder.
         metric: reward distance metric, ``"epic"`` or ``"starc-val"``.
         n_transitions: transitions sampled for the distances on non-tabular envs.
         seed: seeds the bootstrap intervals and the distance sampling.
@@ -606,17 +614,37 @@ def write_report(
         The path of ``report.html``.
 
     Raises:
-        ConfigError: ``sweep_dir`` is not a sweep folder.
+        ConfigError: ``sweep_dir`` is not a sweep folder (or its ``sweep.json`` is corrupt).
+        RunBusyError: another live process is writing the sweep's report.
+        StorageError: the files cannot be written (full disk, permission): the old ones are kept.
     """
     if summary is None:
-        summary = aggregate(sweep_dir, distances=distances, metric=metric, n_transitions=n_transitions, seed=seed)
-    # A summary aggregated without distances has none to draw, whatever `distances` says.
-    distances = distances and bool(summary.matrices or summary.distance_correlation)
-    out = Path(out_dir) if out_dir is not None else Path(sweep_dir) / "report"
-    out.mkdir(parents=True, exist_ok=True)
+        summary = aggregate(
+            sweep_dir, distances=distances, metric=metric, n_transitions=n_transitions, seed=seed, write=False
+        )
+    if out_dir is not None:
+        out = Path(out_dir)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            return _render(summary, out)
+        except OSError as exc:
+            raise storage_error(exc, out, "out_dir") from None
+    sweep = Path(sweep_dir)
+    with new_generation(sweep) as generation:
+        summary.results_dir = sweep / "results"
+        try:
+            write_results(summary, generation.results, generation.previous_results)
+            _render(summary, generation.report)
+        except OSError as exc:
+            raise storage_error(exc, sweep / "report", "sweep_dir") from None
+    return sweep / "report" / "report.html"
+
+
+def _render(summary: SweepSummary, out: Path) -> Path:
+    """Write the figures and ``report.html`` of ``summary`` into ``out``; the page's path."""
     colors = _colors(list(dict.fromkeys([r["variant"] for r in summary.rows] + [c["variant"] for c in summary.curves])))
     sections = _group_sections(summary, out, colors)
-    if distances:
+    if summary.matrices or any(not _isnan(r.get("distance")) for r in summary.rows):
         sections += _distance_sections(summary, out, colors)
     path = out / "report.html"
     write_atomic(path, _page(summary, "".join(sections)))

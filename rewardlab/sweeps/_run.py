@@ -12,14 +12,29 @@ A trial is ``done`` once its status says so and its ``metrics.jsonl`` exists. Re
 skips done trials, reruns failed ones while ``attempts < 1 + retries`` (a trial stopped by Ctrl-C
 is always rerun), and redoes from scratch every trial left half-written: status ``running``
 with no live sweep, no status, or done without metrics, or done with another spec.
+
+A trial folder is never shared with a live writer: before the runner deletes a folder to redo
+it, it asks the folder's writer lock (:meth:`rewardlab.runs.RunDir.writer`), and refuses with
+:class:`~rewardlab.errors.RunBusyError`, naming the process, while one holds it (a worker of a
+killed sweep that is still running, say).
+
+Failures of the machinery are not the trial's: a trial whose worker or node died, or that was
+stopped because another worker died, is resubmitted within the call (at most
+:data:`INFRA_RETRIES` times for its own deaths) and never counts as an attempt; one still dying
+after that is recorded ``failed`` with ``infrastructure`` in its status, and the next call
+retries it whatever ``retries`` says. A full disk stops the sweep: the trials in flight are
+marked (when the disk lets us) so that the next call reruns them, and the call raises one
+:class:`~rewardlab.errors.StorageError` naming the path and the space.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,14 +44,28 @@ from typing import Any
 import torch
 from threadpoolctl import threadpool_limits
 
-from rewardlab.errors import ConfigError, message
+from rewardlab.errors import ConfigError, RunBusyError, StorageError, message
 from rewardlab.rewards import RewardSpec, from_dict, use_model_store
-from rewardlab.runs import RunDir, software_versions, write_json
-from rewardlab.sweeps._backends import Backend, available_cpus, check_backend, import_ray, make_backend
-from rewardlab.sweeps._spec import REWARD_MODELS, SweepSpec, Trial, load_sweep
-from rewardlab.sweeps._trial import INTERRUPTED, run_trial
+from rewardlab.runs import RunDir, fault, software_versions, storage_error, write_json
+from rewardlab.sweeps._backends import (
+    DIED,
+    Backend,
+    available_cpus,
+    check_backend,
+    import_ray,
+    make_backend,
+)
+from rewardlab.sweeps._spec import REWARD_MODELS, SWEEP_JSON, SweepSpec, Trial, load_sweep, read_sweep_json
+from rewardlab.sweeps._trial import INTERRUPTED, is_storage_error, run_trial
 
-__all__ = ["SweepResult", "run_sweep", "run_trial", "sweep_status"]
+__all__ = ["INFRA_RETRIES", "SweepResult", "run_sweep", "run_trial", "sweep_status"]
+
+INFRA_RETRIES = 2
+"""How many times one call resubmits a trial whose own worker (or node) died, before recording it."""
+_MAX_INTERRUPTIONS = 10
+"""How many times one call resubmits a trial stopped because *another* worker died."""
+_BUSY_WAIT_S = 15.0
+"""How long a resubmission waits for the process that wrote the trial's folder to be gone."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +126,6 @@ def lock_holder(sweep_dir: Path) -> int | None:
 @contextlib.contextmanager
 def _lock(sweep_dir: Path) -> Iterator[None]:
     path = sweep_dir / "sweep.lock"
-    sweep_dir.mkdir(parents=True, exist_ok=True)
     for _ in range(2):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -114,8 +142,14 @@ def _lock(sweep_dir: Path) -> Iterator[None]:
                 ) from None
             path.unlink(missing_ok=True)  # stale: its process is gone
             continue
-        with os.fdopen(fd, "w") as f:
-            f.write(f"{os.getpid()}\n")
+        except OSError as exc:
+            raise storage_error(exc, path) from None
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(f"{os.getpid()}\n")
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            raise storage_error(exc, path) from None
         break
     else:
         raise ConfigError(message("sweep", "lockable", str(path), "Another sweep took the lock; retry."))
@@ -133,17 +167,20 @@ def _plan(trial: Trial, run_dir: Path, retries: int) -> tuple[str, int]:
     if not run_dir.exists():
         return "run", 0
     run = RunDir(run_dir)
-    status = run.status()
-    state = status["status"]
-    attempts = int(status.get("attempts", 0))
+    try:
+        status = run.status()
+        state = status["status"]
+        attempts = int(status.get("attempts", 0))
+    except (OSError, ValueError, KeyError, TypeError):  # a status.json cut short or garbled
+        return "run", 0
     if state == "done" and run.metrics_path.is_file():
         meta = run.read_config().get("meta", {})
         if meta.get("fingerprint") in (None, trial.fingerprint):
             return "skip", attempts
         return "run", 0  # the spec changed since it ran
     if state == "failed":
-        if status.get("error") == INTERRUPTED:
-            return "run", attempts
+        if status.get("error") == INTERRUPTED or status.get("infrastructure"):
+            return "run", attempts  # not the trial's fault: never counted against `retries`
         return ("run", attempts) if attempts < 1 + retries else ("give_up", attempts)
     return "run", attempts  # running (its sweep is dead: we hold the lock), pending, or half-written
 
@@ -156,22 +193,167 @@ def _versions(backend: str) -> dict[str, str]:
 
 
 def _write_sweep_json(spec: SweepSpec, trials: list[Trial], sweep_dir: Path, backend: str) -> None:
-    path = sweep_dir / "sweep.json"
+    path = sweep_dir / SWEEP_JSON
     created = time.strftime("%Y-%m-%dT%H:%M:%S")
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         created = json.loads(path.read_text(encoding="utf-8")).get("created", created)
-    write_json(
-        path,
-        {
-            "name": spec.name,
-            "spec": spec.to_dict(),
-            "baseline": spec.baseline,
-            "trials": [t.to_dict() for t in trials],
-            "created": created,
-            "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "versions": _versions(backend),
-        },
+    data = {
+        "name": spec.name,
+        "spec": spec.to_dict(),
+        "baseline": spec.baseline,
+        "trials": [t.to_dict() for t in trials],
+        "created": created,
+        "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "versions": _versions(backend),
+    }
+    with _storage(path, len(json.dumps(data, indent=2, default=str)) + 1):
+        write_json(path, data)
+
+
+# --- storage ------------------------------------------------------------------------------------
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _disk_full(path: Path, need: int | None) -> StorageError:
+    """The error of a write under ``path`` that found the disk full (``need``: bytes it wanted)."""
+    free = ""
+    with contextlib.suppress(OSError):
+        free = f" ({shutil.disk_usage(_existing(path)).free / 1e6:.1f} MB free)"
+    amount = f"at least {max(need, 1) / 1e6:.2f} MB" if need else "some space"
+    return StorageError(
+        message(
+            "runs_dir",
+            "on a disk with free space",
+            str(path),
+            f"The disk is full{free}: writing {path} needs {amount}. The sweep stopped; finished trials are "
+            "kept, and rerunning the same command after freeing space continues it.",
+        )
     )
+
+
+def _as_storage_error(exc: OSError, path: Path, need: int | None = None) -> StorageError:
+    if isinstance(exc, StorageError):
+        return exc
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return _disk_full(path, need)
+    return storage_error(exc, path)
+
+
+@contextlib.contextmanager
+def _storage(path: Path, need: int | None = None) -> Iterator[None]:
+    """Turn a failed write of the runner's own under ``path`` into one :class:`StorageError`."""
+    try:
+        yield
+    except OSError as exc:
+        raise _as_storage_error(exc, path, need) from None
+
+
+def _trial_size(sweep_dir: Path) -> int | None:
+    """Bytes of the largest finished trial folder of the sweep (what one more trial needs), if any."""
+    sizes = []
+    with contextlib.suppress(OSError):
+        for sub in sweep_dir.iterdir():
+            if sub.is_dir() and (sub / "metrics.jsonl").is_file():
+                sizes.append(sum(f.stat().st_size for f in sub.rglob("*") if f.is_file()))
+            if len(sizes) >= 8:
+                break
+    return max(sizes) if sizes else None
+
+
+def _check_runs_dir(runs_dir: Path, sweep_dir: Path) -> None:
+    """Make ``sweep_dir`` and prove it writable, before anything else is written.
+
+    Raises:
+        StorageError: ``runs_dir`` (or a folder on the way to it) is a file, or cannot be written
+            (the message names the path and the permission or the space).
+    """
+    for folder in (sweep_dir, *sweep_dir.parents):
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                raise StorageError(
+                    message(
+                        "runs_dir",
+                        "a folder",
+                        str(runs_dir),
+                        f"{folder} is a file, not a folder: pick another --runs-dir, or move the file.",
+                    )
+                )
+            break
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=sweep_dir, prefix=".write-check.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            where = _existing(sweep_dir)
+            raise StorageError(
+                message(
+                    "runs_dir",
+                    "a folder you can write to",
+                    str(runs_dir),
+                    f"Permission denied creating files in {where} (needs write and search permission, "
+                    f"mode {_mode(where)}): pick another --runs-dir, or fix its permissions.",
+                )
+            ) from None
+        raise _as_storage_error(exc, sweep_dir, 4096) from None
+
+
+def _mode(path: Path) -> str:
+    try:
+        return oct(path.stat().st_mode & 0o7777)
+    except OSError:
+        return "unknown"
+
+
+# --- trial folders ------------------------------------------------------------------------------
+
+
+def _refuse_live_writer(run_dir: Path) -> None:
+    """Raise when a live process writes ``run_dir`` (a worker of a killed sweep, another run).
+
+    Raises:
+        RunBusyError: naming the process (pid, host, since when).
+    """
+    holder = RunDir(run_dir).writer() if run_dir.is_dir() else None
+    if holder is not None:
+        raise RunBusyError(
+            message(
+                "sweep",
+                "trial folders that no live process writes",
+                str(run_dir),
+                f"Process {holder.get('pid', '?')} on {holder.get('host', '?')} has been writing it since "
+                f"{holder.get('started', '?')} (a worker of a sweep that was killed?): wait for it to end, "
+                "or stop it, then rerun.",
+            )
+        )
+
+
+def _reset(run_dir: Path, wait: float = 0.0) -> None:
+    """Delete ``run_dir`` to redo its trial from scratch, once no live process writes it.
+
+    Args:
+        wait: seconds to wait for a writer to go away (a worker being stopped) before refusing.
+
+    Raises:
+        RunBusyError: a live process still writes it.
+    """
+    end = time.monotonic() + wait
+    while True:
+        try:
+            _refuse_live_writer(run_dir)
+            break
+        except RunBusyError:
+            if time.monotonic() >= end:
+                raise
+            time.sleep(0.1)
+    fault("sweep:reset")
+    shutil.rmtree(run_dir, ignore_errors=True)
 
 
 # --- the runner ---------------------------------------------------------------------------------
@@ -211,6 +393,7 @@ def run_sweep(
         address: Ray cluster address (``auto``, ``ray://host:10001``); None starts a local Ray.
         runs_dir: root of the run directories; the sweep goes to ``runs_dir/<spec.name>``.
         retries: how many times a failed trial is rerun by later calls (``attempts < 1 + retries``).
+            A trial whose worker or node died does not count (see the module docstring).
         fast: apply the spec's ``fast`` preset (small budgets, for tests).
         progress: print one line per finished trial and a summary.
 
@@ -219,7 +402,12 @@ def run_sweep(
 
     Raises:
         ConfigError: an invalid spec or argument, naming every trial that cannot run, before any
-            trial runs; or another live sweep holding the directory.
+            trial runs; another live sweep holding the directory; a Ray ``address`` where nothing
+            answers.
+        RunBusyError: a live process (a worker of a killed sweep) still writes a trial folder
+            that this call would redo; nothing was deleted.
+        StorageError: ``runs_dir`` is a file or not writable (before anything runs), or the disk
+            filled up (the sweep stopped; the trials in flight are marked to be rerun).
         MissingDependencyError: ``backend="ray"`` without Ray installed.
         KeyboardInterrupt: after Ctrl-C, once the running trials are stopped and recorded as
             ``failed`` (``interrupted``), so that the next call reruns them.
@@ -234,26 +422,30 @@ def run_sweep(
     check_backend(backend, workers, address)
     trials = spec.trials()  # validates every trial before anything runs
     sweep_dir = Path(runs_dir) / spec.name
+    _check_runs_dir(Path(runs_dir), sweep_dir)
     with _lock(sweep_dir):
         _write_sweep_json(spec, trials, sweep_dir, backend)
+        plans = [(trial, *_plan(trial, sweep_dir / trial.id, retries)) for trial in trials]
+        for trial, action, _ in plans:  # before deleting anything: a live writer stops the call
+            if action == "run":
+                _refuse_live_writer(sweep_dir / trial.id)
         todo: list[dict[str, Any]] = []
         skipped = gave_up = 0
-        for trial in trials:
-            run_dir = sweep_dir / trial.id
-            action, attempts = _plan(trial, run_dir, retries)
+        for trial, action, attempts in plans:
             if action == "skip":
                 skipped += 1
             elif action == "give_up":
                 gave_up += 1
             else:
-                shutil.rmtree(run_dir, ignore_errors=True)  # a rerun starts from a clean directory
+                _reset(sweep_dir / trial.id)  # a rerun starts from a clean directory
                 todo.append({**trial.to_dict(), "attempt": attempts + 1, "_where": (str(runs_dir), spec.name)})
         _say(
             progress,
             f"Sweep {spec.name}: {len(trials)} trials, {skipped} already done, {gave_up} failed too often, "
             f"{len(todo)} to run -> {sweep_dir}",
         )
-        _train_reward_models(todo, sweep_dir, progress)
+        with _storage(sweep_dir / REWARD_MODELS):
+            _train_reward_models(todo, sweep_dir, progress)
         done, failures = _execute(todo, backend, workers, address, sweep_dir, progress)
     wall = time.monotonic() - start
     result = SweepResult(
@@ -302,6 +494,18 @@ def _train_reward_models(todo: list[dict[str, Any]], sweep_dir: Path, progress: 
         torch.set_num_threads(threads)
 
 
+_DISK_FULL = "interrupted: the disk is full"
+"""The error recorded for the trials a full disk stopped (rerun by the next call, uncounted)."""
+
+
+class _Stop(Exception):
+    """The disk filled up under a trial: stop the sweep (carries the StorageError to raise)."""
+
+    def __init__(self, error: StorageError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def _execute(
     todo: list[dict[str, Any]],
     backend_name: str,
@@ -318,37 +522,123 @@ def _execute(
     _say(progress, f"Running on {backend.name} with {backend.slots} worker(s).")
     queue = list(todo)
     done, failures, k = 0, {}, 0
+    deaths: dict[str, int] = {}  # trial id -> its own worker deaths in this call
+    interruptions: dict[str, int] = {}  # trial id -> stops because another worker died
     try:
         while queue or backend.in_flight():
             while queue and len(backend.in_flight()) < backend.slots:
                 backend.submit(queue.pop(0))
+                fault("sweep:submit")
+            fault("sweep:wait")
             for trial, summary in backend.wait():
+                run_dir = sweep_dir / trial["id"]
+                if summary.get("storage"):
+                    raise _Stop(_trial_storage_error(summary, run_dir, sweep_dir, trial))
+                infrastructure = summary.pop("infrastructure", None)
+                if infrastructure is not None:
+                    counter = deaths if infrastructure == DIED else interruptions
+                    n = counter[trial["id"]] = counter.get(trial["id"], 0) + 1
+                    limit = INFRA_RETRIES if infrastructure == DIED else _MAX_INTERRUPTIONS
+                    if n <= limit:
+                        _say(
+                            progress,
+                            f"[{k}/{len(todo)}] {trial['id']}: {summary['error']}; resubmitted (a failure of the "
+                            "machinery, not counted as an attempt)",
+                        )
+                        _reset(run_dir, wait=_BUSY_WAIT_S)
+                        queue.insert(0, trial)
+                        continue
+                    summary["infrastructure"] = n
                 if summary.pop("recorded", True) is False:  # the worker never got to write it
-                    _record_failure(sweep_dir / trial["id"], summary["error"], summary.pop("traceback", ""), trial)
-                    summary["attempts"] = trial["attempt"]
+                    infra = summary.pop("infrastructure", None)
+                    attempts = trial["attempt"] - 1 if infra else trial["attempt"]
+                    _record_failure(run_dir, summary["error"], summary.pop("traceback", ""), trial, attempts, infra)
+                    summary["attempts"] = attempts
+                fault("sweep:record")
                 k += 1
                 _say(progress, _line(k, len(todo), summary))
                 if summary["status"] == "done":
                     done += 1
                 else:
                     failures[trial["id"]] = summary.get("error", "")
-    except BaseException:
+    except _Stop as stop:
+        # The disk is full: nothing more can be written. Stop the workers, mark what they ran (if
+        # the disk lets us) so that the next call reruns it without counting an attempt, and say so.
+        _interrupt(backend, sweep_dir, _DISK_FULL)
+        raise stop.error from None
+    except BaseException as exc:
         # Ctrl-C (or a bug of ours): stop the workers, then mark what they were running so that the
         # next call reruns it; the attempt does not count against the retry limit.
-        running = backend.in_flight()
-        backend.close(abort=True)
-        for trial in running:
-            _record_failure(sweep_dir / trial["id"], INTERRUPTED, "", trial, attempts=trial["attempt"] - 1)
+        _interrupt(backend, sweep_dir, INTERRUPTED)
+        if isinstance(exc, OSError) and is_storage_error(exc):
+            raise _as_storage_error(exc, sweep_dir, _trial_size(sweep_dir)) from None
         raise
     backend.close()
     return done, failures
 
 
-def _record_failure(run_dir: Path, error: str, tb: str, trial: dict[str, Any], attempts: int | None = None) -> None:
-    """Mark a trial failed from the runner (a dead worker, Ctrl-C), keeping what its status held."""
+def _trial_storage_error(
+    summary: dict[str, Any], run_dir: Path, sweep_dir: Path, trial: dict[str, Any]
+) -> StorageError:
+    """The error that stops a sweep whose trial found the disk full; the trial is marked to be rerun."""
+    need = _trial_size(sweep_dir)
+    free = ""
+    with contextlib.suppress(OSError):
+        free = f"{shutil.disk_usage(_existing(run_dir)).free / 1e6:.1f} MB free; "
+    amount = f"about {need / 1e6:.1f} MB per trial (the size of a finished one)" if need else "a few MB per trial"
+    error = StorageError(
+        message(
+            "runs_dir",
+            "on a disk with free space",
+            str(run_dir),
+            f"Trial {trial['id']} could not write its results ({free}a trial of this sweep needs {amount}). "
+            "The sweep stopped and marked its running trials to be rerun: free some space, then rerun "
+            "the same command to continue (finished trials are kept).",
+        )
+    )
+    with contextlib.suppress(OSError, ValueError):
+        status = RunDir(run_dir).status()
+        if status.get("status") != "done":
+            _record_failure(
+                run_dir,
+                str(summary.get("storage") or summary.get("error")),
+                "",
+                trial,
+                trial["attempt"] - 1,
+                "storage",
+            )
+    return error
+
+
+def _interrupt(backend: Backend, sweep_dir: Path, error: str) -> None:
+    """Stop the backend's workers and mark each trial they ran failed (``error``), uncounted."""
+    running = backend.in_flight()
+    backend.close(abort=True)
+    for trial in running:
+        infra = None if error == INTERRUPTED else "storage"
+        with contextlib.suppress(OSError, ValueError):  # a full disk may refuse even this
+            _record_failure(sweep_dir / trial["id"], error, "", trial, trial["attempt"] - 1, infra)
+
+
+def _record_failure(
+    run_dir: Path,
+    error: str,
+    tb: str,
+    trial: dict[str, Any],
+    attempts: int | None = None,
+    infrastructure: Any = None,
+) -> None:
+    """Mark a trial failed from the runner (a dead worker, Ctrl-C), keeping what its status held.
+
+    ``infrastructure`` (a count, or ``"storage"``) marks a failure that was not the trial's: the
+    next call reruns it whatever ``retries`` says.
+    """
     run = RunDir(run_dir)
-    tb = tb or run.status().get("traceback", "")
-    run.fail(error, traceback=tb, keep=True, attempts=trial["attempt"] if attempts is None else attempts)
+    with contextlib.suppress(OSError, ValueError):
+        tb = tb or run.status().get("traceback", "")
+    extra: dict[str, Any] = {"infrastructure": infrastructure} if infrastructure else {}
+    with _storage(run_dir / "status.json", 4096):
+        run.fail(error, traceback=tb, keep=True, attempts=trial["attempt"] if attempts is None else attempts, **extra)
 
 
 # --- status -------------------------------------------------------------------------------------
@@ -365,22 +655,26 @@ def sweep_status(sweep_dir: str | Path) -> dict[str, Any]:
         "trials": [{"id", "status", "attempts", "error", "final_env_return", "final_proxy_return"}]}``
 
     Raises:
-        ConfigError: ``sweep_dir`` has no ``sweep.json``.
+        ConfigError: ``sweep_dir`` has no ``sweep.json``, or one that is corrupt (one line naming it).
     """
     sweep_dir = Path(sweep_dir)
-    path = sweep_dir / "sweep.json"
-    if not path.is_file():
+    data = read_sweep_json(sweep_dir)
+    if data is None:
         raise ConfigError(
             message("sweep_dir", "a sweep directory with sweep.json", str(sweep_dir), "Pass runs/<sweep name>.")
         )
-    data = json.loads(path.read_text(encoding="utf-8"))
     pid = lock_holder(sweep_dir)
     counts = dict.fromkeys(("done", "running", "failed", "pending"), 0)
     rows = []
     for t in data["trials"]:
         run_dir = sweep_dir / t["id"]
-        st = RunDir(run_dir).status()  # a missing folder or status.json reads as pending
-        state = st["status"]
+        try:
+            st = RunDir(run_dir).status()  # a missing folder or status.json reads as pending
+        except (OSError, ValueError):
+            st = {"status": "pending", "error": "unreadable status.json"}
+        if not isinstance(st, dict):
+            st = {"status": "pending"}
+        state = st.get("status")
         if state == "done" and not (run_dir / "metrics.jsonl").is_file():
             state = "pending"
         if state == "running" and pid is None:
@@ -398,4 +692,5 @@ def sweep_status(sweep_dir: str | Path) -> dict[str, Any]:
                 "final_proxy_return": st.get("final_proxy_return"),
             }
         )
-    return {"name": data["name"], "sweep_dir": str(sweep_dir), "running_pid": pid, "counts": counts, "trials": rows}
+    name = data.get("name") if isinstance(data.get("name"), str) else sweep_dir.name
+    return {"name": name, "sweep_dir": str(sweep_dir), "running_pid": pid, "counts": counts, "trials": rows}

@@ -37,7 +37,7 @@ from pydantic import (
 )
 
 from rewardlab import suite
-from rewardlab.agents import PresetInt
+from rewardlab.agents import PresetInt, check_hyperparams
 from rewardlab.config import Config, Hint, NonNegativeInt, OneOf, PositiveInt, Real, fail
 from rewardlab.data import ALGORITHMS
 from rewardlab.errors import ConfigError, RewardLabError, message, suggest
@@ -49,7 +49,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["ABLATION_KINDS", "Ablation", "SweepSpec", "Trial", "load_sweep"]
+__all__ = ["ABLATION_KINDS", "SWEEP_JSON", "Ablation", "SweepSpec", "Trial", "load_sweep", "read_sweep_json"]
 
 REWARD_MODELS = "reward_models"
 """The folder of a sweep where the reward models its variants train are stored (trained once)."""
@@ -360,6 +360,7 @@ def _known_algorithms(agents: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
         if algo not in ALGORITHMS:
             param = f"agents.{name}.algo" if "algo" in over else "agents"
             raise ConfigError(message(param, "an SB3 algorithm name", algo, suggest(algo, ALGORITHMS)))
+        check_hyperparams(algo, {k: v for k, v in over.items() if k != "algo"}, where=f"agents.{name}")
     return agents
 
 
@@ -646,3 +647,54 @@ def load_sweep(path: str | Path, fast: bool = False) -> SweepSpec:
         raise ConfigError(message("sweep", "valid TOML", str(path), f"Fix the file: {exc}.")) from exc
     spec = SweepSpec.from_dict(data)
     return spec.fast_version() if fast else spec
+
+
+SWEEP_JSON = "sweep.json"
+"""The file of a sweep folder that names the sweep and every trial (written by the runner)."""
+_FIX_SWEEP_JSON = (
+    "Restore it, or delete it: `rewardlab report` then rebuilds the trial list from the trials' config.json, "
+    "and rerunning `rewardlab sweep SPEC` writes it again."
+)
+
+
+def read_sweep_json(sweep_dir: str | Path) -> dict[str, Any] | None:
+    """The ``sweep.json`` of a sweep folder, checked: an object with ``trials``, each with an ``id``.
+
+    Returns:
+        The parsed file, or None when the folder has none.
+
+    Raises:
+        ConfigError: the file cannot be read, is not JSON, or does not hold a sweep (the message
+            names the file and what is wrong, in one line).
+    """
+    path = Path(sweep_dir) / SWEEP_JSON
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(message(SWEEP_JSON, "a readable file", str(path), f"{exc}. {_FIX_SWEEP_JSON}")) from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        snippet = text.strip().splitlines()[0][:60] if text.strip() else text
+        raise ConfigError(
+            message(SWEEP_JSON, "valid JSON", snippet, f"{path} does not parse ({exc}). {_FIX_SWEEP_JSON}")
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(message(SWEEP_JSON, "a JSON object with `name` and `trials`", data, _FIX_SWEEP_JSON))
+    trials = data.get("trials")
+    if not isinstance(trials, list):
+        raise ConfigError(message(f"{SWEEP_JSON}: trials", "a list of trials", trials, f"In {path}. {_FIX_SWEEP_JSON}"))
+    for i, trial in enumerate(trials):
+        trial_id = trial.get("id") if isinstance(trial, dict) else None
+        if not isinstance(trial_id, str) or trial_id in ("", ".", "..") or "/" in trial_id or "\\" in trial_id:
+            raise ConfigError(
+                message(
+                    f"{SWEEP_JSON}: trials[{i}]",
+                    "a trial with an `id` (a folder name of the sweep)",
+                    trial,
+                    f"In {path}. {_FIX_SWEEP_JSON}",
+                )
+            )
+    return data

@@ -9,7 +9,7 @@ import pytest
 from _metrics_helpers import random_transitions
 
 import rewardlab as rl
-from rewardlab.errors import ConfigError, UnknownNameError
+from rewardlab.errors import ConfigError, UnknownNameError, UntrustedFileError
 from rewardlab.metrics import (
     Estimate,
     TabularMDP,
@@ -184,8 +184,12 @@ def test_an_sb3_model_policy_sees_the_agent_observation(tmp_path):
     sample = sample_transitions("halfcheetah", 15, policy=model, seed=0)
     assert sample.obs.shape == (15, venv.observation_space.shape[0] + 1)
     assert np.all(np.abs(sample.actions) <= 1.0)
-    model.save(tmp_path / "model.zip")  # no config.json beside it: the algorithm is read from the zip itself
-    from_zip = sample_transitions("halfcheetah", 15, policy=str(tmp_path / "model.zip"), seed=0, deterministic=True)
+    model.save(tmp_path / "model.zip")  # no config.json beside it: only unpickling its header can load it
+    with pytest.raises(UntrustedFileError, match="--trust-pickle"):
+        sample_transitions("halfcheetah", 15, policy=str(tmp_path / "model.zip"), seed=0)
+    from_zip = sample_transitions(
+        "halfcheetah", 15, policy=str(tmp_path / "model.zip"), seed=0, deterministic=True, trust=True
+    )
     np.testing.assert_array_equal(
         from_zip.actions, sample_transitions("halfcheetah", 15, model, seed=0, deterministic=True).actions
     )

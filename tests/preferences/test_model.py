@@ -384,3 +384,62 @@ def test_load_rejects_weights_that_do_not_match_the_architecture(saved):
     (saved / "model.json").write_text(json.dumps(desc))
     with pytest.raises(ConfigError, match="shape"):
         RewardModel.load(saved)
+
+
+def _edit(saved, edit):
+    desc = json.loads((saved / "model.json").read_text())
+    edit(desc)
+    (saved / "model.json").write_text(json.dumps(desc))
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda d: d["architecture"].update(hiden=[8]), r"`architecture.hiden` must be a known field .*'hidden'"),
+        (lambda d: d.update(featurs={}), r"`featurs` must be a known field \(got 'featurs'\). Did you mean 'features'"),
+        (lambda d: d["action_space"].update(shap=[1]), r"`action_space.shap` must be a known field .*'shape'"),
+        (lambda d: d["normalization"].update(fitted=True), r"`normalization.fitted` must be a known field"),
+        (lambda d: d["architecture"].update(hidden="big"), r"`architecture.hidden` must be a list of positive layer"),
+        (lambda d: d["architecture"].update(ensemble=0), r"`architecture.ensemble` must be a positive integer"),
+        (lambda d: d["architecture"].update(activation="relux"), r"`architecture.activation` must be an activation"),
+        (lambda d: d.pop("features"), r"`features` must be present"),
+    ],
+    ids=["arch-key", "top-key", "space-key", "norm-key", "hidden-text", "ensemble-0", "activation", "no-features"],
+)
+def test_load_rejects_an_unknown_or_mistyped_key_naming_it_and_the_file(saved, edit, match):
+    _edit(saved, edit)
+    with pytest.raises(ConfigError, match=match) as info:
+        RewardModel.load(saved)
+    assert str(saved / "model.json") in str(info.value)
+
+
+def test_load_rejects_an_unknown_training_report_key(tmp_path):
+    data = labelled("pendulum", 10, 5, 10)
+    model = RewardModel.for_env("pendulum", hidden=(4,))
+    train_reward_model(model, data, epochs=1)
+    saved = model.save(tmp_path / "rm")
+    _edit(saved, lambda d: d["training"].update(n_pair=3))
+    with pytest.raises(ConfigError, match=r"`training.n_pair` must be a known field .*'n_pairs'"):
+        RewardModel.load(saved)
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda d: d["architecture"].update(hidden=[600_000, 2000]), r"`architecture.hidden` must be \[8\], the layer"),
+        (lambda d: d["architecture"].update(ensemble=10**9), r"`architecture.ensemble` must be 1, the members"),
+        (lambda d: d["observation_space"].update(shape=[10**9], low=[0.0], high=[1.0]), r"observation_space"),
+        (lambda d: d["architecture"].update(n_features=10**9), r"`architecture.n_features` must be 4"),
+    ],
+    ids=["hidden-4.8GB", "ensemble", "obs-shape", "n-features"],
+)
+def test_load_checks_sizes_against_the_weights_before_allocating(saved, edit, match, monkeypatch):
+    import rewardlab.rewards._network as network
+
+    def no_allocation(*args, **kwargs):
+        raise AssertionError("the model was built for a doctored model.json")
+
+    _edit(saved, edit)
+    monkeypatch.setattr(network, "EnsembleMLP", no_allocation)
+    with pytest.raises(ConfigError, match=match):
+        RewardModel.load(saved)

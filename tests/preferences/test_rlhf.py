@@ -140,7 +140,7 @@ def test_kill_after_the_commit_point_is_finished_on_resume(tmp_path: Path, monke
 
     def flaky(run_dir: Path) -> None:
         calls["n"] += 1
-        if calls["n"] == 2:  # stage 1 committed (state.json written), artefacts still in .next/
+        if calls["n"] == 2:  # stage 1 committed (.next/state.json written), artefacts still in .next/
             raise KeyboardInterrupt
         real(run_dir)
 
@@ -150,7 +150,8 @@ def test_kill_after_the_commit_point_is_finished_on_resume(tmp_path: Path, monke
             run_rlhf(tiny(tmp_path))
     run = tmp_path / "rlhf" / "tiny"
     assert (run / ".next" / "dataset").is_dir()
-    assert json.loads((run / "state.json").read_text())["stage"] == 1
+    assert json.loads((run / ".next" / "state.json").read_text())["stage"] == 1  # the commit marker
+    assert json.loads((run / "state.json").read_text())["stage"] == 0  # moved into place last
     result = run_rlhf(tiny(tmp_path))
     assert result.labels_used == 30
     ds = PreferenceDataset.load(run / "dataset")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from typing import Any
 
 import numpy as np
@@ -48,4 +49,31 @@ def killing_reward(obs: np.ndarray, action: np.ndarray, next_obs: np.ndarray, do
     while ``REWARDLAB_TEST_KILL=1`` is set in the worker's environment (a "fixed" crash without it)."""
     if len(obs) != _DRY_RUN_BATCH and os.environ.get("REWARDLAB_TEST_KILL") == "1":
         os.kill(os.getpid(), signal.SIGKILL)
+    return np.ones(len(obs))
+
+
+# The marker file shared by the two rewards below (set in the environment, which workers inherit).
+MARKER_VAR = "REWARDLAB_TEST_MARKER"
+
+
+def killing_once_reward(obs: np.ndarray, action: np.ndarray, next_obs: np.ndarray, done: np.ndarray) -> np.ndarray:
+    """Passes the dry run; at its first training step kills its own process, unless the file named by
+    ``REWARDLAB_TEST_MARKER`` exists, which it creates first: the first worker to run it dies (as the
+    out-of-memory killer would kill it), every later one trains normally."""
+    marker = os.environ.get(MARKER_VAR)
+    if len(obs) != _DRY_RUN_BATCH and marker and not os.path.exists(marker):
+        with open(marker, "w") as f:
+            f.write(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+    return np.ones(len(obs))
+
+
+def waiting_reward(obs: np.ndarray, action: np.ndarray, next_obs: np.ndarray, done: np.ndarray) -> np.ndarray:
+    """Passes the dry run; at its first training step waits (at most 60 s) until the file named by
+    ``REWARDLAB_TEST_MARKER`` exists: the trial is surely in flight when that file appears."""
+    marker = os.environ.get(MARKER_VAR)
+    if len(obs) != _DRY_RUN_BATCH and marker:
+        end = time.monotonic() + 60.0
+        while not os.path.exists(marker) and time.monotonic() < end:
+            time.sleep(0.02)
     return np.ones(len(obs))
