@@ -32,6 +32,7 @@ import hashlib
 import io
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ FORMAT_VERSION = 1
 
 HEADER = "preferences.json"
 """File name of the JSON header inside a dataset directory."""
+_DATA_NAME = re.compile(r"data-[0-9a-f]{16}\.npz")
+"""What :meth:`PreferenceDataset.save` names a data file (no folder: it lies beside the header)."""
 
 LABEL_WORDS = {"left": 1.0, "first": 1.0, "right": 0.0, "second": 0.0, "equal": 0.5, "tie": 0.5}
 """Words accepted as labels by :meth:`PreferenceDataset.import_labels` (case-insensitive)."""
@@ -301,7 +304,9 @@ class PreferenceDataset:
             raise ConfigError(message(where, "valid JSON", str(exc), "The header is corrupt; re-save.")) from exc
         if not isinstance(header, dict):
             raise ConfigError(message(where, "a JSON object", type(header).__name__))
-        required = ("format_version", "env", "factor_names", "segment_length", "obs_shape", "action_shape", "data")
+        required = (
+            "format_version", "env", "factor_names", "segment_length", "obs_shape", "action_shape", "data", "sha256",
+        )  # fmt: skip
         missing = [k for k in required if k not in header]
         if missing:
             raise ConfigError(message(f"{where} keys", "complete", sorted(header), f"Missing {missing}."))
@@ -315,11 +320,17 @@ class PreferenceDataset:
                 )
             )
         env = _check_env(str(header["env"]), f"{where} env")
-        data_path = header_path.parent / str(header["data"])
+        name = header["data"]
+        if not isinstance(name, str) or not _DATA_NAME.fullmatch(name):
+            # a header someone sent may point anywhere: only a data file of this folder is read
+            raise ConfigError(
+                message(f"{where} data", "the name of a data-<hash>.npz file beside the header", name, "Re-save it.")
+            )
+        data_path = header_path.parent / name
         if not data_path.is_file():
             raise ConfigError(message("data", "an existing .npz beside the header", str(data_path), "Re-save."))
         raw = data_path.read_bytes()
-        if "sha256" in header and hashlib.sha256(raw).hexdigest() != header["sha256"]:
+        if hashlib.sha256(raw).hexdigest() != header["sha256"]:
             raise ConfigError(message("data", f"the file hashed in {HEADER}", data_path.name, "It was modified."))
         try:
             with np.load(io.BytesIO(raw), allow_pickle=False) as npz:

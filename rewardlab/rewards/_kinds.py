@@ -19,7 +19,7 @@ from pydantic import (
 
 from rewardlab import suite
 from rewardlab.config import Config, Hint, StrictBool, fail
-from rewardlab.errors import SpecError, message, unknown
+from rewardlab.errors import RewardLabError, SpecError, message, unknown
 from rewardlab.rewards._running import RunningMeanStd
 from rewardlab.rewards._spec import (
     Array,
@@ -644,8 +644,6 @@ class _CodeFunction(RewardFunction):
         try:
             out = self.fn(obs, action, next_obs, np.asarray(done, dtype=bool), **self._kwargs)
         except Exception as exc:  # the user's code: any error, named with the spec and the function
-            from rewardlab.errors import RewardLabError  # on the error path only (this class's edit)
-
             if isinstance(exc, RewardLabError):
                 raise  # already worded (a NonFiniteRewardError, an error of rewardlab called inside)
             raise SpecError(

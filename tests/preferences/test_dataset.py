@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -90,12 +91,12 @@ def test_constructor_validates(segments: Segments, pairs: list, labels: list, ma
 def _edit(root: Path, header: dict | None = None, **arrays: np.ndarray) -> None:
     """Rewrite a saved dataset's header and/or arrays in place, bypassing validation."""
     head = json.loads((root / "preferences.json").read_text())
-    head.pop("sha256")
     head.update(header or {})
     with np.load(root / head["data"]) as npz:
         data = {k: npz[k] for k in npz.files}
     data.update(arrays)
     np.savez(root / head["data"], **data)
+    head["sha256"] = hashlib.sha256((root / head["data"]).read_bytes()).hexdigest()  # as if saved so
     (root / "preferences.json").write_text(json.dumps(head))
 
 
@@ -118,6 +119,22 @@ def test_load_validates(
     root = dataset.save(tmp_path / "p")
     _edit(root, header, **arrays)
     with pytest.raises(error, match=match):
+        PreferenceDataset.load(root)
+
+
+def test_a_header_may_not_point_outside_its_folder_or_skip_the_checksum(
+    dataset: PreferenceDataset, tmp_path: Path
+) -> None:
+    root = dataset.save(tmp_path / "p")
+    head = json.loads((root / "preferences.json").read_text())
+    outside = tmp_path / "elsewhere.npz"
+    outside.write_bytes((root / head["data"]).read_bytes())
+    for data in ("../elsewhere.npz", str(outside), "data-0123456789abcdef.npz/../../elsewhere.npz"):
+        (root / "preferences.json").write_text(json.dumps({**head, "data": data}))
+        with pytest.raises(ConfigError, match=r"data` must be the name of a data-<hash>\.npz file beside the header"):
+            PreferenceDataset.load(root)
+    (root / "preferences.json").write_text(json.dumps({k: v for k, v in head.items() if k != "sha256"}))
+    with pytest.raises(ConfigError, match=r"Missing \['sha256'\]"):
         PreferenceDataset.load(root)
 
 
