@@ -62,6 +62,7 @@ __all__ = [
     "FAULT_VAR",
     "NORMALIZATION",
     "REPLAY_BUFFER",
+    "STORAGE_ERRNOS",
     "DirPath",
     "GroupName",
     "RunDir",
@@ -156,6 +157,10 @@ def _size(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
+
+
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR})
+"""The ``OSError`` numbers that mean "this folder cannot take the write" (:func:`storage_error` words them)."""
 
 
 def storage_error(exc: OSError, path: str | Path, param: str = "runs_dir") -> StorageError:
@@ -518,6 +523,9 @@ class RunDir:
         fields.update(error=reason, traceback=tb.format_exc() if traceback is None else traceback, **extra)
         try:
             write_status(self.path, "failed", **fields)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise  # a full disk is what the caller is reporting already: the status stays as it was
         finally:
             self.unlock()
 

@@ -32,7 +32,6 @@ trainer through the reward-kind registry (:func:`rewardlab.rewards.trainer` load
 
 from __future__ import annotations
 
-import errno
 import json
 import shutil
 import sys
@@ -68,6 +67,7 @@ from rewardlab.errors import ConfigError, NonFiniteRewardError, message
 from rewardlab.evaluation import EvalResult, evaluate
 from rewardlab.rewards import Hierarchical, LearningReward, ModelReward, RewardSpec, parse, use_model_store
 from rewardlab.runs import (
+    STORAGE_ERRNOS,
     DirPath,
     GroupName,
     RunDir,
@@ -572,21 +572,16 @@ def train(config: TrainConfig) -> TrainResult:
         with threadpool_limits(limits=config.threads), use_model_store(config.reward_models):
             final, done = _learn(config, run, resolved, point)
     except OSError as exc:
+        if exc.errno not in STORAGE_ERRNOS:
+            run.fail(exc)
+            raise
         error = storage_error(exc, run.path, "runs_dir")
-        _record_failure(run, error)
+        run.fail(error)
         raise error from None
     except BaseException as exc:
-        _record_failure(run, exc)
+        run.fail(exc)
         raise
     run.finish(final_proxy_return=final.proxy_return, final_env_return=final.env_return)
     shutil.rmtree(run.path / CHECKPOINT, ignore_errors=True)  # agent.zip holds the final agent
     return TrainResult(run_dir=run.path, final=final, metrics=run.metrics(), resumed_from=done or None)
 
-
-def _record_failure(run: RunDir, exc: BaseException) -> None:
-    """Mark the run failed; when the disk is full even that may fail, and the error says so already."""
-    try:
-        run.fail(exc)
-    except OSError as write_error:
-        if write_error.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise

@@ -114,12 +114,14 @@ from rewardlab.runs import (
     AGENT,
     NORMALIZATION,
     REPLAY_BUFFER,
+    STORAGE_ERRNOS,
     DirPath,
     GroupName,
     RunDir,
     RunName,
     fault,
     software_versions,
+    storage_error,
     write_atomic,
     write_json,
 )
@@ -693,6 +695,13 @@ def run_rlhf(config: RLHFConfig) -> RLHFResult:
             # the last stage's evaluation is the final one (same seed, same agent and model)
             final = loop.result or _evaluate(config, run, loop)
             loop.venv.close()
+    except OSError as exc:  # a full disk, a lost permission: one clear error; the last committed stage is kept
+        if exc.errno not in STORAGE_ERRNOS:
+            run.fail(exc)
+            raise
+        error = storage_error(exc, run.path, "runs_dir")
+        run.fail(error)
+        raise error from None
     except BaseException as exc:
         run.fail(exc)
         raise

@@ -377,3 +377,19 @@ def test_an_older_run_resumes_with_the_trust_flag_and_loses_its_pickles(
     assert run_rlhf(config(tmp_path, trust=True, **over)).labels_used == 6
     assert not (run / legacy).exists()  # the next checkpoint wrote the safe format instead
     assert (run / legacy.replace(".pkl", ".json" if legacy.startswith("vec") else ".npz")).is_file()
+
+
+def test_a_full_disk_in_rlhf_is_one_clear_error_and_keeps_the_committed_stage(tmp_path, monkeypatch):
+    from rewardlab import runs
+    from rewardlab.errors import StorageError
+
+    uninterrupted = run_rlhf(config(tmp_path / "a"))
+    monkeypatch.setenv(FAULT_VAR, "replace:state.json#2=enospc")  # stage 1's commit marker
+    monkeypatch.setattr(runs, "_fault_hits", {})
+    with pytest.raises(StorageError, match=r"`runs_dir` must be on a disk with free space .*The disk is full") as info:
+        run_rlhf(config(tmp_path / "b"))
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    run_dir = tmp_path / "b" / "rlhf" / "r"
+    assert json.loads((run_dir / "state.json").read_text())["stage"] == 0  # stage 0 committed, stage 1 not
+    monkeypatch.delenv(FAULT_VAR)
+    assert run_rlhf(config(tmp_path / "b")).labels_used == uninterrupted.labels_used
