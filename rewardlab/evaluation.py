@@ -45,6 +45,9 @@ class EvalResult(Record):
     """Number of episodes evaluated."""
     terms: dict[str, float] = field(default_factory=dict)
     """Mean per-episode sum of each term of the proxy reward."""
+    factors: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Every reward factor of the env, proxy's terms or not: ``{name: {"episode_sum", "step_mean"}}``
+    (the mean episode sum, and the mean value per step over all evaluation steps)."""
     episodes: list[dict[str, Any]] = field(default_factory=list, repr=False, metadata={"exclude": True})
     """Per-episode summaries (proxy_return, env_return, length, terms); not in :meth:`to_dict`."""
 
@@ -102,7 +105,7 @@ def evaluate(
         reward_fn = parse(reward).build(suite_env)
     reward_fn.training = False
     n_envs = n_envs or min(n_episodes, 4)
-    venv: VecEnv = make_vec_env(suite_env, reward_fn, n_envs=n_envs, seed=seed)
+    venv: VecEnv = make_vec_env(suite_env, _WithFactors(reward_fn, suite_env), n_envs=n_envs, seed=seed)
     norm = unwrap_vec_wrapper(train_env, VecNormalize) if train_env is not None else None
     if isinstance(norm, VecNormalize) and norm.norm_obs:  # the policy expects observations normalised as in training
         venv = VecNormalize(venv, training=False, norm_obs=True, norm_reward=False)
@@ -111,9 +114,13 @@ def evaluate(
         episodes = _run(model, venv, n_episodes, deterministic)
     finally:
         venv.close()
+    for e in episodes:  # the factor sums ride with the proxy's terms (_WithFactors): put them apart
+        e["factors"] = {k[len(_FACTOR) :]: v for k, v in e["terms"].items() if k.startswith(_FACTOR)}
+        e["terms"] = {k: v for k, v in e["terms"].items() if not k.startswith(_FACTOR)}
     proxy = np.array([e["proxy_return"] for e in episodes])
     true = np.array([e["env_return"] for e in episodes])
     names = sorted({k for e in episodes for k in e["terms"]})
+    steps = sum(e["length"] for e in episodes)
     return EvalResult(
         proxy_return=float(proxy.mean()),
         env_return=float(true.mean()),
@@ -122,8 +129,45 @@ def evaluate(
         length=float(np.mean([e["length"] for e in episodes])),
         n_episodes=len(episodes),
         terms={k: float(np.mean([e["terms"].get(k, 0.0) for e in episodes])) for k in names},
+        factors={
+            k: {
+                "episode_sum": float(np.mean([e["factors"][k] for e in episodes])),
+                "step_mean": float(sum(e["factors"][k] for e in episodes) / max(steps, 1)),
+            }
+            for k in suite_env.factor_names
+        },
         episodes=episodes,
     )
+
+
+_FACTOR = "factor:"
+"""The prefix of the factor sums :class:`_WithFactors` adds to the terms of each step."""
+
+
+class _WithFactors(RewardFunction):
+    """The proxy reward, with every factor of the env added to its terms (evaluation only).
+
+    The wrappers sum each term over an episode, so an evaluation sees every factor, including
+    those the proxy leaves out, at no cost to training (training envs use the proxy alone).
+    """
+
+    def __init__(self, fn: RewardFunction, env: suite.SuiteEnv) -> None:
+        super().__init__(fn.spec, env)
+        self.fn = fn
+        self.uses_env_reward = fn.uses_env_reward
+        self.training = False
+        self._factors = [(name, env.factor(name).fn) for name in env.factor_names]
+
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        return (*self.fn.term_names, *(_FACTOR + name for name, _ in self._factors))
+
+    def compute(
+        self, obs: np.ndarray, action: np.ndarray, next_obs: np.ndarray, done: np.ndarray, env_reward: Any = None
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        reward, terms = self.fn.compute(obs, action, next_obs, done, env_reward)
+        done = np.asarray(done, dtype=bool)
+        return reward, {**terms, **{_FACTOR + name: fn(obs, action, next_obs, done) for name, fn in self._factors}}
 
 
 def _run(model: BaseAlgorithm, venv: VecEnv, n_episodes: int, deterministic: bool) -> list[dict[str, Any]]:

@@ -65,6 +65,7 @@ from rewardlab.data import (
 )
 from rewardlab.errors import ConfigError, NonFiniteRewardError, message
 from rewardlab.evaluation import EvalResult, evaluate
+from rewardlab.monitors import monitor
 from rewardlab.rewards import Hierarchical, LearningReward, ModelReward, RewardSpec, parse, use_model_store
 from rewardlab.runs import (
     STORAGE_ERRNOS,
@@ -80,7 +81,7 @@ from rewardlab.runs import (
     write_json,
 )
 from rewardlab.suite import EnvName
-from rewardlab.wrappers import make_vec_env, reward_function_of
+from rewardlab.wrappers import make_vec_env, reward_function_of, suite_env_of
 from rewardlab.wrappers import vector as vec_wrappers
 
 __all__ = ["TrainConfig", "TrainResult", "train"]
@@ -132,6 +133,10 @@ class TrainConfig(Config):
     model when built loads it from there, and saves it there when it has to train it."""
     meta: Annotated[dict[str, Any], Strict()] = Field(default_factory=dict)
     """Free-form labels saved in ``config.json`` (a sweep's trial: sweep, variant, env, agent, seed)."""
+    monitor_transitions: NonNegativeInt = 256
+    """Transitions of the current policy sampled at each evaluation to measure the distance (EPIC,
+    STARC-VAL) of the training reward to the ground truth where the agent goes
+    (:mod:`rewardlab.monitors`); 0 turns that monitor off. The cost is in each row's ``monitor_s``."""
     save_replay_buffer: StrictBool = False
     """Also checkpoint an off-policy agent's replay buffer at each evaluation (npz; it can be large),
     so a resumed run continues with the transitions it had collected."""
@@ -270,10 +275,13 @@ class TrainResult:
 class _EvalCallback(BaseCallback):
     """Evaluate on proxy and env reward every ``eval_freq`` steps; log to TensorBoard and JSONL."""
 
-    def __init__(self, run: RunDir, eval_freq: int, eval_episodes: int, seed: int, replay_buffer: bool) -> None:
+    def __init__(
+        self, run: RunDir, eval_freq: int, eval_episodes: int, seed: int, replay_buffer: bool, monitor_transitions: int
+    ) -> None:
         super().__init__()
         self.run = run
         self.replay_buffer = replay_buffer
+        self.monitor_transitions = monitor_transitions
         self.eval_freq = eval_freq
         self.eval_episodes = eval_episodes
         self.seed = seed
@@ -329,17 +337,38 @@ class _EvalCallback(BaseCallback):
         if isinstance(self.reward_fn, ModelReward) and self.reward_fn.stats:
             # a learned reward's label statistics (HERON: fraction decided per level)
             row["reward_stats"] = dict(self.reward_fn.stats)
-        for key, value in row.items():
-            if isinstance(value, dict):
-                for name, v in value.items():
-                    self.logger.record(f"rewardlab/{key}/{name}", v)
-            elif key not in ("timesteps", "time_s"):
-                self.logger.record(f"rewardlab/{key}", value)
+        monitors = monitor(
+            self.model,
+            self.reward_fn,
+            self.reward_fn.env if self.reward_fn is not None else suite_env_of(self.training_env),
+            result,
+            self.run.metrics(),
+            list(self.train_episodes),
+            n_transitions=self.monitor_transitions,
+            seed=self.seed + 20_000 + int(self.num_timesteps),
+        )
+        row["eval_factors"] = monitors.pop("factors")
+        row.update(monitors)
+        for key, value in _scalars(row):
+            self.logger.record(f"rewardlab/{key}", value)
         self.logger.dump(self.num_timesteps)
         self.run.append_metrics(row)
         return result
 
 
+def _scalars(row: dict[str, Any], prefix: str = "") -> list[tuple[str, float]]:
+    """The numbers of a metrics row for TensorBoard, nested keys joined by ``/`` (None and lists left out)."""
+    out: list[tuple[str, float]] = []
+    for key, value in row.items():
+        if isinstance(value, dict):
+            out.extend(_scalars(value, f"{prefix}{key}/"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and key not in ("timesteps", "time_s"):
+            out.append((prefix + key, float(value)))
+    return out
+
+
+_SUMMARY_MONITORS = ("rank_corr_train", "proxy_trend", "env_trend", "distance_epic", "distance_starc_val")
+"""The monitors of the last evaluation that the run's summary (``status.json``) repeats."""
 _SAME_SETTINGS = ("env", "reward", "agent", "seed", "timesteps", "n_envs", "hyperparams", "agent_preset")
 """The fields of ``config.json`` a resumed run must share with the run it continues."""
 CHECKPOINT = "checkpoint"
@@ -529,7 +558,9 @@ def _learn(
         point, done = None, 0
     if point is not None:
         _restore(model, run, point, config.save_replay_buffer)
-    callback = _EvalCallback(run, eval_freq, config.eval_episodes, config.seed, config.save_replay_buffer)
+    callback = _EvalCallback(
+        run, eval_freq, config.eval_episodes, config.seed, config.save_replay_buffer, config.monitor_transitions
+    )
     callback.next_eval = (done // eval_freq + 1) * eval_freq
     try:
         model.learn(
@@ -581,7 +612,12 @@ def train(config: TrainConfig) -> TrainResult:
     except BaseException as exc:
         run.fail(exc)
         raise
-    run.finish(final_proxy_return=final.proxy_return, final_env_return=final.env_return)
+    last = run.metrics()[-1] if run.metrics() else {}
+    run.finish(
+        final_proxy_return=final.proxy_return,
+        final_env_return=final.env_return,
+        **{k: last[k] for k in _SUMMARY_MONITORS if last.get(k) is not None},
+    )
     shutil.rmtree(run.path / CHECKPOINT, ignore_errors=True)  # agent.zip holds the final agent
     return TrainResult(run_dir=run.path, final=final, metrics=run.metrics(), resumed_from=done or None)
 

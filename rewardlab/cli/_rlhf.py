@@ -54,6 +54,7 @@ def _cmd_rlhf(args: argparse.Namespace) -> int:
         oracle=oracle,
         n_envs=args.n_envs,
         eval_episodes=args.eval_episodes,
+        monitor_transitions=args.monitor_transitions,
         hyperparams=parse_overrides(args.set),
         runs_dir=args.runs_dir,
         group=args.group,
@@ -118,6 +119,9 @@ def add_commands(sub: Any) -> None:
     add_oracle_flags(p)
     p.add_argument("--n-envs", type=int, default=None, help=doc["n_envs"])
     p.add_argument("--eval-episodes", type=int, default=10, help=doc["eval_episodes"] + " (default: %(default)s)")
+    p.add_argument(
+        "--monitor-transitions", type=int, default=256, help=doc["monitor_transitions"] + " (default: %(default)s)"
+    )
     p.add_argument("--resume", default=None, help=doc["resume"])
     add_trust_flag(p, doc["trust"])
     add_run_options(p, doc, group="rlhf")

@@ -40,6 +40,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         n_envs=args.n_envs,
         eval_freq=args.eval_freq,
         eval_episodes=args.eval_episodes,
+        monitor_transitions=args.monitor_transitions,
         hyperparams=parse_overrides(args.set),
         agent_config=args.agent_config,
         runs_dir=args.runs_dir,
@@ -93,6 +94,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--n-envs", type=int, default=None, help=doc["n_envs"])
     p.add_argument("--eval-freq", type=int, default=None, help=doc["eval_freq"])
     p.add_argument("--eval-episodes", type=int, default=10, help=doc["eval_episodes"] + " (default: %(default)s)")
+    p.add_argument(
+        "--monitor-transitions", type=int, default=256, help=doc["monitor_transitions"] + " (default: %(default)s)"
+    )
     p.add_argument("--agent-config", default=None, help=doc["agent_config"])
     add_run_options(p, doc, group="train")
     p.add_argument(

@@ -90,7 +90,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from rewardlab import agents, suite
-from rewardlab.config import Config, Hint, Int, OneOf, Real, StrictBool
+from rewardlab.config import Config, Hint, Int, NonNegativeInt, OneOf, Real, StrictBool
 from rewardlab.data import (
     OFF_POLICY,
     AgentName,
@@ -105,6 +105,7 @@ from rewardlab.data import (
 )
 from rewardlab.errors import ConfigError, message, unknown
 from rewardlab.evaluation import EvalResult, evaluate
+from rewardlab.monitors import monitor
 from rewardlab.preferences._active import select_pairs
 from rewardlab.preferences._bradley_terry import train_reward_model
 from rewardlab.preferences._dataset import PreferenceDataset
@@ -278,6 +279,9 @@ class RLHFConfig(Config):
     """Parallel envs of the agent; None takes the preset's."""
     eval_episodes: Annotated[int, Int(1)] = 10
     """Episodes of the evaluation after each stage (learned and ground-truth return)."""
+    monitor_transitions: NonNegativeInt = 256
+    """Transitions of the current policy sampled after each stage to measure how far the current
+    reward model is from the ground truth there (EPIC, STARC-VAL; :mod:`rewardlab.monitors`); 0: off."""
     hyperparams: Annotated[dict[str, Any], Strict(), Hint(expect="a dict of SB3 keyword arguments")] = Field(
         default_factory=dict
     )
@@ -860,6 +864,18 @@ def _stage(config: RLHFConfig, run: RunDir, loop: _Loop) -> dict[str, Any]:
         loop.result = _evaluate(config, run, loop)
         row.update(eval_proxy_return=loop.result.proxy_return, eval_env_return=loop.result.env_return)
         row.update(eval_proxy_std=loop.result.proxy_std, eval_env_std=loop.result.env_std)
+        history = [r for r in run.metrics() if "eval_env_return" in r]
+        monitors = monitor(
+            loop.agent,
+            loop.fn,
+            config.suite_env,
+            loop.result,
+            history,
+            n_transitions=config.monitor_transitions,
+            seed=config.seed + 20_000 + stage,
+        )
+        row["eval_factors"] = monitors.pop("factors")
+        row.update(monitors)
     row["time_s"] = round(time.time() - t0, 2)
     run.append_metrics(row)
     new_state = {
