@@ -25,8 +25,24 @@ here is scale-free:
     Every factor of the env (not only the proxy's terms): the mean per-step value and the mean
     episode sum over the evaluation episodes, so the quantity being exploited is visible.
 
+``action_at_bounds`` / ``action_mode_share``, ``state_change``, ``reward_std``, ``reward_spike``
+    On the same sample: the share of action components within 1% of a bound (Box) or of actions
+    equal to the most frequent one (Discrete); the mean per-step change of the observation in
+    units of its standard deviation; the spread of the training reward; the largest distance of a
+    step reward from the median in median absolute deviations.
+
 The cost is bounded by ``n_transitions`` (one rollout of that many steps and the two
 estimators); the row's ``monitor_s`` records it.
+
+**Detectors** (:func:`detect`) read one evaluation row and the rows before it; each is a rule
+with a threshold (the module constants), and a firing is a :class:`Flag` with the step, the
+evidence and one line of explanation, stored in the row's ``flags`` and listed by
+``rewardlab diagnose``: ``divergence`` (proxy trend >= 0.6 while the true trend <= 0),
+``term_dominance`` (one term >= 90% of the terms' magnitude), ``degenerate_actions`` (>= 90% of
+action components at a bound, or >= 95% one discrete action), ``standing_still`` (state change
+< 0.01 std per step), ``reward_spike`` (a step reward >= 50 MADs from the median) and
+``reward_drift`` (the reward's spread changed 3-fold since the first evaluation: a learned reward
+that is not stationary).
 
 Layer: above :mod:`rewardlab.metrics` and :mod:`rewardlab.evaluation`, below
 :mod:`rewardlab.training`: it imports those, :mod:`rewardlab.data`, :mod:`rewardlab.rewards` and
@@ -37,18 +53,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from scipy import stats
 
 from rewardlab import suite
-from rewardlab.data import sample_transitions
+from rewardlab.config import Record
+from rewardlab.data import Transitions, sample_transitions
+from rewardlab.errors import ConfigError, message
 from rewardlab.evaluation import EvalResult
 from rewardlab.metrics import estimate_distances
 from rewardlab.rewards import Env, RewardFunction
+from rewardlab.runs import read_jsonl
 
-__all__ = ["MIN_EPISODES", "monitor", "rank_correlation", "trend"]
+__all__ = ["DETECTORS", "MIN_EPISODES", "Flag", "detect", "diagnose", "monitor", "rank_correlation", "trend"]
 
 MIN_EPISODES = 5
 """Fewest episodes a rank correlation is computed on."""
@@ -110,8 +132,13 @@ def monitor(
         "env_trend": trend(trues),
         "factors": dict(result.factors),
     }
-    if n_transitions > 0 and reward_fn is not None and _measurable(reward_fn, suite_env):
-        out.update(_distances(model, reward_fn, suite_env, n_transitions, seed))
+    if n_transitions > 0 and reward_fn is not None:
+        # the policy's mode, as evaluations act: sampling actions would draw from torch's global RNG,
+        # and training would then not be the same run with and without monitors
+        sample = sample_transitions(suite_env, n_transitions, policy=model, seed=seed, deterministic=True)
+        out.update(_behaviour(sample, model.action_space, reward_fn))
+        if _measurable(reward_fn, suite_env):
+            out.update(_distances(sample, reward_fn, suite_env, seed))
     out["monitor_s"] = round(time.perf_counter() - start, 3)
     return out
 
@@ -120,12 +147,40 @@ def _measurable(reward_fn: RewardFunction, suite_env: suite.SuiteEnv) -> bool:
     return bool(suite_env.ground_truth) and not isinstance(reward_fn.spec, Env)
 
 
-def _distances(
-    model: Any, reward_fn: RewardFunction, suite_env: suite.SuiteEnv, n: int, seed: int
-) -> dict[str, Any]:
-    # the policy's mode, as evaluations act: sampling actions would draw from torch's global RNG, and
-    # training would then not be the same run with and without monitors
-    sample = sample_transitions(suite_env, n, policy=model, seed=seed, deterministic=True)
+def _frozen_rewards(reward_fn: RewardFunction, sample: Transitions) -> np.ndarray:
+    was_training = reward_fn.training
+    reward_fn.training = False  # measuring, not collecting: statistics and online models stay as they are
+    try:
+        return np.asarray(reward_fn(sample.obs, sample.actions, sample.next_obs, sample.dones), dtype=float)
+    finally:
+        reward_fn.training = was_training
+
+
+def _behaviour(sample: Transitions, action_space: Any, reward_fn: RewardFunction) -> dict[str, Any]:
+    """What the degenerate-behaviour and reward detectors read, from the current policy's sample."""
+    out: dict[str, Any] = {}
+    actions = np.asarray(sample.actions)
+    if isinstance(action_space, gym.spaces.Box):
+        low = np.broadcast_to(action_space.low, actions.shape[1:])
+        high = np.broadcast_to(action_space.high, actions.shape[1:])
+        span = np.where(np.isfinite(high - low), high - low, 1.0)
+        pinned = (actions <= low + 0.01 * span) | (actions >= high - 0.01 * span)
+        out["action_at_bounds"] = float(pinned.mean())
+    elif isinstance(action_space, gym.spaces.Discrete):
+        counts = np.bincount(actions.reshape(-1).astype(int), minlength=int(action_space.n))
+        out["action_mode_share"] = float(counts.max() / max(counts.sum(), 1))
+    moves = np.abs(np.asarray(sample.next_obs, dtype=float) - np.asarray(sample.obs, dtype=float))
+    spread = np.asarray(sample.obs, dtype=float).std(axis=0)
+    out["state_change"] = float(np.mean(moves / np.where(spread > 0, spread, 1.0)))
+    rewards = _frozen_rewards(reward_fn, sample)
+    centre = float(np.median(rewards))
+    mad = float(np.median(np.abs(rewards - centre)))
+    out["reward_std"] = float(rewards.std())
+    out["reward_spike"] = float(np.max(np.abs(rewards - centre)) / mad) if mad > 0 else None
+    return out
+
+
+def _distances(sample: Transitions, reward_fn: RewardFunction, suite_env: suite.SuiteEnv, seed: int) -> dict[str, Any]:
     truth = Env().build(suite_env)
     was_training = reward_fn.training
     reward_fn.training = False  # measuring, not collecting: statistics and online models stay as they are
@@ -139,5 +194,120 @@ def _distances(
         "distance_epic_ci": [epic[0][1].ci_low, epic[0][1].ci_high],
         "distance_starc_val": starc[0][1].value,
         "distance_starc_val_ci": [starc[0][1].ci_low, starc[0][1].ci_high],
-        "distance_transitions": n,
+        "distance_transitions": len(sample),
     }
+
+
+# --- detectors ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flag(Record):
+    """A detector that fired: at which evaluation, on what evidence, and what it means."""
+
+    detector: str
+    """The detector's name (:data:`DETECTORS`)."""
+    timesteps: int
+    """The training step of the evaluation it fired at."""
+    evidence: dict[str, Any]
+    """The numbers the rule read."""
+    explanation: str
+    """One line for a person."""
+
+
+DIVERGENCE_PROXY_TREND = 0.6
+"""divergence: the proxy's trend over the window is at least this (Kendall's tau: mostly rising)..."""
+DIVERGENCE_ENV_TREND = 0.0
+"""... while the true return's is at most this (falling or flat)."""
+DOMINANCE_SHARE = 0.9
+"""term_dominance: one term carries at least this share of the summed magnitudes of the terms."""
+PINNED_SHARE = 0.9
+"""degenerate_actions: at least this share of action components at a bound (Box)..."""
+MODE_SHARE = 0.95
+"""... or of actions equal to the most frequent one (Discrete)."""
+STILL_CHANGE = 0.01
+"""standing_still: mean per-step change of the observation below this many standard deviations."""
+SPIKE_MADS = 50.0
+"""reward_spike: a step reward this many median absolute deviations from the median."""
+DRIFT_RATIO = 3.0
+"""reward_drift: the reward's spread on the policy's sample changed by this factor since the first evaluation."""
+
+DETECTORS = ("divergence", "term_dominance", "degenerate_actions", "standing_still", "reward_spike", "reward_drift")
+"""The detectors, in the order :func:`detect` runs them (rules and thresholds: the constants above)."""
+
+
+def detect(row: dict[str, Any], history: Sequence[dict[str, Any]] = ()) -> list[Flag]:
+    """The flags one evaluation row raises, given the rows before it (each rule: the constants above).
+
+    Example:
+        >>> rows = [{"timesteps": t, "proxy_trend": 1.0, "env_trend": -1.0} for t in (1, 2, 3)]
+        >>> [f.detector for f in detect(rows[-1], rows[:-1])]
+        ['divergence']
+    """
+    step = int(row.get("timesteps", 0))
+    flags: list[Flag] = []
+
+    def fire(name: str, evidence: dict[str, Any], explanation: str) -> None:
+        flags.append(Flag(name, step, evidence, explanation))
+
+    p, e = row.get("proxy_trend"), row.get("env_trend")
+    if p is not None and e is not None and p >= DIVERGENCE_PROXY_TREND and e <= DIVERGENCE_ENV_TREND:
+        fire(
+            "divergence",
+            {"proxy_trend": p, "env_trend": e},
+            "the proxy return keeps rising while the true return falls or stalls: the agent may game the reward",
+        )
+    terms = {k: abs(float(v)) for k, v in (row.get("eval_terms") or {}).items()}
+    total = sum(terms.values())
+    if len(terms) >= 2 and total > 0:
+        name, top = max(terms.items(), key=lambda kv: kv[1])
+        if top / total >= DOMINANCE_SHARE:
+            fire(
+                "term_dominance",
+                {"term": name, "share": top / total},
+                f"{name!r} carries {top / total:.0%} of the reward's magnitude: the other terms barely matter",
+            )
+    pinned, mode = row.get("action_at_bounds"), row.get("action_mode_share")
+    if (pinned is not None and pinned >= PINNED_SHARE) or (mode is not None and mode >= MODE_SHARE):
+        fire(
+            "degenerate_actions",
+            {"action_at_bounds": pinned, "action_mode_share": mode},
+            "the policy nearly always takes the same extreme or repeated action",
+        )
+    still = row.get("state_change")
+    if still is not None and still < STILL_CHANGE:
+        fire("standing_still", {"state_change": still}, "the agent barely changes its state from step to step")
+    spike = row.get("reward_spike")
+    if spike is not None and spike >= SPIKE_MADS:
+        fire("reward_spike", {"reward_spike": spike}, "a few transitions get rewards far outside the rest")
+    first = next((r.get("reward_std") for r in history if r.get("reward_std")), None)
+    std = row.get("reward_std")
+    if first and std is not None and (std / first >= DRIFT_RATIO or std / first <= 1 / DRIFT_RATIO):
+        fire(
+            "reward_drift",
+            {"reward_std": std, "first_reward_std": first},
+            "the reward's scale on the policy's own transitions drifted: a learned reward is non-stationary",
+        )
+    return flags
+
+
+def diagnose(path: str | Path) -> dict[Path, list[Flag]]:
+    """The flags of every run under ``path``: a run directory, or a sweep (or group) folder of runs.
+
+    The detectors run again over each run's ``metrics.jsonl`` (so runs logged before a detector
+    existed are diagnosed too), evaluation by evaluation, each with the rows before it.
+
+    Raises:
+        ConfigError: ``path`` holds no ``metrics.jsonl`` (itself or one level below).
+    """
+    root = Path(path)
+    runs = [root] if (root / "metrics.jsonl").is_file() else sorted(p.parent for p in root.glob("*/metrics.jsonl"))
+    if not runs:
+        raise ConfigError(
+            message("path", "a run directory or a folder of runs (with metrics.jsonl)", str(root), "Check the path.")
+        )
+    out: dict[Path, list[Flag]] = {}
+    for run in runs:
+        rows = read_jsonl(run / "metrics.jsonl")
+        out[run] = [flag for i, row in enumerate(rows) for flag in detect(row, rows[:i])]
+    return out

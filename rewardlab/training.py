@@ -65,7 +65,7 @@ from rewardlab.data import (
 )
 from rewardlab.errors import ConfigError, NonFiniteRewardError, message
 from rewardlab.evaluation import EvalResult, evaluate
-from rewardlab.monitors import monitor
+from rewardlab.monitors import detect, monitor
 from rewardlab.rewards import Hierarchical, LearningReward, ModelReward, RewardSpec, parse, use_model_store
 from rewardlab.runs import (
     STORAGE_ERRNOS,
@@ -342,13 +342,17 @@ class _EvalCallback(BaseCallback):
             self.reward_fn,
             self.reward_fn.env if self.reward_fn is not None else suite_env_of(self.training_env),
             result,
-            self.run.metrics(),
+            self.run.metrics(),  # the rows before this one
             list(self.train_episodes),
             n_transitions=self.monitor_transitions,
             seed=self.seed + 20_000 + int(self.num_timesteps),
         )
         row["eval_factors"] = monitors.pop("factors")
         row.update(monitors)
+        history = self.run.metrics()
+        flags = detect(row, history)
+        if flags:
+            row["flags"] = [f.to_dict() for f in flags]
         for key, value in _scalars(row):
             self.logger.record(f"rewardlab/{key}", value)
         self.logger.dump(self.num_timesteps)

@@ -7,11 +7,14 @@ distribution, the agent's own included); an Env proxy's terms are its weights ti
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 import rewardlab as rl
-from rewardlab.monitors import rank_correlation, trend
+from rewardlab.cli import main
+from rewardlab.monitors import detect, diagnose, rank_correlation, trend
 from rewardlab.training import _scalars
 
 TRUTH = {"angle_cost": -1.0, "velocity_cost": -0.1, "torque_cost": -0.001}  # pendulum's ground truth
@@ -69,3 +72,57 @@ def test_every_env_factor_is_logged_even_those_the_proxy_leaves_out(tmp_path):
 def test_tensorboard_gets_every_number_of_a_row_and_skips_the_rest():
     row = {"timesteps": 5, "a": 1.0, "b": None, "c": [0.1, 0.2], "d": {"e": {"f": 2}}, "g": True}
     assert _scalars(row) == [("a", 1.0), ("d/e/f", 2.0)]
+
+
+@pytest.mark.parametrize(
+    ("row", "fired"),
+    [
+        ({"proxy_trend": 0.8, "env_trend": -0.4}, ["divergence"]),
+        ({"proxy_trend": 0.8, "env_trend": 0.2}, []),  # both rising: no hacking
+        ({"proxy_trend": 0.4, "env_trend": -1.0}, []),  # the proxy is not really rising
+        ({"eval_terms": {"a": -9.5, "b": 0.5}}, ["term_dominance"]),
+        ({"eval_terms": {"a": -6.0, "b": 4.0}}, []),
+        ({"eval_terms": {"a": -6.0}}, []),  # one term dominates nothing
+        ({"action_at_bounds": 0.95}, ["degenerate_actions"]),
+        ({"action_mode_share": 0.97}, ["degenerate_actions"]),
+        ({"action_at_bounds": 0.5, "action_mode_share": None}, []),
+        ({"state_change": 0.001}, ["standing_still"]),
+        ({"state_change": 0.3}, []),
+        ({"reward_spike": 80.0}, ["reward_spike"]),
+        ({"reward_spike": 5.0}, []),
+        ({"reward_std": 4.0}, ["reward_drift"]),  # the history's first spread is 1.0
+        ({"reward_std": 0.2}, ["reward_drift"]),
+        ({"reward_std": 2.0}, []),
+    ],
+)
+def test_each_detector_fires_exactly_past_its_threshold(row, fired):
+    history = [{"timesteps": 100, "reward_std": 1.0}]
+    flags = detect({"timesteps": 200, **row}, history)
+    assert [f.detector for f in flags] == fired
+    for flag in flags:
+        assert flag.timesteps == 200 and flag.explanation and flag.evidence
+
+
+def test_diagnose_reads_a_run_and_a_sweep_folder(tmp_path, capsys):
+    rows = [
+        {"timesteps": 100, "eval_proxy_return": 1.0, "eval_env_return": 5.0},
+        {"timesteps": 200, "proxy_trend": 1.0, "env_trend": -1.0},
+    ]
+    for name, data in (("hacked", rows), ("fine", rows[:1])):
+        (tmp_path / "sweep" / name).mkdir(parents=True)
+        rl.runs.write_atomic(tmp_path / "sweep" / name / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in data))
+    found = diagnose(tmp_path / "sweep")
+    assert {p.name: [f.detector for f in flags] for p, flags in found.items()} == {"fine": [], "hacked": ["divergence"]}
+    assert main(["diagnose", str(tmp_path / "sweep" / "hacked")]) == 0
+    out = capsys.readouterr().out
+    assert "step      200  divergence" in out and "1 of 1 run(s) flagged" in out
+    assert main(["diagnose", str(tmp_path / "nothing")]) == 2
+    assert "`path` must be a run directory or a folder of runs" in capsys.readouterr().err
+
+
+def test_training_records_the_flags_it_raises(tmp_path):
+    # one term of ten times the others' magnitude: term dominance fires at every evaluation
+    result = _train(tmp_path, {"kind": "terms", "weights": {"angle_cost": -100.0, "torque_cost": -0.001}}, "dom")
+    assert all("term_dominance" in [f["detector"] for f in row["flags"]] for row in result.metrics)
+    for key in ("action_at_bounds", "state_change", "reward_std"):
+        assert key in result.metrics[-1]

@@ -10,6 +10,7 @@ parsers through ``add_commands(sub)`` and owns its output:
 - :mod:`~rewardlab.cli._sweep`: ``sweep SPEC``, ``sweep status DIR``, ``report DIR``
 - :mod:`~rewardlab.cli._prefs`: ``prefs collect | label | train | export``
 - :mod:`~rewardlab.cli._rlhf`: ``rlhf``
+- :mod:`~rewardlab.cli._diagnose`: ``diagnose``
 - :mod:`~rewardlab.cli._common`: what they share (error printing and exit codes, ``--set``
   overrides, the oracle flags)
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from rewardlab.cli import _catalog, _compare, _prefs, _rlhf, _sweep, _train
+from rewardlab.cli import _catalog, _compare, _diagnose, _prefs, _rlhf, _sweep, _train
 from rewardlab.cli._common import run_command
 
 __all__ = ["build_parser", "main"]
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sweep.add_commands(sub)  # sweep SPEC | sweep status DIR, report DIR
     _prefs.add_commands(sub)  # prefs collect|label|train|export
     _rlhf.add_commands(sub)  # rlhf
+    _diagnose.add_commands(sub)  # diagnose
     return parser
 
 

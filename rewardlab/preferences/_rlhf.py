@@ -105,7 +105,7 @@ from rewardlab.data import (
 )
 from rewardlab.errors import ConfigError, message, unknown
 from rewardlab.evaluation import EvalResult, evaluate
-from rewardlab.monitors import monitor
+from rewardlab.monitors import detect, monitor
 from rewardlab.preferences._active import select_pairs
 from rewardlab.preferences._bradley_terry import train_reward_model
 from rewardlab.preferences._dataset import PreferenceDataset
@@ -876,6 +876,9 @@ def _stage(config: RLHFConfig, run: RunDir, loop: _Loop) -> dict[str, Any]:
         )
         row["eval_factors"] = monitors.pop("factors")
         row.update(monitors)
+        flags = detect(row, history)
+        if flags:
+            row["flags"] = [f.to_dict() for f in flags]
     row["time_s"] = round(time.time() - t0, 2)
     run.append_metrics(row)
     new_state = {
