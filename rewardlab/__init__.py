@@ -10,8 +10,9 @@ The flat public API::
 
 Subpackages: ``data`` (transitions, segments, the rollout loop), ``rewards`` (reward specs and
 the reward network), ``wrappers``, ``agents``, ``preferences`` (labels, reward-model training,
-the RLHF loop), ``metrics`` (STARC, EPIC, DARD), ``sweeps`` (ablation sweeps and reports),
-``suite`` (the envs with their reward factors).
+the RLHF loop), ``metrics`` (STARC, EPIC, DARD), ``monitors`` (reward-hacking monitors and
+detectors), ``design`` (explicable reward design on tabular MDPs), ``sweeps`` (ablation sweeps
+and reports), ``suite`` (the envs with their reward factors).
 
 This module owns the flat namespace only. ``import rewardlab`` loads nothing but
 :mod:`rewardlab.errors`: every other public name is imported on first access (PEP 562
@@ -29,7 +30,7 @@ from rewardlab import errors
 from rewardlab.errors import ConfigError, RewardLabError, SpecError
 
 if TYPE_CHECKING:
-    from rewardlab import agents, data, metrics, preferences, rewards, suite, sweeps, wrappers
+    from rewardlab import agents, data, design, metrics, monitors, preferences, rewards, suite, sweeps, wrappers
     from rewardlab.evaluation import EvalResult, evaluate
     from rewardlab.training import TrainConfig, train
     from rewardlab.wrappers import make_env, make_vec_env
@@ -45,11 +46,13 @@ __all__ = [
     "__version__",
     "agents",
     "data",
+    "design",
     "errors",
     "evaluate",
     "make_env",
     "make_vec_env",
     "metrics",
+    "monitors",
     "preferences",
     "rewards",
     "suite",
@@ -58,7 +61,9 @@ __all__ = [
     "wrappers",
 ]
 
-_SUBMODULES = frozenset({"agents", "data", "metrics", "preferences", "rewards", "suite", "sweeps", "wrappers"})
+_SUBMODULES = frozenset(
+    {"agents", "data", "design", "metrics", "monitors", "preferences", "rewards", "suite", "sweeps", "wrappers"}
+)
 """Public subpackages, imported on first access."""
 
 _LAZY = {

@@ -294,6 +294,10 @@ class _EvalCallback(BaseCallback):
         swap = unwrap_vec_wrapper(self.training_env, vec_wrappers.SwapReward)
         self.swap = swap if isinstance(swap, vec_wrappers.SwapReward) else None
         self.reward_fn = reward_function_of(self.training_env)
+        suite_env = suite_env_of(self.training_env)
+        if suite_env is None:  # train() builds the env with make_vec_env, which records it
+            raise RuntimeError("the training env was not built by rewardlab.make_vec_env")
+        self.suite_env = suite_env
         # Rewards whose model learns during training (HERON online) bump `version` per update.
         self.learning = self.reward_fn if isinstance(self.reward_fn, LearningReward) else None
         self.reward_version = self.learning.version if self.learning is not None else 0
@@ -340,7 +344,7 @@ class _EvalCallback(BaseCallback):
         monitors = monitor(
             self.model,
             self.reward_fn,
-            self.reward_fn.env if self.reward_fn is not None else suite_env_of(self.training_env),
+            self.suite_env,
             result,
             self.run.metrics(),  # the rows before this one
             list(self.train_episodes),

@@ -37,6 +37,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             runs_dir=args.runs_dir,
             retries=args.retries,
             fast=args.fast,
+            trial_files=args.trial_files,
         )
     except KeyboardInterrupt:
         print(
@@ -104,6 +105,13 @@ def add_commands(sub: Any) -> None:
     p.add_argument("sweep_dir", nargs="?", default=None, metavar="SWEEP_DIR", help="with 'status': runs/<sweep name>")
     p.add_argument("--backend", default="local", choices=["local", "ray"], help="where trials run (default: local)")
     p.add_argument("--address", default=None, help="Ray cluster address (e.g. auto); default: a local Ray instance")
+    p.add_argument(
+        "--trial-files",
+        default=None,
+        choices=["driver", "shared"],
+        help="with --backend ray: where trials write their folders; driver (default): on their node, sent "
+        "back here, so no node needs to see --runs-dir; shared: straight into --runs-dir, a shared mount",
+    )
     p.add_argument("--workers", type=int, default=None, help="trials at once (default: every core; 1 = in-process)")
     p.add_argument("--fast", action="store_true", help="apply the spec's [fast] preset (small budgets)")
     p.add_argument(

@@ -2,8 +2,9 @@
 
 Kinds: :class:`Env` (ground truth), :class:`Terms` (weighted factors with transforms),
 :class:`Shaped` (potential-based shaping of any reward), :class:`Code` (your own function),
-:class:`Learned` (a reward model trained from preferences) and :class:`Hierarchical` (HERON: a
-reward model trained from a ranking of the env's reward factors).
+:class:`Learned` (a reward model trained from preferences), :class:`Hierarchical` (HERON: a
+reward model trained from a ranking of the env's reward factors) and :class:`Table` (a sparse table
+over the states of an env's exact model, as :func:`rewardlab.design.explicable` writes).
 Specs load from TOML (:func:`load`) or dicts (:func:`from_dict`) and are validated on load.
 
 Also the reward network: :class:`RewardModel` (an ensemble of MLPs over :class:`FeatureSpec`
@@ -40,6 +41,7 @@ from rewardlab.rewards._spec import (
     trainer,
 )
 from rewardlab.rewards._store import ModelStore, active_model_store, use_model_store
+from rewardlab.rewards._table import Table, TableEntry
 
 __all__ = [
     "MODEL_FORMAT_VERSION",
@@ -61,6 +63,8 @@ __all__ = [
     "RewardModel",
     "RewardSpec",
     "Shaped",
+    "Table",
+    "TableEntry",
     "Term",
     "Terms",
     "TrainReport",

@@ -190,7 +190,7 @@ def load_sweep(sweep_dir: str | Path) -> dict[str, Any]:
         return sweep
     # A sweep folder whose sweep.json was lost: each trial's config.json names its place in the sweep.
     trials = []
-    for sub in sorted(p for p in path.iterdir() if p.is_dir()):
+    for sub in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):  # not staging folders
         config = _read_json(sub / "config.json")
         if not config or not isinstance(config.get("meta"), dict):
             continue

@@ -6,6 +6,12 @@ The runner (:func:`rewardlab.sweeps.run_sweep`) keeps at most :attr:`Backend.slo
 flight: every submitted trial is then really running, which is what lets a dead worker or a
 Ctrl-C be pinned on the trials it interrupted.
 
+Where a trial's files are written is the backend's affair too (``trial_files``): the local
+backends write straight into ``runs_dir``; the Ray backend, by default (``driver``), runs each
+trial in a scratch folder on its node and sends the folder back with the summary, which the
+driver puts in place atomically, so a cluster needs no shared file system; with ``shared`` its
+workers write into ``runs_dir`` themselves, which every node must then see (a shared mount).
+
 A trial that did not finish because of the machinery rather than itself comes back with
 ``"infrastructure"`` in its summary: ``"died"`` when its own worker process (or Ray node) died,
 ``"interrupted"`` when it was stopped because another worker died (a process pool breaks as a
@@ -28,6 +34,7 @@ import os
 import signal
 import socket
 import sys
+import tarfile
 import threading
 import time
 import traceback
@@ -40,13 +47,15 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from rewardlab.errors import ConfigError, MissingDependencyError, message
-from rewardlab.runs import read_status
-from rewardlab.sweeps._trial import run_trial
+from rewardlab.runs import read_status, storage_error, write_status
+from rewardlab.sweeps._spec import REWARD_MODELS
+from rewardlab.sweeps._trial import FILES, pack_folder, run_trial, run_trial_shipped, unpack_trial
 
 __all__ = [
     "BACKENDS",
     "DIED",
     "INTERRUPTED_BY_OTHER",
+    "TRIAL_FILES",
     "Backend",
     "LocalBackend",
     "RayBackend",
@@ -70,6 +79,8 @@ _ORPHANED = 137
 _PR_SET_PDEATHSIG = 1
 
 BACKENDS = ("local", "ray")
+TRIAL_FILES = ("driver", "shared")
+"""Where the Ray backend's trials write their folders: sent back to the driver, or a shared ``runs_dir``."""
 # Thread pools read these when the library loads, so they must be in a worker's environment before
 # numpy or torch is imported there: one trial per core, one thread per trial.
 _THREAD_VARS = (
@@ -446,13 +457,22 @@ class RayBackend:
     same version, with the same suite envs). A local instance is started with ``workers`` CPUs and
     shut down on :meth:`close`; a cluster we connected to is left running. A task whose worker or
     node died comes back :data:`DIED` (the runner resubmits it, without counting an attempt).
+
+    With ``trial_files="driver"`` (the default) no node needs to see ``runs_dir``: the sweep's
+    reward models go to the cluster once (one object, unpacked by each trial), each trial runs
+    in a scratch folder on its node (:func:`~rewardlab.sweeps._trial.run_trial_shipped`) and
+    its folder comes back with its summary, to be put in place here atomically: a trial whose
+    node died leaves nothing but the ``running`` status written here at submission (which the
+    runner deletes before resubmitting it). With ``"shared"`` the workers write into
+    ``runs_dir`` themselves: it must be a file system every node mounts at the same path.
     """
 
     name = "ray"
 
-    def __init__(self, workers: int | None, address: str | None) -> None:
+    def __init__(self, workers: int | None, address: str | None, trial_files: str = "driver") -> None:
         ray = import_ray()
         self._ray = ray
+        self.trial_files = trial_files
         self._started = False
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
@@ -466,11 +486,55 @@ class RayBackend:
         self.slots = max(1, min(workers, cpus) if workers else cpus)
         # No retries by Ray: the runner resubmits a trial whose worker died, after checking that no
         # live process still writes its folder and starting it from a clean one.
-        self._remote = ray.remote(num_cpus=1, max_retries=0)(run_trial)
+        fn = run_trial_shipped if trial_files == "driver" else run_trial
+        self._remote = ray.remote(num_cpus=1, max_retries=0)(fn)
         self._refs: dict[Any, dict[str, Any]] = {}
+        self._models: dict[tuple[str, str], Any] = {}  # (runs_dir, sweep) -> ref of its reward models
 
     def submit(self, trial: dict[str, Any]) -> None:
-        self._refs[self._remote.remote(trial, *trial["_where"])] = trial
+        runs_dir, sweep_name = trial["_where"]
+        if self.trial_files != "driver":
+            self._refs[self._remote.remote(trial, runs_dir, sweep_name)] = trial
+            return
+        models = self._models_ref(runs_dir, sweep_name)
+        # What `sweep status` shows until the trial's folder comes back (the runner resets it on a retry).
+        write_status(
+            Path(runs_dir) / sweep_name / trial["id"],
+            "running",
+            started=time.strftime("%Y-%m-%dT%H:%M:%S"),
+            backend="ray",
+            trial_files="driver",
+        )
+        self._refs[self._remote.remote(trial, runs_dir, sweep_name, models)] = trial
+
+    def _models_ref(self, runs_dir: str, sweep_name: str) -> Any:
+        """The sweep's reward models as one Ray object (put once), or None when it has none."""
+        key = (runs_dir, sweep_name)
+        if key not in self._models:
+            store = Path(runs_dir) / sweep_name / REWARD_MODELS
+            entries = [p for p in store.iterdir() if not p.name.startswith(".")] if store.is_dir() else []
+            self._models[key] = self._ray.put(pack_folder(store)) if entries else None
+        return self._models[key]
+
+    def _land(self, trial: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+        """Put the trial folder that came back with ``summary`` in place under the driver's ``runs_dir``."""
+        files = summary.pop(FILES, None)
+        runs_dir, sweep_name = trial["_where"]
+        run_dir = Path(runs_dir) / sweep_name / trial["id"]
+        if files is None:  # nothing came back: the runner records what the summary says
+            if summary.get("status") == "done":
+                return _failure(trial, "the trial's files did not come back from its node", "", DIED)
+            summary["recorded"] = False
+            return summary
+        try:
+            unpack_trial(files, run_dir)
+        except OSError as exc:  # the driver's disk is full: the runner stops the sweep
+            summary.pop("node", None)
+            summary.update(status="failed", storage=str(storage_error(exc, run_dir)))
+            summary.setdefault("error", str(exc) or type(exc).__name__)
+        except tarfile.TarError as exc:  # lost on the way: not the trial's fault
+            return _failure(trial, f"the trial's files came back unreadable ({exc})", traceback.format_exc(), DIED)
+        return summary
 
     def wait(self) -> list[Finished]:
         ray = self._ray
@@ -479,7 +543,8 @@ class RayBackend:
         for ref in ready:
             trial = self._refs.pop(ref)
             try:
-                out.append((trial, ray.get(ref)))
+                summary = ray.get(ref)
+                out.append((trial, self._land(trial, summary) if self.trial_files == "driver" else summary))
             except Exception as exc:  # the worker crashed, or the task could not run
                 what = _ray_infrastructure(exc)
                 if what is not None:
@@ -497,21 +562,42 @@ class RayBackend:
                 with contextlib.suppress(Exception):
                     self._ray.cancel(ref, force=True)
         self._refs.clear()
+        self._models.clear()
         if self._started:
             self._ray.shutdown()
             self._started = False
 
 
-def check_backend(backend: str, workers: int | None, address: str | None, *, probe: bool = True) -> None:
+def check_backend(
+    backend: str,
+    workers: int | None,
+    address: str | None,
+    *,
+    probe: bool = True,
+    trial_files: str | None = None,
+) -> None:
     """Validate the backend arguments (and that Ray imports) before anything is written.
+
+    ``trial_files`` (:data:`TRIAL_FILES`, or None for the default) matters to the Ray backend
+    only: the local backends run on this machine, where ``runs_dir`` is, and ignore it.
 
     Raises:
         ConfigError: unknown backend, ``workers`` not a positive integer, ``address`` without Ray,
-            or an ``address`` where nothing answers (:func:`probe_address`).
+            an unknown ``trial_files``, or an ``address`` where nothing answers (:func:`probe_address`).
         MissingDependencyError: ``ray`` without Ray installed.
     """
     if backend not in BACKENDS:
         raise ConfigError(message("backend", f"one of {list(BACKENDS)}", backend))
+    if trial_files is not None and trial_files not in TRIAL_FILES:
+        raise ConfigError(
+            message(
+                "trial_files",
+                f"one of {list(TRIAL_FILES)}",
+                trial_files,
+                "driver: each trial's folder is sent back to this machine; shared: the workers write "
+                "into runs_dir, a file system every node mounts.",
+            )
+        )
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ConfigError(message("workers", "a positive integer or None (every core)", workers))
     if address is not None and backend != "ray":
@@ -522,11 +608,14 @@ def check_backend(backend: str, workers: int | None, address: str | None, *, pro
             probe_address(address)
 
 
-def make_backend(backend: str, workers: int | None, address: str | None) -> Backend:
-    """Build the backend called ``backend`` (``local`` or ``ray``); raises as :func:`check_backend`."""
-    check_backend(backend, workers, address, probe=False)  # RayBackend probes the address itself
+def make_backend(backend: str, workers: int | None, address: str | None, trial_files: str | None = None) -> Backend:
+    """Build the backend called ``backend`` (``local`` or ``ray``); raises as :func:`check_backend`.
+
+    ``trial_files`` None is the Ray backend's default, ``driver``.
+    """
+    check_backend(backend, workers, address, probe=False, trial_files=trial_files)  # Ray probes the address itself
     if backend == "ray":
-        return RayBackend(workers, address)
+        return RayBackend(workers, address, trial_files or "driver")
     n = workers or available_cpus()
     return SerialBackend() if n == 1 else LocalBackend(n)
 

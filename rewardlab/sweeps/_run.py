@@ -8,6 +8,10 @@ Layout of a sweep (the report reads it)::
         <trial id>/      one run directory per trial (rewardlab.training.train), whose
                          status.json also holds `attempts`
 
+On the Ray backend the trial folders are those of the driver, the machine running the sweep,
+whether the cluster shares its disk or not (``trial_files``, :mod:`rewardlab.sweeps._backends`):
+status, resume, aggregation and the report read them there.
+
 A trial is ``done`` once its status says so and its ``metrics.jsonl`` exists. Rerunning a sweep
 skips done trials, reruns failed ones while ``attempts < 1 + retries`` (a trial stopped by Ctrl-C
 is always rerun), and redoes from scratch every trial left half-written: status ``running``
@@ -382,6 +386,7 @@ def run_sweep(
     retries: int = 1,
     fast: bool = False,
     progress: bool = True,
+    trial_files: str | None = None,
 ) -> SweepResult:
     """Run every trial of ``spec`` that is not done yet, on ``backend``.
 
@@ -396,6 +401,10 @@ def run_sweep(
             A trial whose worker or node died does not count (see the module docstring).
         fast: apply the spec's ``fast`` preset (small budgets, for tests).
         progress: print one line per finished trial and a summary.
+        trial_files: where Ray's trials write their folders (None: ``driver``). ``driver``: in a
+            scratch folder on their node, sent back here and put in place atomically, so no node
+            needs to see ``runs_dir``; ``shared``: straight into ``runs_dir``, which every node
+            must then mount at the same path. The local backend ignores it (same machine).
 
     Returns:
         The counts of this call (:class:`SweepResult`).
@@ -419,7 +428,7 @@ def run_sweep(
         spec = spec.fast_version()
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ConfigError(message("retries", "a non-negative integer", retries))
-    check_backend(backend, workers, address)
+    check_backend(backend, workers, address, trial_files=trial_files)
     trials = spec.trials()  # validates every trial before anything runs
     sweep_dir = Path(runs_dir) / spec.name
     _check_runs_dir(Path(runs_dir), sweep_dir)
@@ -446,7 +455,7 @@ def run_sweep(
         )
         with _storage(sweep_dir / REWARD_MODELS):
             _train_reward_models(todo, sweep_dir, progress)
-        done, failures = _execute(todo, backend, workers, address, sweep_dir, progress)
+        done, failures = _execute(todo, backend, workers, address, sweep_dir, progress, trial_files)
     wall = time.monotonic() - start
     result = SweepResult(
         sweep_dir=sweep_dir,
@@ -513,12 +522,13 @@ def _execute(
     address: str | None,
     sweep_dir: Path,
     progress: bool,
+    trial_files: str | None = None,
 ) -> tuple[int, dict[str, str]]:
     if not todo:
         return 0, {}
     if workers is None and backend_name == "local":
         workers = min(available_cpus(), len(todo))
-    backend: Backend = make_backend(backend_name, workers, address)
+    backend: Backend = make_backend(backend_name, workers, address, trial_files)
     _say(progress, f"Running on {backend.name} with {backend.slots} worker(s).")
     queue = list(todo)
     done, failures, k = 0, {}, 0
@@ -580,22 +590,42 @@ def _execute(
 def _trial_storage_error(
     summary: dict[str, Any], run_dir: Path, sweep_dir: Path, trial: dict[str, Any]
 ) -> StorageError:
-    """The error that stops a sweep whose trial found the disk full; the trial is marked to be rerun."""
+    """The error that stops a sweep whose trial found the disk full; the trial is marked to be rerun.
+
+    A trial that ran in a scratch folder on a Ray node (``summary["node"]``) found *that* node's
+    disk full: the error names the node and what it said, not this machine's disk.
+    """
     need = _trial_size(sweep_dir)
-    free = ""
-    with contextlib.suppress(OSError):
-        free = f"{shutil.disk_usage(_existing(run_dir)).free / 1e6:.1f} MB free; "
     amount = f"about {need / 1e6:.1f} MB per trial (the size of a finished one)" if need else "a few MB per trial"
-    error = StorageError(
-        message(
-            "runs_dir",
-            "on a disk with free space",
-            str(run_dir),
-            f"Trial {trial['id']} could not write its results ({free}a trial of this sweep needs {amount}). "
-            "The sweep stopped and marked its running trials to be rerun: free some space, then rerun "
-            "the same command to continue (finished trials are kept).",
-        )
+    rerun = (
+        "The sweep stopped and marked its running trials to be rerun: free some space, then rerun "
+        "the same command to continue (finished trials are kept)."
     )
+    if summary.get("node"):
+        free = summary.get("node_free")
+        free_text = f"{free / 1e6:.1f} MB free; " if isinstance(free, (int, float)) else ""
+        error = StorageError(
+            message(
+                "node",
+                "a Ray node with free space in its temporary folder, where trials run (trial_files='driver')",
+                f"{summary['node']}:{summary.get('node_tmp', '?')}",
+                f"Trial {trial['id']} ran out of space there ({free_text}a trial of this sweep needs {amount}). "
+                f"Free space on that node, or give its Ray workers a TMPDIR on a larger disk. {rerun}",
+            )
+        )
+    else:
+        free = ""
+        with contextlib.suppress(OSError):
+            free = f"{shutil.disk_usage(_existing(run_dir)).free / 1e6:.1f} MB free; "
+        error = StorageError(
+            message(
+                "runs_dir",
+                "on a disk with free space",
+                str(run_dir),
+                f"Trial {trial['id']} could not write its results ({free}a trial of this sweep needs {amount}). "
+                f"{rerun}",
+            )
+        )
     with contextlib.suppress(OSError, ValueError):
         status = RunDir(run_dir).status()
         if status.get("status") != "done":
