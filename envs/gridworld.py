@@ -86,6 +86,10 @@ def random_maze(rows: int = 12, cols: int = 12, *, seed: int = 3, wall_density: 
 MAZE_LAYOUT = random_maze()
 
 
+ACTION_NAMES = ("up", "right", "down", "left")
+"""The names of actions 0-3 (the order of ``MOVES``)."""
+
+
 class Grid:
     """The static part of a gridworld: cells, walls, terminal cells, moves and distances.
 
@@ -356,6 +360,8 @@ def _tabular(name: str, layout: Sequence[str], slip: float) -> TabularEnvModel:
             observations=grid.observation(states),
             actions=np.arange(4, dtype=np.int64),
             terminal=grid.terminal,
+            state_names=tuple(f"({r}, {c})" for r, c in zip(*np.divmod(grid.cells, grid.cols), strict=True)),
+            action_names=ACTION_NAMES,
         )
     return _TABULAR[name]
 

@@ -104,6 +104,12 @@ class Design(Record):
         """The number of non-zero entries (<= the budget)."""
         return len(self.spec.entries)
 
+    def _describe(self) -> list[str]:
+        """The entries in words, with the env model's state and action names when it has them."""
+        model = tabular_model(self.spec.env) if self.spec.env else None
+        names = (model.state_names, model.action_names) if model is not None else (None, None)
+        return self.spec.describe(*names)
+
     def report(self) -> str:
         """The design in words: settings, entries, greedy steps and the exact checks."""
         cfg = self.config
@@ -114,14 +120,19 @@ class Design(Record):
             f"on = {cfg.on}, |R| <= {self.r_max:g}",
             f"  margins: {cfg.margin:g} x the truth's action gaps; horizons {list(cfg.horizons)}",
             f"  informativeness: {self.informativeness:.4g} (truth: {self.truth_informativeness:.4g}; 0 is best)",
-            "Entries (states are indices of the env's exact model; gridworlds: free cells, row-major):",
+            "Entries:",
         ]
-        lines += [f"  {line}" for line in self.spec.describe()] or ["  none: the zero reward already meets the margins"]
+        lines += [f"  {line}" for line in self._describe()] or ["  none: the zero reward already meets the margins"]
         if self.steps:
             lines.append("Greedy steps:")
+            model = tabular_model(self.spec.env) if self.spec.env else None
+            states = model.state_names if model is not None and model.state_names else None
+            actions = model.action_names if model is not None and model.action_names else None
             for i, step in enumerate(self.steps, 1):
                 state, action = step.entry
-                what = f"state {state}" + ("" if action is None else f", action {action}")
+                what = states[state] if states else f"state {state}"
+                if action is not None:
+                    what += f", {actions[action] if actions else f'action {action}'}"
                 crit = "margins not met yet" if step.informativeness is None else f"I = {step.informativeness:.4g}"
                 lines.append(f"  {i}. + {what}: violation {step.violation:.3g}, {crit}")
         lines.append("Checks (exact policy iteration on the designed reward):")
@@ -138,7 +149,7 @@ class Design(Record):
         head = ["# An explicable reward design (EXPRD, Devidze et al. 2021) written by rewardlab."]
         if command:
             head.append(f"# {command}")
-        head += [f"# {line}" for line in self.spec.describe()]
+        head += [f"# {line}" for line in self._describe()]
         path = Path(path)
         write_atomic(path, "\n".join(head) + "\n\n" + tomli_w.dumps(self.spec.to_dict()))
         return path

@@ -81,9 +81,16 @@ class TabularEnvModel:
     """``(A,) + action_shape``: the env action of MDP action index ``a``."""
     terminal: np.ndarray
     """``(S,)`` bool: True for states in which the episode terminates (absorbing in ``mdp``)."""
+    state_names: tuple[str, ...] | None = None
+    """A name per state for people (gridworlds: ``"(row, col)"``), or None (``"state <i>"``)."""
+    action_names: tuple[str, ...] | None = None
+    """A name per action (``"up"``), or None (``"action <i>"``)."""
 
     def __post_init__(self) -> None:
         n_s, n_a = self.mdp.n_states, self.mdp.n_actions
+        for field, names, n in (("state_names", self.state_names, n_s), ("action_names", self.action_names, n_a)):
+            if names is not None and (len(names) != n or not all(isinstance(x, str) for x in names)):
+                raise ConfigError(message(field, f"{n} names (str), one per index", names))
         observations = _frozen(self.observations, None)
         actions = _frozen(self.actions, None)
         terminal = _frozen(self.terminal, bool)

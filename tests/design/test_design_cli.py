@@ -26,7 +26,8 @@ def test_design_writes_a_table_spec_with_the_entries_in_words(tmp_path, capsys):
     assert "# rewardlab design --env cliffworld --budget 3 --horizons 1 4 --out" in text
     spec = rl.rewards.load(out)
     assert spec.kind == "table" and spec.env == "cliffworld" and 1 <= len(spec.entries) <= 3
-    for line in spec.describe():
+    model = rl.metrics.tabular_model("cliffworld")
+    for line in spec.describe(model.state_names, model.action_names):  # cells and moves, in words
         assert f"# {line}" in text
     mdp = rl.metrics.tabular_model("cliffworld").mdp
     assert rl.metrics.regret(rl.rewards.Env(), spec, mdp) == 0.0

@@ -223,6 +223,6 @@ def test_problem_gaps_match_the_exact_q_values_of_the_reference_policy():
 
 def test_report_lists_the_entries_in_words_and_the_checks():
     text = explicable("cliffworld", budget=2).report()
-    assert "in state 23, action 2: +" in text
+    assert "in (2, 7), down: +" in text  # state 23 is cell (2, 7); action 2 moves down, onto the goal
     assert "every optimal policy takes only target actions: yes" in text
     assert "normalised regret under the truth: 0" in text
