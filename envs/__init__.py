@@ -9,8 +9,10 @@ ground truth written through them. ``rewardlab`` finds this package through the
 - :mod:`rewardlab_envs.locomotion`: HalfCheetah-v5 and Hopper-v5 (MuJoCo).
 - :mod:`rewardlab_envs.gridworld`: tabular gridworlds (a slippery cliff walk, a random maze) that
   also export their exact MDP (``SuiteEnv.tabular``) for the exact metrics.
+- :mod:`rewardlab_envs.tomato`: a tomato-watering gridworld whose sensor (the proxy reward) is
+  fooled by standing on a bucket, with its exact MDP: reward hacking computed exactly.
 """
 
-from rewardlab_envs import classic, gridworld, locomotion
+from rewardlab_envs import classic, gridworld, locomotion, tomato
 
-__all__ = ["classic", "gridworld", "locomotion"]
+__all__ = ["classic", "gridworld", "locomotion", "tomato"]

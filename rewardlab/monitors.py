@@ -12,8 +12,9 @@ here is scale-free:
 ``proxy_trend`` / ``env_trend``
     Kendall's tau of the evaluation returns against time over the last ``window`` evaluations
     (this one included): +1 when every evaluation beat the previous ones, -1 when every one was
-    worse. A rising proxy with a falling true return (``proxy_trend > 0 > env_trend``) is what
-    Pan, Bhatia & Steinhardt (2022) report as reward hacking. None before 3 evaluations.
+    worse; 0 for a constant series (a stalled return). A rising proxy with a falling or stalled
+    true return is what Pan, Bhatia & Steinhardt (2022) report as reward hacking. None before 3
+    evaluations.
 ``distance_epic`` / ``distance_starc_val``
     The sampled EPIC and STARC-VAL distance (:func:`rewardlab.metrics.estimate_distances`, with 95%
     bootstrap intervals) between the reward the agent trains on and the env's ground truth, on
@@ -41,8 +42,8 @@ evidence and one line of explanation, stored in the row's ``flags`` and listed b
 ``term_dominance`` (one term >= 90% of the terms' magnitude), ``degenerate_actions`` (>= 90% of
 action components at a bound, or >= 95% one discrete action), ``standing_still`` (state change
 < 0.01 std per step), ``reward_spike`` (a step reward >= 50 MADs from the median) and
-``reward_drift`` (the reward's spread changed 3-fold since the first evaluation: a learned reward
-that is not stationary).
+``reward_drift`` (for a reward whose model learns during training: its spread on the policy's
+sample changed 3-fold since the first evaluation, a non-stationary learned reward).
 
 Layer: above :mod:`rewardlab.metrics` and :mod:`rewardlab.evaluation`, below
 :mod:`rewardlab.training`: it imports those, :mod:`rewardlab.data`, :mod:`rewardlab.rewards` and
@@ -67,7 +68,7 @@ from rewardlab.data import Transitions, sample_transitions
 from rewardlab.errors import ConfigError, message
 from rewardlab.evaluation import EvalResult
 from rewardlab.metrics import estimate_distances
-from rewardlab.rewards import Env, RewardFunction
+from rewardlab.rewards import Env, LearningReward, RewardFunction
 from rewardlab.runs import read_jsonl
 
 __all__ = ["DETECTORS", "MIN_EPISODES", "Flag", "detect", "diagnose", "monitor", "rank_correlation", "trend"]
@@ -85,10 +86,12 @@ def rank_correlation(proxy: Sequence[float], true: Sequence[float]) -> float | N
 
 
 def trend(values: Sequence[float]) -> float | None:
-    """Kendall's tau of ``values`` against their order (None before 3 values or when constant)."""
+    """Kendall's tau of ``values`` against their order: 0 for a constant series (it stalls), None before 3."""
     v = np.asarray(values, dtype=float)
-    if len(v) < 3 or np.ptp(v) == 0:
+    if len(v) < 3:
         return None
+    if np.ptp(v) == 0:
+        return 0.0
     return float(stats.kendalltau(np.arange(len(v)), v).statistic)
 
 
@@ -139,6 +142,7 @@ def monitor(
         out.update(_behaviour(sample, model.action_space, reward_fn))
         if _measurable(reward_fn, suite_env):
             out.update(_distances(sample, reward_fn, suite_env, seed))
+    out["reward_learns"] = isinstance(reward_fn, LearningReward)
     out["monitor_s"] = round(time.perf_counter() - start, 3)
     return out
 
@@ -282,7 +286,8 @@ def detect(row: dict[str, Any], history: Sequence[dict[str, Any]] = ()) -> list[
         fire("reward_spike", {"reward_spike": spike}, "a few transitions get rewards far outside the rest")
     first = next((r.get("reward_std") for r in history if r.get("reward_std")), None)
     std = row.get("reward_std")
-    if first and std is not None and (std / first >= DRIFT_RATIO or std / first <= 1 / DRIFT_RATIO):
+    drifted = first and std is not None and (std / first >= DRIFT_RATIO or std / first <= 1 / DRIFT_RATIO)
+    if drifted and row.get("reward_learns"):  # a fixed reward's spread may change as the policy does
         fire(
             "reward_drift",
             {"reward_std": std, "first_reward_std": first},

@@ -29,6 +29,7 @@ def test_rank_correlation_and_trend_are_scale_free_closed_forms():
     assert trend([1.0, 2.0, 5.0, 9.0]) == pytest.approx(1.0)
     assert trend([3.0, 2.0, 1.0]) == pytest.approx(-1.0)
     assert trend([1.0, 2.0]) is None
+    assert trend([0.0, 0.0, 0.0]) == 0.0  # a stalled return has no trend (divergence reads it as <= 0)
 
 
 def _train(tmp_path, reward, name, **kw):
@@ -90,9 +91,10 @@ def test_tensorboard_gets_every_number_of_a_row_and_skips_the_rest():
         ({"state_change": 0.3}, []),
         ({"reward_spike": 80.0}, ["reward_spike"]),
         ({"reward_spike": 5.0}, []),
-        ({"reward_std": 4.0}, ["reward_drift"]),  # the history's first spread is 1.0
-        ({"reward_std": 0.2}, ["reward_drift"]),
-        ({"reward_std": 2.0}, []),
+        ({"reward_std": 4.0, "reward_learns": True}, ["reward_drift"]),  # the history's first spread is 1.0
+        ({"reward_std": 0.2, "reward_learns": True}, ["reward_drift"]),
+        ({"reward_std": 2.0, "reward_learns": True}, []),
+        ({"reward_std": 4.0, "reward_learns": False}, []),  # a fixed reward's spread follows the policy
     ],
 )
 def test_each_detector_fires_exactly_past_its_threshold(row, fired):
