@@ -95,7 +95,7 @@ def fault(point: str) -> None:
     ``OSError`` of a full disk. Unset (every normal run), this is one dictionary lookup.
 
     The points are named where they are called: ``replace:<file name>`` (after writing a file,
-    before renaming it into place), ``rlhf:<step>``, ``train:<step>``, ``sweep:<step>``.
+    before renaming it into place), ``rlhf:<step>``, ``train:<step>``, ``sweep:<step>``, ``tune:<step>``.
     """
     spec = os.environ.get(FAULT_VAR)
     if not spec:

@@ -89,8 +89,8 @@ def test_tensorboard_gets_every_number_of_a_row_and_skips_the_rest():
         ({"action_at_bounds": 0.5, "action_mode_share": None}, []),
         ({"state_change": 0.001}, ["standing_still"]),
         ({"state_change": 0.3}, []),
-        ({"reward_spike": 80.0}, ["reward_spike"]),
-        ({"reward_spike": 5.0}, []),
+        ({"reward_spike": 12.0}, ["reward_spike"]),
+        ({"reward_spike": 3.0}, []),
         ({"reward_std": 4.0, "reward_learns": True}, ["reward_drift"]),  # the history's first spread is 1.0
         ({"reward_std": 0.2, "reward_learns": True}, ["reward_drift"]),
         ({"reward_std": 2.0, "reward_learns": True}, []),

@@ -9,6 +9,7 @@ parsers through ``add_commands(sub)`` and owns its output:
 - :mod:`~rewardlab.cli._compare`: ``compare``
 - :mod:`~rewardlab.cli._design`: ``design``
 - :mod:`~rewardlab.cli._sweep`: ``sweep SPEC``, ``sweep status DIR``, ``report DIR``
+- :mod:`~rewardlab.cli._tune`: ``tune SPEC``
 - :mod:`~rewardlab.cli._prefs`: ``prefs collect | label | train | export``
 - :mod:`~rewardlab.cli._rlhf`: ``rlhf``
 - :mod:`~rewardlab.cli._diagnose`: ``diagnose``
@@ -26,7 +27,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from rewardlab.cli import _catalog, _compare, _design, _diagnose, _prefs, _rlhf, _sweep, _train
+from rewardlab.cli import _catalog, _compare, _design, _diagnose, _prefs, _rlhf, _sweep, _train, _tune
 from rewardlab.cli._common import run_command
 
 __all__ = ["build_parser", "main"]
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     _compare.add_commands(sub)  # compare
     _design.add_commands(sub)  # design
     _sweep.add_commands(sub)  # sweep SPEC | sweep status DIR, report DIR
+    _tune.add_commands(sub)  # tune SPEC
     _prefs.add_commands(sub)  # prefs collect|label|train|export
     _rlhf.add_commands(sub)  # rlhf
     _diagnose.add_commands(sub)  # diagnose

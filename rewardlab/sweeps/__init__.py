@@ -13,7 +13,10 @@ Owns, one module each: the spec and its ablations (``_spec``: :class:`SweepSpec`
 (``_backends``), the runner with resume and status (``_run``: :func:`run_sweep`,
 :func:`sweep_status`), aggregation (``_aggregate``), the statistics (``_stats``: IQM, bootstrap
 CIs, AUC, Spearman), the report (``_report``) and the switch that publishes the tables and the
-report as one generation (``_publish``). Inside the package the imports run one way too: the
+report as one generation (``_publish``), and the reward-design search on top of the runner
+(``_tune_spec``: :class:`TuneSpec`, its search space; ``_tune``: :func:`run_tune`, Optuna's
+ask-and-tell loop scoring each candidate by the ground-truth return over paired seeds).
+Inside the package the imports run one way too: the
 runner imports the backends and the trial, the backends import the trial, aggregation and the
 report import ``_publish``, and nothing imports the runner but this package.
 
@@ -41,18 +44,27 @@ from rewardlab.sweeps._aggregate import SweepSummary, aggregate
 from rewardlab.sweeps._report import format_summary_table, write_report
 from rewardlab.sweeps._run import SweepResult, run_sweep, run_trial, sweep_status
 from rewardlab.sweeps._spec import Ablation, SweepSpec, Trial, load_sweep
+from rewardlab.sweeps._tune import TuneResult, run_tune
+from rewardlab.sweeps._tune_spec import Searched, Space, TermSpace, TuneSpec, load_tune
 
 __all__ = [
     "Ablation",
+    "Searched",
+    "Space",
     "SweepResult",
     "SweepSpec",
     "SweepSummary",
+    "TermSpace",
     "Trial",
+    "TuneResult",
+    "TuneSpec",
     "aggregate",
     "format_summary_table",
     "load_sweep",
+    "load_tune",
     "run_sweep",
     "run_trial",
+    "run_tune",
     "sweep_status",
     "write_report",
 ]
