@@ -13,6 +13,7 @@ parsers through ``add_commands(sub)`` and owns its output:
 - :mod:`~rewardlab.cli._prefs`: ``prefs collect | label | train | export``
 - :mod:`~rewardlab.cli._rlhf`: ``rlhf``
 - :mod:`~rewardlab.cli._diagnose`: ``diagnose``
+- :mod:`~rewardlab.cli._watch`: ``watch``
 - :mod:`~rewardlab.cli._common`: what they share (error printing and exit codes, ``--set``
   overrides, the oracle flags)
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from rewardlab.cli import _catalog, _compare, _design, _diagnose, _prefs, _rlhf, _sweep, _train, _tune
+from rewardlab.cli import _catalog, _compare, _design, _diagnose, _prefs, _rlhf, _sweep, _train, _tune, _watch
 from rewardlab.cli._common import run_command
 
 __all__ = ["build_parser", "main"]
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     _prefs.add_commands(sub)  # prefs collect|label|train|export
     _rlhf.add_commands(sub)  # rlhf
     _diagnose.add_commands(sub)  # diagnose
+    _watch.add_commands(sub)  # watch
     return parser
 
 

@@ -20,7 +20,8 @@ higher. Importing it registers the builders of the reward kinds that train a mod
 - :func:`select_pairs`: which pairs to query next, uniformly or by ensemble disagreement.
 - :func:`run_rlhf` / :class:`RLHFConfig`: the online loop of Christiano et al. (2017), resumable.
 - :func:`render_segment`, :func:`write_clip`, :func:`write_pair_clips`: GIF clips of segments, so a
-  person can judge exported pairs.
+  person can judge exported pairs; :func:`watch_run`: a trained agent's episode with its proxy and
+  true reward per step (``rewardlab watch``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from __future__ import annotations
 from rewardlab.data import Segments, collect_segments
 from rewardlab.preferences._active import select_pairs
 from rewardlab.preferences._bradley_terry import bradley_terry_loss, preference_probability, train_reward_model
-from rewardlab.preferences._clips import render_segment, write_clip, write_pair_clips
+from rewardlab.preferences._clips import render_segment, watch_run, write_clip, write_pair_clips
 from rewardlab.preferences._dataset import PreferenceDataset, parse_label
 from rewardlab.preferences._heron import (
     HeronReward,
@@ -77,5 +78,6 @@ __all__ = [
     "std_margins",
     "train_reward_model",
     "write_clip",
+    "watch_run",
     "write_pair_clips",
 ]

@@ -6,6 +6,9 @@ suite env's :attr:`~rewardlab.suite.SuiteEnv.set_state`, and ``render()`` draws 
 state is what the observation holds: classic control and MuJoCo observations (with the x
 position, as the suite keeps it) and the gridworlds' one-hot cell are the whole rendered state.
 
+:func:`watch_run` renders an episode of a trained agent the same way, with the proxy and the true
+reward of each step drawn under its frame (``rewardlab watch``).
+
 Clips are animated GIFs written with Pillow (a matplotlib dependency). MP4 is not offered: it
 would need ffmpeg or imageio, which rewardlab does not depend on.
 
@@ -34,7 +37,7 @@ from rewardlab.runs import write_atomic
 if TYPE_CHECKING:
     from rewardlab.preferences._dataset import PreferenceDataset
 
-__all__ = ["render_segment", "write_clip", "write_pair_clips"]
+__all__ = ["render_segment", "watch_run", "write_clip", "write_pair_clips"]
 
 _SEPARATOR = 4
 """Width in pixels of the dark bar between the left and the right segment of a pair clip."""
@@ -287,3 +290,86 @@ def write_pair_clips(
     finally:
         renderer.close()
     return paths
+
+
+# --- watching a trained agent ----------------------------------------------------------------------
+
+
+def watch_run(
+    run_dir: str | Path,
+    out: str | Path | None = None,
+    *,
+    steps: int = 200,
+    seed: int = 0,
+    fps: float = 30,
+    trust: bool = False,
+) -> tuple[Path, dict[str, float]]:
+    """Render one episode of a run's trained agent as a GIF with its proxy and true reward per step.
+
+    The agent acts with its policy's mode from a fresh episode of the run's env (loaded as
+    :func:`rewardlab.data.load_agent` loads it: only tensors, unless ``trust``). Under each frame a
+    band shows the step, the reward the agent was trained on (proxy) and the env's own (true)
+    reward, and both returns so far: how a proxy is gamed is seen, not only measured.
+
+    Args:
+        run_dir: a run directory of ``rewardlab train`` (its ``config.json`` and ``agent.zip``).
+        out: the ``.gif`` to write (default ``<run_dir>/watch.gif``).
+        steps: the most steps to show (the episode may end before).
+        seed: seed of the episode.
+        fps: frames per second of the clip.
+        trust: let the agent's files be unpickled if nothing else reads them.
+
+    Returns:
+        ``(path, {"proxy_return", "true_return", "steps"})``.
+
+    Raises:
+        ConfigError: not a run directory with an agent, or the env cannot render.
+    """
+    # deferred: the policy loader and the reward specs are only needed here
+    from rewardlab.data import collect_segments
+    from rewardlab.rewards import parse
+    from rewardlab.runs import RunDir
+
+    run = RunDir(Path(run_dir))
+    config, agent = run.read_config(), run.agent_file()
+    if not config.get("env") or agent is None:
+        raise ConfigError(
+            message("run_dir", "a run directory with config.json and agent.zip", str(run_dir), "Train it first.")
+        )
+    seg = collect_segments(config["env"], 1, int(steps), str(agent), seed=seed, deterministic=True, trust=trust)
+    real = int(seg.mask[0].sum())
+    reward_fn = parse(config.get("reward", "env")).build(seg.env)
+    reward_fn.training = False
+    proxy = np.asarray(reward_fn(seg.obs[0, :real], seg.actions[0, :real], seg.next_obs[0, :real], seg.dones[0, :real]))
+    true = np.asarray(seg.env_rewards[0, :real], dtype=float)
+    frames = render_segment(seg, 0)
+    labelled = [_with_band(frame, t, proxy, true) for t, frame in enumerate(frames)]
+    path = write_clip(labelled, out or run.path / "watch.gif", fps=fps)
+    return path, {"proxy_return": float(proxy.sum()), "true_return": float(true.sum()), "steps": real}
+
+
+_BAND_WIDTH = 300
+"""The narrowest frame the reward band's text fits under (narrower frames are scaled up)."""
+
+
+def _with_band(frame: np.ndarray, t: int, proxy: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """``frame`` above a text band: step ``t``'s proxy and true reward (of the step into it) and the sums."""
+    # deferred: Pillow, only to draw clips
+    from PIL import Image, ImageDraw
+
+    band = 30
+    zoom = -(-_BAND_WIDTH // frame.shape[1])  # small frames (gridworlds) grow, pixel for pixel, so the text fits
+    if zoom > 1:
+        frame = np.repeat(np.repeat(frame, zoom, axis=0), zoom, axis=1)
+    canvas = Image.new("RGB", (frame.shape[1], frame.shape[0] + band), (20, 20, 20))
+    canvas.paste(Image.fromarray(frame), (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    done = min(t, len(proxy))  # frame t shows the state after t steps
+    last = f"proxy {proxy[done - 1]:+.2f}  true {true[done - 1]:+.2f}" if done else "start"
+    draw.text((4, frame.shape[0] + 2), f"t={done}  {last}", fill=(230, 230, 230))
+    draw.text(
+        (4, frame.shape[0] + 15),
+        f"return: proxy {proxy[:done].sum():+.1f}  true {true[:done].sum():+.1f}",
+        fill=(255, 200, 80),
+    )
+    return np.asarray(canvas)
