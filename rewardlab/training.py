@@ -53,7 +53,7 @@ from stable_baselines3.common.vec_env import VecNormalize, unwrap_vec_wrapper
 from threadpoolctl import threadpool_limits
 
 from rewardlab import agents, suite
-from rewardlab.config import Config, Hint, NonNegativeInt, PositiveInt, StrictBool
+from rewardlab.config import Config, Hint, NonNegativeInt, OneOf, PositiveInt, StrictBool
 from rewardlab.data import (
     OFF_POLICY,
     AgentName,
@@ -65,7 +65,7 @@ from rewardlab.data import (
 )
 from rewardlab.errors import ConfigError, NonFiniteRewardError, message
 from rewardlab.evaluation import EvalResult, evaluate
-from rewardlab.monitors import detect, monitor
+from rewardlab.monitors import DETECTORS, detect, monitor
 from rewardlab.rewards import Hierarchical, LearningReward, ModelReward, RewardSpec, parse, use_model_store
 from rewardlab.runs import (
     STORAGE_ERRNOS,
@@ -137,6 +137,11 @@ class TrainConfig(Config):
     """Transitions of the current policy sampled at each evaluation to measure the distance (EPIC,
     STARC-VAL) of the training reward to the ground truth where the agent goes
     (:mod:`rewardlab.monitors`); 0 turns that monitor off. The cost is in each row's ``monitor_s``."""
+    stop_on: tuple[Annotated[str, OneOf(DETECTORS, "a detector")], ...] = ()
+    """Stop training at the first evaluation where one of these detectors fires
+    (:data:`rewardlab.monitors.DETECTORS`, e.g. ``("divergence",)``): a mitigation of reward
+    hacking that keeps the agent from before it games the proxy further; the row says
+    ``stopped_by`` and the summary ``stopped_at``."""
     save_replay_buffer: StrictBool = False
     """Also checkpoint an off-policy agent's replay buffer at each evaluation (npz; it can be large),
     so a resumed run continues with the transitions it had collected."""
@@ -276,12 +281,21 @@ class _EvalCallback(BaseCallback):
     """Evaluate on proxy and env reward every ``eval_freq`` steps; log to TensorBoard and JSONL."""
 
     def __init__(
-        self, run: RunDir, eval_freq: int, eval_episodes: int, seed: int, replay_buffer: bool, monitor_transitions: int
+        self,
+        run: RunDir,
+        eval_freq: int,
+        eval_episodes: int,
+        seed: int,
+        replay_buffer: bool,
+        monitor_transitions: int,
+        stop_on: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self.run = run
         self.replay_buffer = replay_buffer
         self.monitor_transitions = monitor_transitions
+        self.stop_on = stop_on
+        self.stopped_by: list[str] = []
         self.eval_freq = eval_freq
         self.eval_episodes = eval_episodes
         self.seed = seed
@@ -318,7 +332,7 @@ class _EvalCallback(BaseCallback):
             self.evaluate_now()
             fault("train:before_checkpoint")
             write_checkpoint(self.model, self.run, replay_buffer=self.replay_buffer)
-        return True
+        return not self.stopped_by  # a detector in stop_on fired: stop here (the mitigation)
 
     def evaluate_now(self) -> EvalResult:
         result = evaluate(self.model, n_episodes=self.eval_episodes, seed=self.seed + 10_000)
@@ -357,6 +371,10 @@ class _EvalCallback(BaseCallback):
         flags = detect(row, history)
         if flags:
             row["flags"] = [f.to_dict() for f in flags]
+        stopping = sorted({f.detector for f in flags} & set(self.stop_on))
+        if stopping:
+            row["stopped_by"] = stopping
+            self.stopped_by = stopping
         for key, value in _scalars(row):
             self.logger.record(f"rewardlab/{key}", value)
         self.logger.dump(self.num_timesteps)
@@ -567,7 +585,13 @@ def _learn(
     if point is not None:
         _restore(model, run, point, config.save_replay_buffer)
     callback = _EvalCallback(
-        run, eval_freq, config.eval_episodes, config.seed, config.save_replay_buffer, config.monitor_transitions
+        run,
+        eval_freq,
+        config.eval_episodes,
+        config.seed,
+        config.save_replay_buffer,
+        config.monitor_transitions,
+        tuple(config.stop_on),
     )
     callback.next_eval = (done // eval_freq + 1) * eval_freq
     try:
@@ -586,7 +610,7 @@ def _learn(
             # keeps the last checkpoint, and retrying a save there would fail again)
         raise
     final = callback.last
-    if final is None or callback.next_eval - eval_freq < model.num_timesteps:
+    if final is None or (not callback.stopped_by and callback.next_eval - eval_freq < model.num_timesteps):
         final = callback.evaluate_now()
     _save_agent(model, run)
     _save_reward_model(callback, run)
@@ -621,7 +645,9 @@ def train(config: TrainConfig) -> TrainResult:
         run.fail(exc)
         raise
     last = run.metrics()[-1] if run.metrics() else {}
+    stopped = {"stopped_at": last["timesteps"], "stopped_by": last["stopped_by"]} if "stopped_by" in last else {}
     run.finish(
+        **stopped,
         final_proxy_return=final.proxy_return,
         final_env_return=final.env_return,
         **{k: last[k] for k in _SUMMARY_MONITORS if last.get(k) is not None},

@@ -128,3 +128,14 @@ def test_training_records_the_flags_it_raises(tmp_path):
     assert all("term_dominance" in [f["detector"] for f in row["flags"]] for row in result.metrics)
     for key in ("action_at_bounds", "state_change", "reward_std"):
         assert key in result.metrics[-1]
+
+
+def test_stop_on_a_detector_ends_training_at_its_first_flag(tmp_path):
+    weights = {"angle_cost": -100.0, "torque_cost": -0.001}  # term dominance fires at every evaluation
+    result = _train(tmp_path, {"kind": "terms", "weights": weights}, "stop", stop_on=("term_dominance",))
+    assert [row["timesteps"] for row in result.metrics] == [150]  # of 300 steps: stopped at the first flag
+    assert result.metrics[0]["stopped_by"] == ["term_dominance"]
+    status = rl.runs.RunDir(result.run_dir).status()
+    assert status["status"] == "done" and status["stopped_at"] == 150
+    with pytest.raises(rl.ConfigError, match=r"`stop_on\[0\]` must be a detector"):
+        rl.TrainConfig(env="pendulum", stop_on=("divergense",))
