@@ -41,6 +41,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         eval_freq=args.eval_freq,
         eval_episodes=args.eval_episodes,
         monitor_transitions=args.monitor_transitions,
+        stop_on=tuple(args.stop_on),
         hyperparams=parse_overrides(args.set),
         agent_config=args.agent_config,
         runs_dir=args.runs_dir,
@@ -107,4 +108,7 @@ def add_commands(sub: Any) -> None:
         "the same --run-name does the same); its metrics are kept and appended to",
     )
     p.add_argument("--save-replay-buffer", action="store_true", help=doc["save_replay_buffer"])
+    p.add_argument(
+        "--stop-on", action="append", default=[], metavar="DETECTOR", help=doc["stop_on"] + " (repeatable)"
+    )
     p.set_defaults(func=_cmd_train)
