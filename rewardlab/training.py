@@ -32,6 +32,7 @@ trainer through the reward-kind registry (:func:`rewardlab.rewards.trainer` load
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import sys
@@ -139,9 +140,10 @@ class TrainConfig(Config):
     (:mod:`rewardlab.monitors`); 0 turns that monitor off. The cost is in each row's ``monitor_s``."""
     stop_on: tuple[Annotated[str, OneOf(DETECTORS, "a detector")], ...] = ()
     """Stop training at the first evaluation where one of these detectors fires
-    (:data:`rewardlab.monitors.DETECTORS`, e.g. ``("divergence",)``): a mitigation of reward
-    hacking that keeps the agent from before it games the proxy further; the row says
-    ``stopped_by`` and the summary ``stopped_at``."""
+    (:data:`rewardlab.monitors.DETECTORS`, e.g. ``("divergence",)``), and keep the policy of the
+    evaluation with the best true return before it: a mitigation of reward hacking (early stopping
+    on the monitors, with the ground truth as the validation score). The row says ``stopped_by``,
+    the summary ``stopped_at`` and ``kept_agent_of`` (the step whose policy was kept)."""
     save_replay_buffer: StrictBool = False
     """Also checkpoint an off-policy agent's replay buffer at each evaluation (npz; it can be large),
     so a resumed run continues with the transitions it had collected."""
@@ -296,6 +298,7 @@ class _EvalCallback(BaseCallback):
         self.monitor_transitions = monitor_transitions
         self.stop_on = stop_on
         self.stopped_by: list[str] = []
+        self.best: tuple[float, int, dict[str, Any]] | None = None
         self.eval_freq = eval_freq
         self.eval_episodes = eval_episodes
         self.seed = seed
@@ -375,6 +378,9 @@ class _EvalCallback(BaseCallback):
         if stopping:
             row["stopped_by"] = stopping
             self.stopped_by = stopping
+        elif self.stop_on and (self.best is None or result.env_return > self.best[0]):
+            # the agent a stop falls back to: the best true return before any flag
+            self.best = (result.env_return, int(self.num_timesteps), copy.deepcopy(self.model.policy.state_dict()))
         for key, value in _scalars(row):
             self.logger.record(f"rewardlab/{key}", value)
         self.logger.dump(self.num_timesteps)
@@ -610,7 +616,13 @@ def _learn(
             # keeps the last checkpoint, and retrying a save there would fail again)
         raise
     final = callback.last
-    if final is None or (not callback.stopped_by and callback.next_eval - eval_freq < model.num_timesteps):
+    if callback.stopped_by and callback.best is not None:
+        # the mitigation keeps the policy of the best evaluation before the flag (observation statistics,
+        # when the preset normalises, stay those of the stop)
+        model.policy.load_state_dict(callback.best[2])
+        final = evaluate(model, n_episodes=config.eval_episodes, seed=config.seed + 10_000)
+        run.update_status(kept_agent_of=callback.best[1])
+    elif final is None or (not callback.stopped_by and callback.next_eval - eval_freq < model.num_timesteps):
         final = callback.evaluate_now()
     _save_agent(model, run)
     _save_reward_model(callback, run)
@@ -646,6 +658,8 @@ def train(config: TrainConfig) -> TrainResult:
         raise
     last = run.metrics()[-1] if run.metrics() else {}
     stopped = {"stopped_at": last["timesteps"], "stopped_by": last["stopped_by"]} if "stopped_by" in last else {}
+    if "kept_agent_of" in run.status():
+        stopped["kept_agent_of"] = run.status()["kept_agent_of"]
     run.finish(
         **stopped,
         final_proxy_return=final.proxy_return,
