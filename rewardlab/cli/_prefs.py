@@ -1,4 +1,4 @@
-"""``rewardlab prefs collect | label | train | export``: offline preference datasets.
+"""``rewardlab prefs collect | label | train | export | serve | merge``: preference datasets.
 
 The offline workflow, one dataset directory throughout::
 
@@ -8,6 +8,8 @@ The offline workflow, one dataset directory throughout::
     rewardlab prefs label prefs/pend --from-file queries_filled.csv          # a person's labels
     rewardlab prefs train prefs/pend --out prefs/pend_model                  # -> {kind="learned", model=...}
     rewardlab prefs export prefs/pend --out more.csv --pairs 50 [--clips]    # new pairs for a person
+    rewardlab prefs serve prefs/pend        # label queries.csv in the browser (http://127.0.0.1:8765/)
+    rewardlab prefs merge prefs/pend        # fold prefs/pend/labels.jsonl into the dataset (serve does it on exit)
 
 A queries file has one row per pair (``pair_id``, ``left``, ``right``, each segment's returns and
 an empty ``label``); ``label --from-file`` appends the rows whose ``label`` was filled in
@@ -235,8 +237,64 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    # Deferred so that `--help` loads neither torch nor the web framework (FastAPI, uvicorn).
+    import secrets
+    import webbrowser
+
+    from rewardlab.preferences import is_loopback, serve
+
+    token = args.token
+    if token is None and not is_loopback(args.host):
+        token = secrets.token_urlsafe(24)  # another address is reachable by others: require a secret
+
+    def ready(url: str) -> None:
+        print(f"Labelling page: {url}  (Ctrl-C stops the server and merges the labels into {args.dataset})")
+        print(f"Labels are appended to {Path(args.dataset) / 'labels.jsonl'} as they are given.")
+        if args.open:
+            webbrowser.open(url)
+
+    added, known = serve(
+        args.dataset,
+        host=args.host,
+        port=args.port,
+        token=token,
+        merge=not args.no_merge,
+        on_ready=ready,
+        queries=args.queries,
+        repeats=args.repeats,
+        fps=args.fps,
+    )
+    if not args.no_merge:
+        print(_merged(args.dataset, added, known))
+    return 0
+
+
+def _merged(dataset: str, added: int, known: int) -> str:
+    # Deferred so that `--help` does not load numpy/torch.
+    from rewardlab.preferences import LabelLog, PreferenceDataset, disagreements
+
+    with LabelLog(dataset) as log:
+        found = disagreements(log.events)
+    total = len(PreferenceDataset.load(dataset))
+    text = f"Merged {added} labelled pairs into {dataset} ({known} already there): {total} labelled pairs."
+    if found:
+        text += f" {len(found)} pairs were labelled differently by different labellers (their labels are averaged):"
+        text += "".join(f"\n  ({d['left']}, {d['right']}): {d['labels']}" for d in found[:20])
+    return text
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    # Deferred so that `--help` does not load numpy/torch.
+    from rewardlab.preferences import merge_labels
+
+    added, known = merge_labels(args.dataset)
+    print(_merged(args.dataset, added, known))
+    return 0
+
+
 def add_commands(sub: Any) -> None:
-    """Register ``prefs`` (``collect``, ``label``, ``train``, ``export``) on the subparsers ``sub``."""
+    """Register ``prefs`` (``collect``, ``label``, ``train``, ``export``, ``serve``, ``merge``) on ``sub``."""
     prefs = sub.add_parser("prefs", help="preference datasets: collect segments, label pairs, train a reward model")
     psub = prefs.add_subparsers(dest="prefs_command", required=True)
 
@@ -283,3 +341,19 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the pairs (default: 0)")
     p.add_argument("--clips", action="store_true", help="also render a GIF per pair")
     p.set_defaults(func=_cmd_export)
+
+    p = psub.add_parser("serve", help="label pairs in a local web page; labels go to DATASET/labels.jsonl")
+    p.add_argument("dataset", help="dataset directory")
+    p.add_argument("--queries", default=None, help=f"pairs to label (default: DATASET/{QUERIES})")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; others need a token)")
+    p.add_argument("--port", type=int, default=8765, help="TCP port (default: 8765)")
+    p.add_argument("--token", default=None, help="secret in the URL (made for you when --host is not loopback)")
+    p.add_argument("--repeats", type=int, default=1, help="labels per pair, by different labellers (default: 1)")
+    p.add_argument("--fps", type=float, default=20, help="frames per second of the clips (default: 20)")
+    p.add_argument("--open", action="store_true", help="open the page in the default browser")
+    p.add_argument("--no-merge", action="store_true", help="leave the labels in labels.jsonl when stopping")
+    p.set_defaults(func=_cmd_serve)
+
+    p = psub.add_parser("merge", help="merge DATASET/labels.jsonl (from `prefs serve`) into the dataset")
+    p.add_argument("dataset", help="dataset directory")
+    p.set_defaults(func=_cmd_merge)

@@ -20,8 +20,11 @@ higher. Importing it registers the builders of the reward kinds that train a mod
 - :func:`select_pairs`: which pairs to query next, uniformly or by ensemble disagreement.
 - :func:`run_rlhf` / :class:`RLHFConfig`: the online loop of Christiano et al. (2017), resumable.
 - :func:`render_segment`, :func:`write_clip`, :func:`write_pair_clips`: GIF clips of segments, so a
-  person can judge exported pairs; :func:`watch_run`: a trained agent's episode with its proxy and
-  true reward per step (``rewardlab watch``).
+  person can judge exported pairs.
+- :class:`LabelLog` / :class:`LabelQueue` / :func:`merge_labels`: human labels given one at a time,
+  appended (fsynced) to ``DATASET/labels.jsonl`` with provenance, merged into the dataset;
+  :func:`disagreements` between labellers. :func:`create_app` / :func:`serve`: the local labelling
+  page over them (FastAPI + uvicorn, ``rewardlab prefs serve``).
 """
 
 from __future__ import annotations
@@ -40,8 +43,17 @@ from rewardlab.preferences._heron import (
     level_stats,
 )
 from rewardlab.preferences._hierarchical import hierarchical_labels, std_margins
+from rewardlab.preferences._labelling import (
+    LabelConflict,
+    LabelLog,
+    LabelQueue,
+    disagreements,
+    live_labels,
+    merge_labels,
+)
 from rewardlab.preferences._oracles import BoltzmannOracle, ImperfectOracle, PreferenceOracle, label_pairs
 from rewardlab.preferences._rlhf import RLHFConfig, RLHFResult, build_oracle, label_schedule, run_rlhf
+from rewardlab.preferences._serve import check_bind, create_app, is_loopback, serve
 from rewardlab.rewards import FeatureSpec, RewardModel, TrainReport, register_trainer
 
 register_trainer("learned", build_learned)
@@ -52,6 +64,9 @@ __all__ = [
     "FeatureSpec",
     "HeronReward",
     "ImperfectOracle",
+    "LabelConflict",
+    "LabelLog",
+    "LabelQueue",
     "OnlineHeronReward",
     "PreferenceDataset",
     "PreferenceOracle",
@@ -64,20 +79,27 @@ __all__ = [
     "build_hierarchical",
     "build_learned",
     "build_oracle",
+    "check_bind",
     "collect_segments",
+    "create_app",
+    "disagreements",
     "heron_pairs",
     "hierarchical_labels",
+    "is_loopback",
     "label_pairs",
     "label_schedule",
     "level_stats",
+    "live_labels",
+    "merge_labels",
     "parse_label",
     "preference_probability",
     "render_segment",
     "run_rlhf",
     "select_pairs",
+    "serve",
     "std_margins",
     "train_reward_model",
-    "write_clip",
     "watch_run",
+    "write_clip",
     "write_pair_clips",
 ]
