@@ -55,9 +55,11 @@ def _queries(dataset: PreferenceDataset, n_pairs: int, seed: int) -> PreferenceD
     return PreferenceDataset(dataset.segments, pairs, np.full(len(pairs), 0.5), dataset.env)
 
 
-def _write_queries(dataset: PreferenceDataset, path: Path, n_pairs: int, seed: int, clips: bool) -> Path:
+def _write_queries(
+    dataset: PreferenceDataset, path: Path, n_pairs: int, seed: int, clips: bool, show_returns: bool = False
+) -> Path:
     """Draw ``n_pairs`` uniform pairs among the dataset's segments and export them to label."""
-    return _queries(dataset, n_pairs, seed).export_pairs_to_label(path, clips=clips)
+    return _queries(dataset, n_pairs, seed).export_pairs_to_label(path, clips=clips, show_returns=show_returns)
 
 
 def _read_queries(path: Path, need_label: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -225,14 +227,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
     dataset = PreferenceDataset.load(args.dataset)
     out = Path(args.out)
     if args.existing:
-        kwargs = {"clips": True} if args.clips else {}
-        path = dataset.export_pairs_to_label(out, **kwargs)
+        path = dataset.export_pairs_to_label(out, clips=args.clips, show_returns=args.show_returns)
         print(f"Exported the dataset's {len(dataset)} labelled pairs to {path}.")
     else:
-        path = _write_queries(dataset, out, args.pairs, args.seed, args.clips)
+        path = _write_queries(dataset, out, args.pairs, args.seed, args.clips, args.show_returns)
         print(
-            f"Exported {args.pairs} new pairs to label to {path}; "
-            f"then `rewardlab prefs label {args.dataset} --from-file {path}`."
+            f"Exported {args.pairs} new pairs to label to {path}. In its `label` column write 1 (or left) "
+            "when the left segment is better, 0 (or right) when the right one is, 0.5 (or equal) when "
+            f"neither; then `rewardlab prefs label {args.dataset} --from-file {path}`."
         )
     return 0
 
@@ -340,6 +342,11 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--existing", action="store_true", help="export the dataset's labelled pairs instead")
     p.add_argument("--seed", type=int, default=0, help="seed of the pairs (default: 0)")
     p.add_argument("--clips", action="store_true", help="also render a GIF per pair")
+    p.add_argument(
+        "--show-returns",
+        action="store_true",
+        help="add the segments' env returns and factor sums (hidden by default: they would bias a labeller)",
+    )
     p.set_defaults(func=_cmd_export)
 
     p = psub.add_parser("serve", help="label pairs in a local web page; labels go to DATASET/labels.jsonl")

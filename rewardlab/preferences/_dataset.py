@@ -363,14 +363,22 @@ class PreferenceDataset:
     # --- human labels ------------------------------------------------------------------------------
 
     def export_pairs_to_label(
-        self, path: str | Path, pair_ids: Any = None, *, clips: bool = False, fps: int = 30
+        self,
+        path: str | Path,
+        pair_ids: Any = None,
+        *,
+        clips: bool = False,
+        fps: int = 30,
+        show_returns: bool = False,
     ) -> Path:
         """Write the pairs for a person to label, as CSV (``.csv``) or JSON lines (``.jsonl``).
 
         Each row: ``pair_id``, ``left`` and ``right`` (segment indices), ``left_steps`` and
-        ``right_steps`` (real steps), ``left_return`` / ``right_return`` (env reward) and
-        ``left_<factor>`` / ``right_<factor>`` (summed factors), with ``clips=True`` a ``clip``
-        column, and an empty ``label`` to fill in (see :meth:`import_labels`).
+        ``right_steps`` (real steps), with ``clips=True`` a ``clip`` column, and an empty
+        ``label`` to fill in (see :meth:`import_labels`: 1 or ``left`` when the left segment is
+        better, 0 or ``right`` when the right one is, 0.5 or ``equal``). The segments' returns are
+        left out by default, so they cannot bias the labeller; ``show_returns=True`` adds
+        ``left_return`` / ``right_return`` (env reward) and ``left_<factor>`` / ``right_<factor>``.
 
         Args:
             path: the file to write (atomically).
@@ -381,6 +389,8 @@ class PreferenceDataset:
                 (``<stem>_clips/pair_<id>.gif``). The clips are written before the label file, so
                 a rendering error leaves no label file behind.
             fps: frames per second of the clips.
+            show_returns: add the segments' env returns and summed factors (for analysis, not
+                for a labeller).
 
         Returns:
             The label file.
@@ -402,8 +412,10 @@ class PreferenceDataset:
             folder = f"{p.stem}_clips"
             written = write_pair_clips(self, p.parent / folder, ids, fps=fps)
             clip_paths = {int(i): f"{folder}/{w.name}" for i, w in zip(ids, written, strict=True)}
-        sums = {"return": self.segments.returns()}
-        sums.update({f: self.segments.returns({f: 1.0}) for f in sorted(self.segments.factors)})
+        sums: dict[str, np.ndarray] = {}
+        if show_returns:
+            sums["return"] = self.segments.returns()
+            sums.update({f: self.segments.returns({f: 1.0}) for f in sorted(self.segments.factors)})
         steps = self.segments.mask.sum(axis=1)
         rows = []
         for i in ids:

@@ -150,7 +150,8 @@ def test_load_without_header_or_with_edited_data(dataset: PreferenceDataset, tmp
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_export_then_import_human_labels(dataset: PreferenceDataset, tmp_path: Path, suffix: str) -> None:
-    path = dataset.export_pairs_to_label(tmp_path / f"to_label{suffix}")
+    assert "left_return" not in dataset.export_pairs_to_label(tmp_path / f"hidden{suffix}").read_text()
+    path = dataset.export_pairs_to_label(tmp_path / f"to_label{suffix}", show_returns=True)
     if suffix == ".csv":
         lines = path.read_text().splitlines()
         assert lines[0].startswith("pair_id,left,right,left_steps,right_steps,left_return,right_return")

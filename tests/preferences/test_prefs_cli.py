@@ -62,7 +62,9 @@ def test_export_writes_pairs_and_human_labels_come_back(tmp_path: Path, capsys: 
     to_label = tmp_path / "more.csv"
     assert main(["prefs", "export", str(ds_dir), "--out", str(to_label), "--pairs", "6", "--seed", "3"]) == 0
     rows = list(csv.DictReader(io.StringIO(to_label.read_text())))
-    assert len(rows) == 6 and {"pair_id", "left", "right", "left_return", "right_return", "label"} <= set(rows[0])
+    assert len(rows) == 6 and {"pair_id", "left", "right", "label"} <= set(rows[0])
+    assert not any("return" in key for key in rows[0])  # hidden: a labeller must not see the returns
+    assert "write 1 (or left) when the left segment is better" in capsys.readouterr().out
     # a person fills in four rows (two left unlabelled)
     for row, word in zip(rows, ["left", "right", "equal", "0.25", "", ""], strict=True):
         row["label"] = word
