@@ -36,7 +36,7 @@ from rewardlab.runs import storage_error, write_atomic
 from rewardlab.sweeps._aggregate import SweepSummary, aggregate, write_results
 from rewardlab.sweeps._publish import new_generation
 
-__all__ = ["format_summary_table", "write_report"]
+__all__ = ["format_summary_table", "which_reward", "write_report"]
 
 _DPI = 110
 _NA = "–"
@@ -65,6 +65,27 @@ def _interval(lo: Any, hi: Any, digits: int = 1) -> str:
     return f"[{_fmt(lo, digits)}, {_fmt(hi, digits)}]"
 
 
+def _seed_interval(row: dict[str, Any], lo: str, hi: str, digits: int = 1) -> str:
+    """A row's interval, or "n/a" for one seed: a single run has no spread, not a zero-width interval."""
+    if row["n_seeds"] == 1:
+        return "n/a"
+    return _interval(row[lo], row[hi], digits)
+
+
+def _regret_ci(row: dict[str, Any]) -> str:
+    if row["is_baseline"] or _isnan(row.get("regret")):
+        return ""
+    text = _interval(row.get("regret_ci_low"), row.get("regret_ci_high"))
+    return text or "n/a"
+
+
+def _poi(row: dict[str, Any]) -> str:
+    if row["is_baseline"] or _isnan(row.get("poi")):
+        return ""
+    ci = _interval(row.get("poi_ci_low"), row.get("poi_ci_high"), 2)
+    return f"{row['poi']:.2f} {ci or 'n/a'}"
+
+
 def _seeds(row: dict[str, Any]) -> str:
     text = str(row["n_seeds"])
     extra = []
@@ -88,8 +109,9 @@ def format_summary_table(summary: SweepSummary) -> str:
     """A plain-text table of the summary for the terminal, one block per (env, agent).
 
     Columns: variant (``*`` marks the baseline), seeds done (failed, pending), final env return
-    mean with its 95% CI, IQM, proxy return, gap (final proxy minus env return), distance to the
-    ground truth, regret.
+    mean with its 95% CI ("n/a" for one seed), IQM, proxy return, gap (final proxy minus env
+    return), distance to the ground truth, regret, the regret's 95% CI (paired over shared seeds)
+    and P(variant > baseline) with its CI. Below the table, the "which reward" sentence.
 
     Args:
         summary: the result of :func:`~rewardlab.sweeps._aggregate.aggregate`.
@@ -97,7 +119,18 @@ def format_summary_table(summary: SweepSummary) -> str:
     Returns:
         The table as one string (no trailing newline).
     """
-    header = ["variant", "seeds", "env return [95% CI]", "IQM", "proxy return", "gap", "distance", "regret"]
+    header = [
+        "variant",
+        "seeds",
+        "env return [95% CI]",
+        "IQM",
+        "proxy return",
+        "gap",
+        "distance",
+        "regret",
+        "regret 95% CI",
+        "P(>base) [95% CI]",
+    ]
     lines: list[str] = []
     for env, agent in summary.groups():
         table = [header]
@@ -106,7 +139,7 @@ def format_summary_table(summary: SweepSummary) -> str:
                 continue
             name = row["variant"] + (" *" if row["is_baseline"] else "")
             env_return = _fmt(row["env_return_mean"])
-            ci = _interval(row["env_return_ci_low"], row["env_return_ci_high"])
+            ci = _seed_interval(row, "env_return_ci_low", "env_return_ci_high")
             table.append(
                 [
                     name,
@@ -117,6 +150,8 @@ def format_summary_table(summary: SweepSummary) -> str:
                     _fmt(row["gap_final"]),
                     _distance(row),
                     _fmt(row["regret"]),
+                    _regret_ci(row),
+                    _poi(row),
                 ]
             )
         widths = [max(len(r[i]) for r in table) for i in range(len(header))]
@@ -131,7 +166,58 @@ def format_summary_table(summary: SweepSummary) -> str:
                 lines.append("  ".join("-" * w for w in widths))
     if summary.baseline:
         lines.append(f"* baseline (regret reference): {summary.baseline}")
+    lines += [_strip_tags(s) for s in which_reward(summary)]
     return "\n".join(lines)
+
+
+# --- "which reward should I optimise?" ----------------------------------------------------------
+
+
+def _strip_tags(text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def _names(rows: Sequence[dict[str, Any]]) -> str:
+    return ", ".join(html.escape(r["variant"]) for r in rows) or "none"
+
+
+def which_reward(summary: SweepSummary) -> list[str]:
+    """Per (env, agent), in words (HTML): the variants ranked by ground-truth IQM and which differ from the baseline.
+
+    A difference is *significant* when a paired t-test over the seeds shared with the baseline
+    rejects "no difference" at a 5% false discovery rate (Benjamini-Hochberg over the variants).
+    Variants with one seed cannot be tested and are listed as n/a.
+    """
+    out = []
+    for env, agent in summary.groups():
+        rows = [r for r in summary.rows if (r["env"], r["agent"]) == (env, agent) and r["n_seeds"] > 0]
+        if not rows:
+            continue
+        ranked = sorted(rows, key=lambda r: -r["env_return_iqm"] if not _isnan(r["env_return_iqm"]) else math.inf)
+        best = ranked[0]
+        text = (
+            f"<b>{html.escape(env)} / {html.escape(agent)}</b>: optimise <b>{html.escape(best['variant'])}</b> "
+            f"(highest ground-truth IQM, {_fmt(best['env_return_iqm'])}"
+            + (")" if best["n_seeds"] > 1 else ", from a single seed: n/a for any interval)")
+        )
+        others = [r for r in rows if not r["is_baseline"]]
+        if summary.baseline and any(r["is_baseline"] for r in rows) and others:
+            better = [r for r in others if r["significant"] and r["regret"] < 0]
+            worse = [r for r in others if r["significant"] and r["regret"] > 0]
+            same = [r for r in others if r["significant"] is False]
+            untested = [r for r in others if r["significant"] is None]
+            text += (
+                f". Against the baseline {html.escape(summary.baseline)} (paired t-test over shared seeds, "
+                f"Benjamini-Hochberg 5%): significantly better: {_names(better)}; significantly worse: "
+                f"{_names(worse)}; not distinguishable: {_names(same)}"
+            )
+            if untested:
+                text += f"; n/a (fewer than 2 shared seeds, or constant differences): {_names(untested)}"
+            if not better:
+                text += ". No variant beats the baseline significantly"
+        top = ", ".join(f"{html.escape(r['variant'])} ({_fmt(r['env_return_iqm'])})" for r in ranked[:5])
+        out.append(text + f". Ranking by IQM: {top}{', ...' if len(ranked) > 5 else ''}.")
+    return out
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -139,6 +225,12 @@ def format_summary_table(summary: SweepSummary) -> str:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"
+
+
+_TOP_K = 5
+"""Variants drawn in colour and named in legends besides the baseline: the best ``_TOP_K`` by ground-truth IQM."""
+_MUTED = (0.62, 0.62, 0.62, 1.0)
+_BASELINE_COLOR = (0.0, 0.0, 0.0, 1.0)
 
 
 def _colors(variants: Sequence[str]) -> dict[str, Any]:
@@ -149,60 +241,212 @@ def _colors(variants: Sequence[str]) -> dict[str, Any]:
     return {v: cmap(i % cmap.N) for i, v in enumerate(variants)}
 
 
-def _png(fig: Any) -> bytes:
+def _highlighted(summary: SweepSummary, agent: str, env: str | None = None) -> list[str]:
+    """The baseline and the top :data:`_TOP_K` variants by ground-truth IQM (of ``env``, else over envs)."""
+    rows = [r for r in summary.rows if r["agent"] == agent and (env is None or r["env"] == env) and r["n_seeds"]]
+    ranked = sorted((r for r in rows if not _isnan(r["env_return_iqm"])), key=lambda r: -float(r["env_return_iqm"]))
+    top = [r["variant"] for r in ranked if r["variant"] != summary.baseline][:_TOP_K]
+    base = summary.baseline
+    return ([base] if base is not None and any(r["variant"] == base for r in rows) else []) + top
+
+
+class _Style:
+    """How a figure draws each variant: up to 10 variants all in colour; more, only the baseline and the best.
+
+    With dozens of variants, one colour each repeats and a legend of 50 entries covers the plot: the
+    baseline (black) and the top :data:`_TOP_K` by IQM keep a colour and a legend entry, the rest are thin
+    grey lines without a label. Legends go outside the axes, on the right.
+    """
+
+    def __init__(self, variants: Sequence[str], highlight: Sequence[str], baseline: str | None) -> None:
+        self.many = len(variants) > 10
+        self.baseline = baseline
+        self.highlight = set(highlight) if self.many else set(variants)
+        palette = _colors([v for v in variants if v in self.highlight and v != baseline] if self.many else variants)
+        self.colors = {v: palette.get(v, _MUTED) for v in variants}
+        if self.many and baseline in self.colors:
+            self.colors[baseline] = _BASELINE_COLOR
+
+    def color(self, variant: str) -> Any:
+        return self.colors.get(variant, _MUTED) if variant in self.highlight else _MUTED
+
+    def label(self, variant: str) -> str | None:
+        if variant not in self.highlight:
+            return None
+        return variant + (" (baseline)" if variant == self.baseline else "")
+
+    def line(self, variant: str) -> dict[str, Any]:
+        """Keyword arguments of ``plot`` for ``variant``: highlighted lines on top, thick, labelled."""
+        on = variant in self.highlight
+        return {
+            "color": self.color(variant),
+            "lw": 2.0 if on else 0.8,
+            "alpha": 1.0 if on else 0.45,
+            "zorder": 3 if on else 1,
+            "label": self.label(variant),
+        }
+
+    def band(self, variant: str) -> float:
+        """The alpha of a variant's CI band (none for muted ones: 40 grey bands are a grey smear)."""
+        return 0.18 if variant in self.highlight else 0.0
+
+    def legend(self, ax: Any, n_hidden: int) -> None:
+        handles, labels = ax.get_legend_handles_labels()
+        if not handles:
+            return
+        title = f"{n_hidden} more in grey" if self.many and n_hidden else None
+        ax.legend(
+            handles,
+            labels,
+            fontsize=8,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            title=title,
+            title_fontsize=8,
+            frameon=False,
+        )
+
+
+def _style(summary: SweepSummary, variants: Sequence[str], agent: str, env: str | None = None) -> _Style:
+    return _Style(variants, _highlighted(summary, agent, env), summary.baseline)
+
+
+_Figure = tuple[bytes, bytes]
+"""A figure as ``(png, svg)``: PNG for the page, SVG (vector, editable text) for a paper."""
+
+
+def _save(fig: Any) -> _Figure:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=_DPI)
-    return buffer.getvalue()
+    vector = io.BytesIO()
+    with _svg_text_as_text():
+        fig.savefig(vector, format="svg")
+    return buffer.getvalue(), vector.getvalue()
 
 
-def _curves_png(summary: SweepSummary, env: str, agent: str, colors: dict[str, Any]) -> bytes | None:
+def _svg_text_as_text() -> Any:
+    # deferred: matplotlib, only to draw figures. Text kept as text in SVG: searchable and editable in a paper.
+    import matplotlib
+
+    return matplotlib.rc_context({"svg.fonttype": "none"})
+
+
+def _curves_png(summary: SweepSummary, env: str, agent: str, style: _Style) -> _Figure | None:
     # deferred: matplotlib, only to draw figures
     from matplotlib.figure import Figure  # the object API: no pyplot state, no GUI backend
 
     points = [c for c in summary.curves if c["env"] == env and c["agent"] == agent]
     if not points:
         return None
-    fig = Figure(figsize=(8.0, 6.4), layout="constrained")
+    fig = Figure(figsize=(10.0, 6.4), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
-    for variant in dict.fromkeys(c["variant"] for c in points):
+    variants = list(dict.fromkeys(c["variant"] for c in points))
+    for variant in variants:
         rows = [c for c in points if c["variant"] == variant]
         t = np.array([c["timesteps"] for c in rows], dtype=float)
-        color = colors[variant]
-        label = variant + (" (baseline)" if variant == summary.baseline else "")
+        kw = style.line(variant)
+        marker = "o" if t.size < 3 else None
         mean = np.array([c["env_return_mean"] for c in rows], dtype=float)
-        top.plot(t, mean, color=color, lw=2, label=label, marker="o" if t.size < 3 else None)
-        top.fill_between(
-            t, [c["env_return_ci_low"] for c in rows], [c["env_return_ci_high"] for c in rows], color=color, alpha=0.2
-        )
+        top.plot(t, mean, marker=marker, **kw)
+        if style.band(variant):
+            top.fill_between(
+                t,
+                [c["env_return_ci_low"] for c in rows],
+                [c["env_return_ci_high"] for c in rows],
+                color=kw["color"],
+                alpha=style.band(variant),
+                lw=0,
+            )
         proxy = np.array([c["proxy_return_mean"] for c in rows], dtype=float)
         if np.isfinite(proxy).any():
-            bottom.plot(t, proxy, color=color, lw=2, ls="--", label=label, marker="o" if t.size < 3 else None)
-            bottom.fill_between(
-                t,
-                [c["proxy_return_ci_low"] for c in rows],
-                [c["proxy_return_ci_high"] for c in rows],
-                color=color,
-                alpha=0.1,
-            )
+            bottom.plot(t, proxy, ls="--", marker=marker, **kw)
+            if style.band(variant):
+                bottom.fill_between(
+                    t,
+                    [c["proxy_return_ci_low"] for c in rows],
+                    [c["proxy_return_ci_high"] for c in rows],
+                    color=kw["color"],
+                    alpha=style.band(variant) / 2,
+                    lw=0,
+                )
     top.set_ylabel("ground-truth return")
     top.set_title(f"{env} / {agent}: learning curves (mean and 95% CI across seeds)", fontsize=11)
     top.grid(alpha=0.3)
-    top.legend(fontsize=8, loc="best")
+    style.legend(top, sum(v not in style.highlight for v in variants))
     bottom.set_ylabel("proxy return (dashed)")
     bottom.set_xlabel("environment steps")
     bottom.set_title("return under each variant's own training reward", fontsize=10)
     bottom.grid(alpha=0.3)
-    return _png(fig)
+    return _save(fig)
 
 
-def _final_png(summary: SweepSummary, env: str, agent: str, colors: dict[str, Any]) -> bytes | None:
+def _iqm_curves_png(summary: SweepSummary, env: str, agent: str, style: _Style) -> _Figure | None:
+    """Sample efficiency: IQM across seeds of the ground-truth return vs env steps, with 95% bootstrap bands."""
+    # deferred: matplotlib, only to draw figures
+    from matplotlib.figure import Figure
+
+    points = [c for c in summary.curves if c["env"] == env and c["agent"] == agent]
+    if not points:
+        return None
+    fig = Figure(figsize=(10.0, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    variants = list(dict.fromkeys(c["variant"] for c in points))
+    for variant in variants:
+        rows = [c for c in points if c["variant"] == variant]
+        t = np.array([c["timesteps"] for c in rows], dtype=float)
+        kw = style.line(variant)
+        ax.plot(t, [c["env_return_iqm"] for c in rows], marker="o" if t.size < 3 else None, **kw)
+        lo = np.array([c["env_return_iqm_ci_low"] for c in rows], dtype=float)
+        if style.band(variant) and np.isfinite(lo).any():
+            ax.fill_between(
+                t, lo, [c["env_return_iqm_ci_high"] for c in rows], color=kw["color"], alpha=style.band(variant), lw=0
+            )
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("IQM ground-truth return")
+    ax.set_title(f"{env} / {agent}: sample efficiency (IQM across seeds, 95% bootstrap CI)", fontsize=11)
+    ax.grid(alpha=0.3)
+    style.legend(ax, sum(v not in style.highlight for v in variants))
+    return _save(fig)
+
+
+def _profile_png(summary: SweepSummary, agent: str, style: _Style) -> _Figure | None:
+    """Performance profile: fraction of runs whose normalised final return exceeds each threshold, with bands."""
+    # deferred: matplotlib, only to draw figures
+    from matplotlib.figure import Figure
+
+    points = [p for p in summary.profiles if p["agent"] == agent]
+    if not points:
+        return None
+    fig = Figure(figsize=(10.0, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    variants = list(dict.fromkeys(p["variant"] for p in points))
+    for variant in variants:
+        rows = [p for p in points if p["variant"] == variant]
+        tau = np.array([p["tau"] for p in rows], dtype=float)
+        kw = style.line(variant)
+        ax.step(tau, [p["fraction"] for p in rows], where="post", **kw)
+        lo = np.array([p["ci_low"] for p in rows], dtype=float)
+        if style.band(variant) and np.isfinite(lo).any():
+            ax.fill_between(
+                tau, lo, [p["ci_high"] for p in rows], step="post", color=kw["color"], alpha=style.band(variant), lw=0
+            )
+    ax.set_xlabel("normalised final ground-truth score τ")
+    ax.set_ylabel("fraction of runs with score > τ")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(f"{agent}: performance profile over {len(summary.normalisation)} env(s)", fontsize=11)
+    ax.grid(alpha=0.3)
+    style.legend(ax, sum(v not in style.highlight for v in variants))
+    return _save(fig)
+
+
+def _final_png(summary: SweepSummary, env: str, agent: str, style: _Style) -> _Figure | None:
     # deferred: matplotlib, only to draw figures
     from matplotlib.figure import Figure
 
     rows = [r for r in summary.rows if r["env"] == env and r["agent"] == agent and r["n_seeds"] > 0]
     if not rows:
         return None
-    fig = Figure(figsize=(8.0, 1.2 + 0.55 * len(rows)), layout="constrained")
+    fig = Figure(figsize=(8.0, 1.2 + (0.55 if len(rows) <= 10 else 0.28) * len(rows)), layout="constrained")
     ax = fig.add_subplot()
     y = np.arange(len(rows))[::-1]  # first variant on top
     means = np.array([r["env_return_mean"] for r in rows], dtype=float)
@@ -214,7 +458,7 @@ def _final_png(summary: SweepSummary, env: str, agent: str, colors: dict[str, An
         ax.barh(
             yi,
             m,
-            color=colors[row["variant"]],
+            color=style.color(row["variant"]),
             alpha=0.85,
             edgecolor="black" if base else "none",
             linewidth=1.5,
@@ -228,15 +472,15 @@ def _final_png(summary: SweepSummary, env: str, agent: str, colors: dict[str, An
         ax.plot(seeds, [yi] * len(seeds), "o", color="black", ms=3.5, alpha=0.7)
     ax.errorbar(means, y, xerr=xerr, fmt="none", ecolor="black", capsize=4, lw=1.2)
     labels = [r["variant"] + (" (baseline)" if r["is_baseline"] else "") for r in rows]
-    ax.set_yticks(y, labels=labels)
+    ax.set_yticks(y, labels=labels, fontsize=9 if len(rows) <= 20 else 7)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_xlabel("final ground-truth return (bar: mean, whiskers: 95% bootstrap CI, dots: seeds)")
     ax.set_title(f"{env} / {agent}: final ground-truth return", fontsize=11)
     ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
+    return _save(fig)
 
 
-def _heatmap_png(summary: SweepSummary, env: str) -> bytes | None:
+def _heatmap_png(summary: SweepSummary, env: str) -> _Figure | None:
     # deferred: matplotlib, only to draw figures
     from matplotlib.figure import Figure
 
@@ -252,14 +496,17 @@ def _heatmap_png(summary: SweepSummary, env: str) -> bytes | None:
     else:
         lo, hi = np.array(matrix["ci_low"]), np.array(matrix["ci_high"])
     k = len(names)
-    side = max(4.5, 0.9 * k + 2.5)
+    side = max(4.5, 0.9 * k + 2.5) if k <= 15 else 0.3 * k + 4.0
     fig = Figure(figsize=(side + 1.2, side), layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(values, cmap="viridis", vmin=0.0, vmax=1.0)
-    ax.set_xticks(range(k), labels=names, rotation=30, ha="right", rotation_mode="anchor")
-    ax.set_yticks(range(k), labels=names)
+    tick = 9 if k <= 15 else 6
+    ax.set_xticks(
+        range(k), labels=names, rotation=30 if k <= 15 else 90, ha="right", rotation_mode="anchor", fontsize=tick
+    )
+    ax.set_yticks(range(k), labels=names, fontsize=tick)
     font = 9 if k <= 5 else 7
-    for i in range(k):
+    for i in range(k if k <= 15 else 0):  # no numbers in the cells of a big matrix: they would be unreadable
         for j in range(k):
             text = f"{values[i, j]:.3f}"
             if not matrix["exact"] and i != j and k <= 6:
@@ -271,10 +518,23 @@ def _heatmap_png(summary: SweepSummary, env: str) -> bytes | None:
     how = "exact (tabular MDP)" if matrix["exact"] else f"estimated from {matrix['n_transitions']} random transitions"
     ax.set_title(f"{metric} distance between rewards on {env}\n{how}", fontsize=11)
     fig.colorbar(image, ax=ax, shrink=0.8, label=f"{metric} distance (0 = same up to shaping and scale)")
-    return _png(fig)
+    return _save(fig)
 
 
-def _scatter_png(summary: SweepSummary, env: str, agent: str, colors: dict[str, Any]) -> bytes | None:
+def _label_offsets(x: np.ndarray, y: np.ndarray) -> list[tuple[float, float]]:
+    """Label offsets (points) so that labels of nearby points do not overlap: stacked upwards in a cluster."""
+    span_x = float(np.ptp(x)) or 1.0
+    span_y = float(np.ptp(y)) or 1.0
+    placed: list[tuple[float, float, int]] = []
+    out = []
+    for xi, yi in zip(x, y, strict=True):
+        near = sum(abs(xi - px) / span_x < 0.12 and abs(yi - py) / span_y < 0.06 for px, py, _ in placed)
+        placed.append((xi, yi, near))
+        out.append((6.0, 5.0 + 11.0 * near))
+    return out
+
+
+def _scatter_png(summary: SweepSummary, env: str, agent: str, style: _Style) -> _Figure | None:
     # deferred: matplotlib, only to draw figures
     from matplotlib.figure import Figure
 
@@ -286,25 +546,42 @@ def _scatter_png(summary: SweepSummary, env: str, agent: str, colors: dict[str, 
     if len(rows) < 2:
         return None
     corr = next((c for c in summary.distance_correlation if c["env"] == env and c["agent"] == agent), None)
-    fig = Figure(figsize=(7.0, 5.0), layout="constrained")
+    fig = Figure(figsize=(8.0, 5.5), layout="constrained")
     ax = fig.add_subplot()
-    for r in rows:
+    rows.sort(key=lambda r: (r["distance"], r["regret"]))
+    offsets = _label_offsets(np.array([r["distance"] for r in rows]), np.array([r["regret"] for r in rows]))
+    for r, offset in zip(rows, offsets, strict=True):
         d = r["distance"]
         xerr = None
         if r.get("distance_exact") is False:
             # max(0, .): a bootstrap interval need not contain the point estimate (near 0 it often does not).
             xerr = [[max(0.0, d - r["distance_ci_low"])], [max(0.0, r["distance_ci_high"] - d)]]
-        # No vertical bar: a regret's uncertainty mixes the baseline's and the variant's seeds.
-        ax.errorbar(d, r["regret"], xerr=xerr, fmt="o", color=colors[r["variant"]], ms=8, capsize=3)
-        ax.annotate(r["variant"], (d, r["regret"]), textcoords="offset points", xytext=(6, 5), fontsize=9)
+        yerr = None
+        if not _isnan(r.get("regret_ci_low")) and not _isnan(r.get("regret_ci_high")):
+            yerr = [[max(0.0, r["regret"] - r["regret_ci_low"])], [max(0.0, r["regret_ci_high"] - r["regret"])]]
+        on = r["variant"] in style.highlight
+        color = style.color(r["variant"])
+        ax.errorbar(d, r["regret"], xerr=xerr, yerr=yerr, fmt="o", color=color, ms=8 if on else 5, capsize=3)
+        if on:  # with dozens of variants only the baseline and the best are named
+            ax.annotate(r["variant"], (d, r["regret"]), textcoords="offset points", xytext=offset, fontsize=9)
     ax.axhline(0, color="grey", lw=0.8)
     ax.margins(x=0.2, y=0.15)  # room for the labels of the outermost points
-    rho = _NA if corr is None or _isnan(corr["rho"]) else f"{corr['rho']:.2f}"
+    rho = _rho_text(corr)
     ax.set_title(f"{env} / {agent}: reward distance vs regret (Spearman ρ = {rho}, {len(rows)} variants)", fontsize=11)
     ax.set_xlabel(f"{summary.metric.upper()} distance to the ground-truth reward")
-    ax.set_ylabel("regret (baseline final return − variant's)")
+    ax.set_ylabel("regret (baseline final return − variant's), 95% CI")
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return _save(fig)
+
+
+def _rho_text(corr: dict[str, Any] | None) -> str:
+    """Spearman rho with its CI, or "undefined" with the reason (never a number for all-tied distances)."""
+    if corr is None:
+        return _NA
+    if _isnan(corr["rho"]):
+        return "undefined" + (f" ({corr['rho_note'].removeprefix('undefined: ')})" if corr.get("rho_note") else "")
+    ci = _interval(corr.get("rho_ci_low"), corr.get("rho_ci_high"), 2)
+    return f"{corr['rho']:.2f}" + (f" {ci}" if ci else "")
 
 
 # --- HTML ------------------------------------------------------------------------------------
@@ -314,6 +591,8 @@ body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:110
 color:#222;line-height:1.45}
 h1{margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
 .meta{color:#666;font-size:.9em}
+.scroll{overflow-x:auto;max-width:100%;margin:.8em 0}.scroll table{margin:0}
+.answer{background:#eef6ee;border-left:3px solid #3a3;padding:.5em .9em;margin:.5em 0}
 table{border-collapse:collapse;font-size:.85em;margin:.8em 0}
 th,td{border:1px solid #ddd;padding:.3em .55em;text-align:right;white-space:nowrap}
 th{background:#f3f3f3;cursor:pointer;user-select:none}th:hover{background:#e6e6e6}
@@ -371,9 +650,13 @@ def _summary_table(summary: SweepSummary) -> str:
         ("gap (final)", ""),
         ("gap (mean over training)", ""),
         ("regret", ""),
+        ("regret 95% CI (paired)", ""),
+        ("paired p", ""),
+        ("P(> baseline) [95% CI]", ""),
         (f"distance ({summary.metric})", ""),
     ]
-    out = ['<table class="sortable"><thead><tr>']
+    # In a scrolling box: 19 columns do not fit a 1,280 px page, and regret and distance must stay reachable.
+    out = ['<div class="scroll"><table class="sortable"><thead><tr>']
     out += [f'<th class="{c}">{html.escape(h)}</th>' if c else f"<th>{html.escape(h)}</th>" for h, c in heads]
     out.append("</tr></thead><tbody>")
     for r in summary.rows:
@@ -387,23 +670,84 @@ def _summary_table(summary: SweepSummary) -> str:
             _cell(str(r["n_failed"]), r["n_failed"]),
             _cell(str(r["n_pending"]), r["n_pending"]),
             _cell(_fmt(r["env_return_mean"]), r["env_return_mean"]),
-            _cell(_interval(r["env_return_ci_low"], r["env_return_ci_high"]), r["env_return_ci_low"]),
+            _cell(_seed_interval(r, "env_return_ci_low", "env_return_ci_high"), r["env_return_ci_low"]),
             _cell(_fmt(r["env_return_iqm"]), r["env_return_iqm"]),
             _cell(_fmt(r["env_return_std"]), r["env_return_std"]),
             _cell(
-                f"{_fmt(r['proxy_return_mean'])} {_interval(r['proxy_return_ci_low'], r['proxy_return_ci_high'])}",
+                f"{_fmt(r['proxy_return_mean'])} {_seed_interval(r, 'proxy_return_ci_low', 'proxy_return_ci_high')}",
                 r["proxy_return_mean"],
             ),
             _cell(_fmt(r["auc_env_mean"]), r["auc_env_mean"]),
             _cell(_fmt(r["gap_final"]), r["gap_final"]),
             _cell(_fmt(r["gap_auc"]), r["gap_auc"]),
             _cell(_fmt(r["regret"]), r["regret"]),
+            _cell(_regret_ci(r), r.get("regret_ci_low")),
+            _cell(_p_value(r), r.get("regret_paired_p")),
+            _cell(_poi(r), r.get("poi")),
             _cell(_distance(r) if not r["distance_note"] else f"{_NA} ({r['distance_note']})", r["distance"]),
         ]
         out += cells
         out.append("</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
+
+
+def _p_value(row: dict[str, Any]) -> str:
+    if row["is_baseline"] or _isnan(row.get("regret_paired_p")):
+        return "" if row["is_baseline"] else "n/a"
+    p = float(row["regret_paired_p"])
+    mark = " *" if row.get("significant") else ""
+    return (f"{p:.3f}" if p >= 0.001 else "<0.001") + mark
+
+
+def _overall_table(summary: SweepSummary) -> str:
+    """Per (agent, variant) across envs: normalised IQM, optimality gap and P(> baseline), with stratified CIs."""
+    if not summary.overall:
+        return ""
+    heads = [
+        "agent",
+        "variant",
+        "envs",
+        "runs",
+        "IQM score [95% CI]",
+        "optimality gap [95% CI]",
+        "P(> baseline) [95% CI]",
+    ]
+    out = ['<div class="scroll"><table class="sortable"><thead><tr>']
+    out += [f'<th class="t">{h}</th>' if i < 2 else f"<th>{html.escape(h)}</th>" for i, h in enumerate(heads)]
+    out.append("</tr></thead><tbody>")
+    for r in summary.overall:
+        out.append('<tr class="base">' if r["is_baseline"] else "<tr>")
+        single = r["n_runs"] <= r["n_envs"]
+        cells = [
+            _cell(r["agent"], cls="t"),
+            _cell(r["variant"] + (" (baseline)" if r["is_baseline"] else ""), cls="t"),
+            _cell(str(r["n_envs"]), r["n_envs"]),
+            _cell(str(r["n_runs"]), r["n_runs"]),
+            _cell(
+                f"{_fmt(r['score_iqm'], 2)} "
+                f"{'n/a' if single else _interval(r['score_iqm_ci_low'], r['score_iqm_ci_high'], 2)}",
+                r["score_iqm"],
+            ),
+            _cell(
+                f"{_fmt(r['optimality_gap'], 2)} "
+                f"{'n/a' if single else _interval(r['optimality_gap_ci_low'], r['optimality_gap_ci_high'], 2)}",
+                r["optimality_gap"],
+            ),
+            _cell(_poi({**r, "regret": 0.0}), r["poi"]),
+        ]
+        out += cells
+        out.append("</tr>")
+    out.append("</tbody></table></div>")
+    how = "; ".join(f"{html.escape(env)}: {html.escape(text)}" for env, text in summary.normalisation.items())
+    return (
+        "<h2>Across environments</h2><p>Final ground-truth returns normalised per env (" + how + "). IQM and "
+        "optimality gap (1 minus the mean of min(score, 1): how far the runs fall short of score 1) with 95% "
+        "stratified-bootstrap intervals (runs resampled within each env, "
+        f"{summary.n_bootstrap} replicates); P(&gt; baseline) is the probability that a run of the variant beats a "
+        "run of the baseline on the same env, averaged over envs (0.5: no difference), following Agarwal et al. "
+        "2021.</p>" + "".join(out)
+    )
 
 
 def _figure(png: bytes, alt: str, caption: str) -> str:
@@ -485,32 +829,66 @@ _SCATTER_CAPTION = (
 )
 
 
-def _figure_section(out: Path, name: str, png: bytes | None, alt: str, caption: str) -> str:
-    """Write one figure's PNG as ``out/name`` and return its HTML; nothing for a figure without data."""
-    if png is None:
+def _figure_section(out: Path, name: str, figure: _Figure | None, alt: str, caption: str) -> str:
+    """Write one figure as ``out/name`` (PNG) and beside it as SVG; return its HTML; nothing without data."""
+    if figure is None:
         return ""
+    png, svg = figure
     write_atomic(out / name, png)
+    write_atomic(out / (name.removesuffix(".png") + ".svg"), svg)
     return _figure(png, alt, caption)
 
 
-def _group_sections(summary: SweepSummary, out: Path, colors: dict[str, Any]) -> list[str]:
-    """Per (env, agent): a heading, the learning curves and the final returns."""
+_IQM_CAPTION = (
+    "<b>Sample efficiency.</b> Interquartile mean across seeds of the ground-truth return at each evaluation, "
+    "with a 95% bootstrap band: robust to one outlier seed, and a curve that rises earlier reaches the same "
+    "return with fewer environment steps."
+)
+_PROFILE_CAPTION = (
+    "<b>Performance profile</b> (Agarwal et al. 2021): for each normalised score τ, the fraction of all runs "
+    "(every env and seed) whose final ground-truth score is above τ, with a 95% stratified-bootstrap band. "
+    "A profile that lies above another everywhere is better at every threshold."
+)
+
+
+def _group_sections(summary: SweepSummary, out: Path) -> list[str]:
+    """Per (env, agent): a heading, the learning curves, the IQM sample-efficiency curves and the final returns."""
     sections = []
     for env, agent in summary.groups():
         slug = f"{_slug(env)}_{_slug(agent)}"
+        variants = list(dict.fromkeys([r["variant"] for r in summary.rows if (r["env"], r["agent"]) == (env, agent)]))
+        style = _style(summary, variants, agent, env)
         sections.append(f"<h3>{html.escape(env)} / {html.escape(agent)}</h3>")
-        curves = _curves_png(summary, env, agent, colors)
+        curves = _curves_png(summary, env, agent, style)
         sections.append(
             _figure_section(out, f"curves_{slug}.png", curves, f"learning curves {env} {agent}", _CURVES_CAPTION)
         )
-        final = _final_png(summary, env, agent, colors)
+        iqm_curves = _iqm_curves_png(summary, env, agent, style)
+        sections.append(
+            _figure_section(out, f"iqm_curves_{slug}.png", iqm_curves, f"IQM curves {env} {agent}", _IQM_CAPTION)
+        )
+        final = _final_png(summary, env, agent, style)
         sections.append(
             _figure_section(out, f"final_returns_{slug}.png", final, f"final returns {env} {agent}", _FINAL_CAPTION)
         )
     return sections
 
 
-def _distance_sections(summary: SweepSummary, out: Path, colors: dict[str, Any]) -> list[str]:
+def _profile_sections(summary: SweepSummary, out: Path) -> list[str]:
+    """Per agent: the performance profile over every env."""
+    sections = []
+    for agent in dict.fromkeys(p["agent"] for p in summary.profiles):
+        variants = list(dict.fromkeys(p["variant"] for p in summary.profiles if p["agent"] == agent))
+        profile = _profile_png(summary, agent, _style(summary, variants, agent))
+        how = "; ".join(f"{html.escape(e)}: {html.escape(t)}" for e, t in summary.normalisation.items())
+        caption = f"{_PROFILE_CAPTION} Normalisation: {how}."
+        sections.append(
+            _figure_section(out, f"performance_profile_{_slug(agent)}.png", profile, f"profile {agent}", caption)
+        )
+    return sections
+
+
+def _distance_sections(summary: SweepSummary, out: Path) -> list[str]:
     """A distance heatmap per env, then a distance-vs-regret scatter per (env, agent)."""
     sections = []
     for env in dict.fromkeys(r["env"] for r in summary.rows):
@@ -527,7 +905,8 @@ def _distance_sections(summary: SweepSummary, out: Path, colors: dict[str, Any])
         )
     for env, agent in summary.groups():
         name = f"distance_vs_regret_{_slug(env)}_{_slug(agent)}.png"
-        scatter = _scatter_png(summary, env, agent, colors)
+        variants = list(dict.fromkeys([r["variant"] for r in summary.rows if (r["env"], r["agent"]) == (env, agent)]))
+        scatter = _scatter_png(summary, env, agent, _style(summary, variants, agent, env))
         sections.append(_figure_section(out, name, scatter, f"distance vs regret {env} {agent}", _SCATTER_CAPTION))
     return sections
 
@@ -538,7 +917,7 @@ def _correlation_list(summary: SweepSummary) -> str:
         return ""
     items = "".join(
         f"<li>{html.escape(c['env'])} / {html.escape(c['agent'])}: Spearman ρ(distance, regret) = "
-        f"{_NA if _isnan(c['rho']) else format(c['rho'], '.2f')} over {c['n_variants']} variants</li>"
+        f"{html.escape(_rho_text(c))} over {c['n_variants']} variants (95% CI: bootstrap over variants)</li>"
         for c in summary.distance_correlation
     )
     return f"<ul>{items}</ul>"
@@ -554,6 +933,15 @@ def _results_line(summary: SweepSummary) -> str:
     )
 
 
+def _answer(summary: SweepSummary) -> str:
+    """The answer to "which reward should I optimise?", first on the page."""
+    lines = which_reward(summary)
+    if not lines:
+        return ""
+    items = "".join(f"<p>{line}</p>" for line in lines)
+    return f'<div class="answer"><b>Which reward should I optimise?</b>{items}</div>'
+
+
 def _page(summary: SweepSummary, figures: str) -> str:
     """The whole HTML page around the figures' sections."""
     notes = "".join(f'<div class="note">{html.escape(n)}</div>' for n in summary.notes)
@@ -564,12 +952,14 @@ def _page(summary: SweepSummary, figures: str) -> str:
 <h1>{html.escape(title)}</h1>
 <p class="meta">created {html.escape(summary.created or "unknown")} · report by rewardlab
 {html.escape(str(summary.versions.get("rewardlab", "")))}</p>
+{_answer(summary)}
 {_intro(summary)}
 <h2>Summary</h2>
 <p>One row per environment, agent and reward variant; click a column header to sort. Hover a variant for its reward
 spec.</p>
 {_summary_table(summary)}
 {_correlation_list(summary)}{notes}{_results_line(summary)}
+{_overall_table(summary)}
 <h2>Figures</h2>
 {figures}
 <h2>Failed and unfinished trials</h2>
@@ -642,10 +1032,9 @@ def write_report(
 
 def _render(summary: SweepSummary, out: Path) -> Path:
     """Write the figures and ``report.html`` of ``summary`` into ``out``; the page's path."""
-    colors = _colors(list(dict.fromkeys([r["variant"] for r in summary.rows] + [c["variant"] for c in summary.curves])))
-    sections = _group_sections(summary, out, colors)
+    sections = _group_sections(summary, out) + _profile_sections(summary, out)
     if summary.matrices or any(not _isnan(r.get("distance")) for r in summary.rows):
-        sections += _distance_sections(summary, out, colors)
+        sections += _distance_sections(summary, out)
     path = out / "report.html"
     write_atomic(path, _page(summary, "".join(sections)))
     return path

@@ -14,7 +14,7 @@ import pytest
 from _sweep_helpers import GAPS, REWARDS, STEPS
 
 from rewardlab.errors import ConfigError
-from rewardlab.sweeps._aggregate import SUMMARY_COLUMNS, SweepSummary, aggregate
+from rewardlab.sweeps._aggregate import SUMMARY_COLUMNS, SweepSummary, _correlations, aggregate
 
 
 def _rows(summary: SweepSummary) -> dict[str, dict[str, Any]]:
@@ -220,3 +220,77 @@ def test_distances_on_a_tabular_env_are_exact(sweep_factory: Callable[..., Path]
     assert math.isnan(rows["bogus"]["distance"]) and rows["bogus"]["distance_note"]
     assert any("no_such_factor" in n for n in summary.notes)
     assert summary.distance_correlation[0]["n_variants"] == 2
+
+
+def _paired_sweep(sweep_factory: Callable[..., Path]) -> Path:
+    """Three variants on the same 4 seeds: ``worse`` is 10 below the baseline on every seed, ``noisy`` +-."""
+    seeds = {"ground_truth": [0, 1, 2, 3], "worse": [0, 1, 2, 3], "noisy": [0, 1, 2, 3]}
+    finals = {"ground_truth": [-200.0, -160.0, -150.0, -100.0]}
+    finals["worse"] = [x - 10.0 for x in finals["ground_truth"]]
+    finals["noisy"] = [x + d for x, d in zip(finals["ground_truth"], [5.0, -5.0, 7.0, -6.0], strict=True)]
+    curves = {(v, s): [-1000.0, -600.0, -300.0, f[s]] for v, f in finals.items() for s in range(4)}
+    rewards = {"ground_truth": REWARDS["ground_truth"], "worse": REWARDS["no_velocity"], "noisy": REWARDS["shaped"]}
+    return sweep_factory(
+        "paired", rewards=rewards, seeds=seeds, env_curves=curves, gaps={v: [0.0] * 4 for v in rewards}
+    )
+
+
+def test_regret_ci_is_paired_over_shared_seeds_and_tested(sweep_factory: Callable[..., Path]) -> None:
+    rows = _rows(aggregate(_paired_sweep(sweep_factory), distances=False, write=False))
+    worse, noisy = rows["worse"], rows["noisy"]
+    assert worse["regret"] == pytest.approx(10.0)  # the point estimate is the difference of the means, as before
+    # Paired: 10 on every seed, so the interval has no width though the seeds spread by 100.
+    assert worse["regret_ci_low"] == pytest.approx(10.0) and worse["regret_ci_high"] == pytest.approx(10.0)
+    assert worse["n_paired"] == 4
+    assert math.isnan(worse["regret_paired_p"]) and worse["significant"] is None  # constant differences: untestable
+    assert noisy["regret_ci_low"] < noisy["regret"] < noisy["regret_ci_high"] < 10.0
+    assert noisy["regret_paired_p"] > 0.5 and noisy["significant"] is False
+    # worse -210 -170 -160 -110 against base -200 -160 -150 -100: -210 beats none, -170 beats 1,
+    # -160 beats 1 and ties 1, -110 beats 3 -> (0 + 1 + 1.5 + 3) / 16.
+    assert worse["poi"] == pytest.approx(5.5 / 16)
+    assert worse["poi_ci_low"] <= worse["poi"] <= worse["poi_ci_high"]
+    assert math.isnan(rows["ground_truth"]["poi"])
+
+
+def test_unshared_seeds_give_an_unpaired_regret_ci_around_the_same_regret(sweep_dir: Path) -> None:
+    rows = _rows(aggregate(sweep_dir, distances=False, write=False))
+    nv = rows["no_velocity"]  # seeds 0-2 against the baseline's 0-3
+    assert nv["regret"] == pytest.approx(97.5)
+    assert nv["regret_ci_low"] < nv["regret"] < nv["regret_ci_high"]
+    assert nv["n_paired"] == 3 and nv["regret_paired_p"] < 0.05 and nv["significant"] is True
+
+
+def test_iqm_has_an_interval_at_the_end_and_along_the_curve(sweep_dir: Path) -> None:
+    summary = aggregate(sweep_dir, distances=False, write=False)
+    gt = _rows(summary)["ground_truth"]
+    assert gt["env_return_iqm_ci_low"] <= gt["env_return_iqm"] <= gt["env_return_iqm_ci_high"]
+    last = [c for c in summary.curves if c["variant"] == "ground_truth"][-1]
+    assert last["env_return_iqm"] == pytest.approx(-155.0)
+    assert last["env_return_iqm_ci_low"] <= -155.0 <= last["env_return_iqm_ci_high"]
+
+
+def test_overall_scores_are_normalised_from_untrained_to_the_baseline(sweep_dir: Path) -> None:
+    summary = aggregate(sweep_dir, distances=False)
+    assert "random/ground-truth" in summary.normalisation["pendulum"]
+    # 0 = mean step-0 return of the 9 done runs, 1 = the baseline's mean final return (-152.5).
+    low = (-1000 - 900 - 1010 - 800 - 1100 - 1050 - 1000 - 1000 - 950) / 9
+    overall = {r["variant"]: r for r in summary.overall}
+    nv = overall["no_velocity"]
+    assert nv["score_iqm"] == pytest.approx((-250.0 - low) / (-152.5 - low))
+    assert nv["optimality_gap"] == pytest.approx(1 - nv["score_iqm"])  # every score is below 1
+    assert nv["score_iqm_ci_low"] <= nv["score_iqm"] <= nv["score_iqm_ci_high"]
+    assert nv["poi"] == pytest.approx(_rows(summary)["no_velocity"]["poi"])  # one env: the same probability
+    fractions = [p["fraction"] for p in summary.profiles if p["variant"] == "no_velocity"]
+    assert fractions[0] == 1.0 and fractions[-1] == 0.0 and fractions == sorted(fractions, reverse=True)
+    assert (sweep_dir / "results" / "overall.csv").is_file() and (sweep_dir / "results" / "profiles.csv").is_file()
+
+
+def test_correlation_over_all_tied_distances_is_undefined_not_a_number() -> None:
+    rows = [{"env": "e", "agent": "a", "distance": 0.2, "regret": g} for g in (0.0, 5.0, 10.0)]
+    (corr,) = _correlations(rows, "epic")
+    assert math.isnan(corr["rho"]) and math.isnan(corr["rho_ci_low"])
+    assert "tied" in corr["rho_note"] and corr["n_variants"] == 3
+    rows = [{"env": "e", "agent": "a", "distance": d, "regret": g} for d, g in ((0.1, 1.0), (0.2, 3.0), (0.3, 2.0))]
+    (corr,) = _correlations(rows, "epic", n_boot=200)
+    assert corr["rho"] == pytest.approx(0.5) and corr["rho_note"] == ""
+    assert corr["rho_ci_low"] <= 0.5 <= corr["rho_ci_high"]
