@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
+from rewardlab_envs.gridworld import ACTION_NAMES, MOVES, _f  # the gridworlds' moves and factor dtype
 
 from rewardlab.suite import Factor, SuiteEnv, register
 
@@ -55,9 +56,6 @@ DRY_PROB = 0.05
 """Per step, the probability that a watered tomato dries (independently per tomato)."""
 MAX_STEPS = 100
 """The Gymnasium time limit (the episode never terminates)."""
-
-MOVES = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]])
-"""Row/column offsets of actions 0-3: up, right, down, left."""
 
 TOMATO_LAYOUT = (
     "T..#T",
@@ -313,15 +311,12 @@ def _tabular() -> TabularEnvModel:
             observations=grid.state_observations(),
             actions=np.arange(4, dtype=np.int64),
             terminal=np.zeros(grid.n_states, dtype=bool),
+            action_names=ACTION_NAMES,
         )
     return _TABULAR["tomato"]
 
 
 _GRID = TomatoGrid(TOMATO_LAYOUT)
-
-
-def _f(x: np.ndarray) -> np.ndarray:
-    return np.asarray(x, dtype=np.float64)
 
 
 TOMATO = register(

@@ -42,7 +42,7 @@ import socket
 import tempfile
 import time
 import traceback as tb
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -528,6 +528,27 @@ class RunDir:
                 raise  # a full disk is what the caller is reporting already: the status stays as it was
         finally:
             self.unlock()
+
+    @contextlib.contextmanager
+    def recording_failures(self, param: str = "runs_dir") -> Iterator[None]:
+        """Record an exception that leaves the block as the run's failure, then raise it again.
+
+        A full disk or a lost permission (:data:`STORAGE_ERRNOS`) becomes one
+        :class:`~rewardlab.errors.StorageError` naming the path and the space or permission, with
+        no chained traceback; what was saved before (the last checkpoint) is kept.
+        """
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno not in STORAGE_ERRNOS:
+                self.fail(exc)
+                raise
+            error = storage_error(exc, self.path, param)
+            self.fail(error)
+            raise error from None
+        except BaseException as exc:
+            self.fail(exc)
+            raise
 
     # --- config and metrics --------------------------------------------------------------------------
 

@@ -69,7 +69,6 @@ from rewardlab.evaluation import EvalResult, evaluate
 from rewardlab.monitors import DETECTORS, detect, monitor
 from rewardlab.rewards import Hierarchical, LearningReward, ModelReward, RewardSpec, parse, use_model_store
 from rewardlab.runs import (
-    STORAGE_ERRNOS,
     DirPath,
     GroupName,
     RunDir,
@@ -643,19 +642,8 @@ def train(config: TrainConfig) -> TrainResult:
     except OSError as exc:
         raise storage_error(exc, Path(config.runs_dir) / config.group, "runs_dir") from None
     torch.set_num_threads(config.threads)
-    try:
-        with threadpool_limits(limits=config.threads), use_model_store(config.reward_models):
-            final, done = _learn(config, run, resolved, point)
-    except OSError as exc:
-        if exc.errno not in STORAGE_ERRNOS:
-            run.fail(exc)
-            raise
-        error = storage_error(exc, run.path, "runs_dir")
-        run.fail(error)
-        raise error from None
-    except BaseException as exc:
-        run.fail(exc)
-        raise
+    with run.recording_failures(), threadpool_limits(limits=config.threads), use_model_store(config.reward_models):
+        final, done = _learn(config, run, resolved, point)
     last = run.metrics()[-1] if run.metrics() else {}
     stopped = {"stopped_at": last["timesteps"], "stopped_by": last["stopped_by"]} if "stopped_by" in last else {}
     if "kept_agent_of" in run.status():

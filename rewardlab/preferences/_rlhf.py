@@ -115,14 +115,12 @@ from rewardlab.runs import (
     AGENT,
     NORMALIZATION,
     REPLAY_BUFFER,
-    STORAGE_ERRNOS,
     DirPath,
     GroupName,
     RunDir,
     RunName,
     fault,
     software_versions,
-    storage_error,
     write_atomic,
     write_json,
 )
@@ -692,23 +690,13 @@ def run_rlhf(config: RLHFConfig) -> RLHFResult:
     config.check()
     run, state = _open_run(config)
     torch.set_num_threads(config.threads)
-    try:
-        with threadpool_limits(limits=config.threads):
-            loop = _start_loop(config, run, state)
-            _run_stages(config, run, loop)
-            # the last stage's evaluation is the final one (same seed, same agent and model)
-            final = loop.result or _evaluate(config, run, loop)
-            loop.venv.close()
-    except OSError as exc:  # a full disk, a lost permission: one clear error; the last committed stage is kept
-        if exc.errno not in STORAGE_ERRNOS:
-            run.fail(exc)
-            raise
-        error = storage_error(exc, run.path, "runs_dir")
-        run.fail(error)
-        raise error from None
-    except BaseException as exc:
-        run.fail(exc)
-        raise
+    # a full disk or a lost permission is one clear error; the last committed stage is kept
+    with run.recording_failures(), threadpool_limits(limits=config.threads):
+        loop = _start_loop(config, run, state)
+        _run_stages(config, run, loop)
+        # the last stage's evaluation is the final one (same seed, same agent and model)
+        final = loop.result or _evaluate(config, run, loop)
+        loop.venv.close()
     history = run.metrics()
     val_acc = history[-1].get("reward_val_accuracy") if history else None
     timesteps = int(loop.agent.num_timesteps)
