@@ -90,6 +90,21 @@ ACTION_NAMES = ("up", "right", "down", "left")
 """The names of actions 0-3 (the order of ``MOVES``)."""
 
 
+def parse_layout(layout: Sequence[str], allowed: str) -> tuple[np.ndarray, int, int]:
+    """A layout's characters, flattened row-major, and its rows and columns (every gridworld's parser).
+
+    Raises:
+        ValueError: rows of different lengths, or a character outside ``allowed``.
+    """
+    if not layout or len({len(row) for row in layout}) != 1:
+        raise ValueError(f"`layout` must be equal-length rows (got {list(layout)!r})")
+    chars = np.array([list(row) for row in layout])
+    unknown = set(chars.ravel()) - set(allowed)
+    if unknown:
+        raise ValueError(f"`layout` must use only {allowed!r} (got {sorted(unknown)!r})")
+    return chars.ravel(), int(chars.shape[0]), int(chars.shape[1])
+
+
 class Grid:
     """The static part of a gridworld: cells, walls, terminal cells, moves and distances.
 
@@ -98,15 +113,8 @@ class Grid:
     """
 
     def __init__(self, layout: Sequence[str]) -> None:
-        if not layout or len({len(row) for row in layout}) != 1:
-            raise ValueError(f"`layout` must be equal-length rows (got {list(layout)!r})")
-        chars = np.array([list(row) for row in layout])
-        unknown = set(chars.ravel()) - set("#.SGC")
-        if unknown:
-            raise ValueError(f"`layout` must use only '#.SGC' (got {sorted(unknown)!r})")
-        self.rows, self.cols = chars.shape
+        flat, self.rows, self.cols = parse_layout(layout, "#.SGC")
         self.n_cells = self.rows * self.cols
-        flat = chars.ravel()
         self.cells = np.flatnonzero(flat != "#")
         """``(S,)`` the cell of each state."""
         self.state_of = np.full(self.n_cells, -1)

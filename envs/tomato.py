@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
-from rewardlab_envs.gridworld import ACTION_NAMES, MOVES, _f  # the gridworlds' moves and factor dtype
+from rewardlab_envs.gridworld import ACTION_NAMES, MOVES, _f, parse_layout  # what every gridworld shares
 
 from rewardlab.suite import Factor, SuiteEnv, register
 
@@ -75,15 +75,8 @@ class TomatoGrid:
     """
 
     def __init__(self, layout: Sequence[str]) -> None:
-        if not layout or len({len(row) for row in layout}) != 1:
-            raise ValueError(f"`layout` must be equal-length rows (got {list(layout)!r})")
-        chars = np.array([list(row) for row in layout])
-        unknown = set(chars.ravel()) - set("#.STB")
-        if unknown:
-            raise ValueError(f"`layout` must use only '#.STB' (got {sorted(unknown)!r})")
-        self.rows, self.cols = chars.shape
+        flat, self.rows, self.cols = parse_layout(layout, "#.STB")
         self.n_cells = self.rows * self.cols
-        flat = chars.ravel()
         if (flat == "S").sum() != 1 or (flat == "B").sum() != 1 or not (flat == "T").any():
             raise ValueError("`layout` must have one start 'S', one bucket 'B' and at least one tomato 'T'")
         self.cells = np.flatnonzero(flat != "#")
