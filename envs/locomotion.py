@@ -60,6 +60,7 @@ HALFCHEETAH = register(
         potentials={"x_position": lambda o: np.asarray(o[:, 0], dtype=np.float64)},
         make_kwargs={"exclude_current_positions_from_observation": False},
         hidden_obs=(0,),
+        moves=True,
         set_state=_mujoco_set_state,
     )
 )
@@ -81,6 +82,7 @@ HOPPER = register(
         potentials={"x_position": lambda o: np.asarray(o[:, 0], dtype=np.float64)},
         make_kwargs={"exclude_current_positions_from_observation": False},
         hidden_obs=(0,),
+        moves=True,
         set_state=_mujoco_set_state,
     )
 )

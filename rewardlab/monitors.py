@@ -40,8 +40,8 @@ with a threshold (the module constants), and a firing is a :class:`Flag` with th
 evidence and one line of explanation, stored in the row's ``flags`` and listed by
 ``rewardlab diagnose``: ``divergence`` (proxy trend >= 0.6 while the true trend <= 0),
 ``term_dominance`` (one term >= 90% of the terms' magnitude), ``degenerate_actions`` (>= 90% of
-action components at a bound, or >= 95% one discrete action), ``standing_still`` (state change
-< 0.01 std per step), ``reward_spike`` (a step reward >= 8 std from the sample's mean) and
+Box action components at a bound), ``standing_still`` (state change < 0.01 std per step where the
+task is to move), ``reward_spike`` (a step reward >= 8 std from the sample's mean) and
 ``reward_drift`` (for a reward whose model learns during training: its spread on the policy's
 sample changed 3-fold since the first evaluation, a non-stationary learned reward).
 
@@ -143,6 +143,7 @@ def monitor(
         if _measurable(reward_fn, suite_env):
             out.update(_distances(sample, reward_fn, suite_env, seed))
     out["reward_learns"] = isinstance(reward_fn, LearningReward)
+    out["task_moves"] = suite_env.moves
     out["monitor_s"] = round(time.perf_counter() - start, 3)
     return out
 
@@ -225,11 +226,12 @@ DIVERGENCE_ENV_TREND = 0.0
 DOMINANCE_SHARE = 0.9
 """term_dominance: one term carries at least this share of the summed magnitudes of the terms."""
 PINNED_SHARE = 0.9
-"""degenerate_actions: at least this share of action components at a bound (Box)..."""
-MODE_SHARE = 0.95
-"""... or of actions equal to the most frequent one (Discrete)."""
+"""degenerate_actions: at least this share of action components at a bound (Box actions only: a
+discrete policy that repeats one action is often what the task needs, as on a gridworld's
+shortest path, and ``action_mode_share`` is logged without a rule)."""
 STILL_CHANGE = 0.01
-"""standing_still: mean per-step change of the observation below this many standard deviations."""
+"""standing_still: mean per-step change of the observation below this many standard deviations,
+on an env whose task is to move (:attr:`rewardlab.suite.SuiteEnv.moves`: the locomotion envs)."""
 SPIKE_STDS = 8.0
 """reward_spike: a step reward this many standard deviations from the mean of the sample (one
 outlier among n holds most of the variance when its z nears sqrt(n - 1): 16 for 256 transitions;
@@ -272,15 +274,15 @@ def detect(row: dict[str, Any], history: Sequence[dict[str, Any]] = ()) -> list[
                 {"term": name, "share": top / total},
                 f"{name!r} carries {top / total:.0%} of the reward's magnitude: the other terms barely matter",
             )
-    pinned, mode = row.get("action_at_bounds"), row.get("action_mode_share")
-    if (pinned is not None and pinned >= PINNED_SHARE) or (mode is not None and mode >= MODE_SHARE):
+    pinned = row.get("action_at_bounds")
+    if pinned is not None and pinned >= PINNED_SHARE:
         fire(
             "degenerate_actions",
-            {"action_at_bounds": pinned, "action_mode_share": mode},
-            "the policy nearly always takes the same extreme or repeated action",
+            {"action_at_bounds": pinned},
+            "the policy nearly always pushes its actions to the bounds (bang-bang control)",
         )
     still = row.get("state_change")
-    if still is not None and still < STILL_CHANGE:
+    if still is not None and still < STILL_CHANGE and row.get("task_moves"):
         fire("standing_still", {"state_change": still}, "the agent barely changes its state from step to step")
     spike = row.get("reward_spike")
     if spike is not None and spike >= SPIKE_STDS:

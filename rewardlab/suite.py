@@ -106,6 +106,9 @@ class SuiteEnv:
     needed for the forward-progress factor and hidden from the policy as in the standard env)."""
     description: str = ""
     """One line about the task."""
+    moves: bool = False
+    """The task is to move (locomotion): an agent that stands still fails it, which the
+    ``standing_still`` hacking detector reads (:mod:`rewardlab.monitors`)."""
     tabular: Callable[[], TabularEnvModel] | None = None
     """For envs with a finite state space: builds the exact MDP of the env (transitions, the
     reset distribution, terminal states absorbing, the observation of each state), on which

@@ -85,10 +85,11 @@ def test_tensorboard_gets_every_number_of_a_row_and_skips_the_rest():
         ({"eval_terms": {"a": -6.0, "b": 4.0}}, []),
         ({"eval_terms": {"a": -6.0}}, []),  # one term dominates nothing
         ({"action_at_bounds": 0.95}, ["degenerate_actions"]),
-        ({"action_mode_share": 0.97}, ["degenerate_actions"]),
+        ({"action_mode_share": 0.97}, []),  # a gridworld's shortest path repeats one action
         ({"action_at_bounds": 0.5, "action_mode_share": None}, []),
-        ({"state_change": 0.001}, ["standing_still"]),
-        ({"state_change": 0.3}, []),
+        ({"state_change": 0.001, "task_moves": True}, ["standing_still"]),
+        ({"state_change": 0.001, "task_moves": False}, []),  # waiting can be the task
+        ({"state_change": 0.3, "task_moves": True}, []),
         ({"reward_spike": 12.0}, ["reward_spike"]),
         ({"reward_spike": 3.0}, []),
         ({"reward_std": 4.0, "reward_learns": True}, ["reward_drift"]),  # the history's first spread is 1.0
