@@ -187,3 +187,13 @@ TRUST_HELP = (
 def add_trust_flag(p: argparse.ArgumentParser, help: str = TRUST_HELP) -> None:
     """``--trust-pickle`` (:data:`rewardlab.data.TRUST_FLAG`; named here, since importing it loads torch)."""
     p.add_argument("--trust-pickle", action="store_true", help=help)
+
+
+def add_backend_options(p: argparse.ArgumentParser, unit: str) -> None:
+    """``--backend``, ``--address``, ``--workers``, ``--fast`` and ``--runs-dir``: the options of every
+    command that runs trials (``sweep``, ``tune``); ``unit`` says what ``--workers`` runs at once."""
+    p.add_argument("--backend", default="local", choices=["local", "ray"], help="where trials run (default: local)")
+    p.add_argument("--address", default=None, help="Ray cluster address (e.g. auto); default: a local Ray instance")
+    p.add_argument("--workers", type=int, default=None, help=f"{unit} at once (default: every core; 1 = in-process)")
+    p.add_argument("--fast", action="store_true", help="apply the spec's [fast] preset (small budgets)")
+    p.add_argument("--runs-dir", default="runs", help="root of run directories (default: runs)")

@@ -13,6 +13,7 @@ import json
 import sys
 from typing import Any
 
+from rewardlab.cli._common import add_backend_options
 from rewardlab.errors import ConfigError, message
 
 __all__ = ["add_commands"]
@@ -103,8 +104,7 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("spec", metavar="SPEC", help="sweep TOML file (sweeps/), or 'status' followed by a sweep directory")
     p.add_argument("sweep_dir", nargs="?", default=None, metavar="SWEEP_DIR", help="with 'status': runs/<sweep name>")
-    p.add_argument("--backend", default="local", choices=["local", "ray"], help="where trials run (default: local)")
-    p.add_argument("--address", default=None, help="Ray cluster address (e.g. auto); default: a local Ray instance")
+    add_backend_options(p, "trials")
     p.add_argument(
         "--trial-files",
         default=None,
@@ -112,15 +112,12 @@ def add_commands(sub: Any) -> None:
         help="with --backend ray: where trials write their folders; driver (default): on their node, sent "
         "back here, so no node needs to see --runs-dir; shared: straight into --runs-dir, a shared mount",
     )
-    p.add_argument("--workers", type=int, default=None, help="trials at once (default: every core; 1 = in-process)")
-    p.add_argument("--fast", action="store_true", help="apply the spec's [fast] preset (small budgets)")
     p.add_argument(
         "--retries",
         type=int,
         default=1,
         help="reruns of a failed trial across invocations (default: 1); a worker or node that died does not count",
     )
-    p.add_argument("--runs-dir", default="runs", help="root of run directories (default: runs)")
     p.add_argument("--json", action="store_true", help="with 'status': print JSON")
     p.add_argument("--report", action="store_true", help="then aggregate and write the report (as `rewardlab report`)")
     p.add_argument("--no-distances", action="store_true", help="with --report: skip distances to the ground truth")

@@ -12,6 +12,8 @@ import argparse
 import sys
 from typing import Any
 
+from rewardlab.cli._common import add_backend_options
+
 __all__ = ["add_commands"]
 
 
@@ -58,9 +60,5 @@ def add_commands(sub: Any) -> None:
         "trains over the spec's paired seeds and is scored by its final ground-truth return.",
     )
     p.add_argument("spec", metavar="SPEC", help="tune TOML file (tunes/)")
-    p.add_argument("--backend", default="local", choices=["local", "ray"], help="where trials run (default: local)")
-    p.add_argument("--address", default=None, help="Ray cluster address (e.g. auto); default: a local Ray instance")
-    p.add_argument("--workers", type=int, default=None, help="seeds at once (default: every core; 1 = in-process)")
-    p.add_argument("--fast", action="store_true", help="apply the spec's [fast] preset (small budgets)")
-    p.add_argument("--runs-dir", default="runs", help="root of run directories (default: runs)")
+    add_backend_options(p, "seeds")
     p.set_defaults(func=_cmd_tune)
