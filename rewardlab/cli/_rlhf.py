@@ -9,6 +9,8 @@ is imported when the command runs.
 from __future__ import annotations
 
 import argparse
+import math
+import secrets
 from typing import Any
 
 from rewardlab.cli._common import (
@@ -25,7 +27,7 @@ __all__ = ["add_commands"]
 
 def _cmd_rlhf(args: argparse.Namespace) -> int:
     # Deferred so that `--help` does not load torch/SB3.
-    from rewardlab.preferences import RLHFConfig, run_rlhf
+    from rewardlab.preferences import RLHFConfig, is_loopback, run_rlhf
 
     oracle: dict[str, Any] = {"kind": args.oracle, "temperature": args.temperature}
     if args.oracle == "imperfect":
@@ -34,6 +36,9 @@ def _cmd_rlhf(args: argparse.Namespace) -> int:
             "beta": 1.0 / args.temperature if args.temperature > 0 else float("inf"),
             "mistake_prob": args.mistake_prob,
         }
+    token = args.token
+    if token is None and args.teacher != "synthetic" and not is_loopback(args.host):
+        token = secrets.token_urlsafe(24)  # another address is reachable by others: require a secret
     config = RLHFConfig(
         env=args.env,
         agent=args.agent,
@@ -52,6 +57,12 @@ def _cmd_rlhf(args: argparse.Namespace) -> int:
         reward_lr=args.reward_lr,
         reward_normalization=args.reward_normalization,
         oracle=oracle,
+        teacher=args.teacher,
+        human_fraction=args.human_fraction,
+        human_timeout_s=args.human_timeout,
+        host=args.host,
+        port=args.port,
+        token=token,
         n_envs=args.n_envs,
         eval_episodes=args.eval_episodes,
         monitor_transitions=args.monitor_transitions,
@@ -69,6 +80,15 @@ def _cmd_rlhf(args: argparse.Namespace) -> int:
         f"{config.total_timesteps} steps, {config.label_budget} labels over {config.n_iterations} stages "
         f"(schedule {config.schedule}), query {config.query}, seed {config.seed}"
     )
+    if config.teacher != "synthetic":
+        share = ""
+        if config.teacher == "mixed":
+            share = f" ({config.human_fraction:g} of each stage's pairs; the oracle labels the rest)"
+        shown = f"[{config.host}]" if ":" in config.host else config.host
+        where = f"http://{shown}:{config.port}/{'?token=' + token if token else ''}"
+        if config.port == 0:
+            where = "the labelling page (a free port: its URL is printed at the first stage)"
+        print(f"Teacher: a person at {where}{share}; each stage publishes its pairs there and waits for them.")
     result = run_rlhf(config)
     print()
     print(f"{'stage':>5}  {'timesteps':>9}  {'labels':>6}  {'val acc':>7}  {'learned return':>14}  {'env return':>10}")
@@ -94,6 +114,17 @@ def _cmd_rlhf(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seconds(text: str) -> float | None:
+    """``--human-timeout``: seconds, or ``inf`` / ``none`` for no limit (None)."""
+    if text.strip().lower() in ("inf", "none"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or 'inf', got {text!r}") from None
+    return None if math.isinf(value) else value
+
+
 def add_commands(sub: Any) -> None:
     """Register ``rlhf`` on the subparsers ``sub``."""
     p = sub.add_parser("rlhf", help="online preference learning (Christiano et al.): agent + reward model, resumable")
@@ -117,6 +148,18 @@ def add_commands(sub: Any) -> None:
         "--reward-normalization", default="scale", help=doc["reward_normalization"] + " (default: %(default)s)"
     )
     add_oracle_flags(p)
+    teachers = ("synthetic", "human", "mixed")
+    p.add_argument("--teacher", choices=teachers, default="synthetic", help=doc["teacher"] + " (default: %(default)s)")
+    p.add_argument("--human-fraction", type=float, default=1.0, help=doc["human_fraction"] + " (default: %(default)s)")
+    p.add_argument(
+        "--human-timeout",
+        type=_seconds,
+        default=3600.0,
+        help=doc["human_timeout_s"] + "; 'inf' for no limit (default: %(default)s)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help=doc["host"] + " (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8765, help=doc["port"] + " (default: %(default)s)")
+    p.add_argument("--token", default=None, help=doc["token"] + "; made up when --host is not loopback")
     p.add_argument("--n-envs", type=int, default=None, help=doc["n_envs"])
     p.add_argument("--eval-episodes", type=int, default=10, help=doc["eval_episodes"] + " (default: %(default)s)")
     p.add_argument(

@@ -25,6 +25,8 @@ higher. Importing it registers the builders of the reward kinds that train a mod
   appended (fsynced) to ``DATASET/labels.jsonl`` with provenance, merged into the dataset;
   :func:`disagreements` between labellers. :func:`create_app` / :func:`serve`: the local labelling
   page over them (FastAPI + uvicorn, ``rewardlab prefs serve``).
+- :class:`HumanTeacher`: a person as the online loop's teacher (``rlhf --teacher human | mixed``):
+  each stage's pairs on the page, the loop waits (:class:`LabelTimeout` after its timeout).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from rewardlab.preferences._heron import (
     level_stats,
 )
 from rewardlab.preferences._hierarchical import hierarchical_labels, std_margins
+from rewardlab.preferences._human import HumanTeacher, LabelTimeout, StageLabels
 from rewardlab.preferences._labelling import (
     LabelConflict,
     LabelLog,
@@ -53,7 +56,7 @@ from rewardlab.preferences._labelling import (
 )
 from rewardlab.preferences._oracles import BoltzmannOracle, ImperfectOracle, PreferenceOracle, label_pairs
 from rewardlab.preferences._rlhf import RLHFConfig, RLHFResult, build_oracle, label_schedule, run_rlhf
-from rewardlab.preferences._serve import check_bind, create_app, is_loopback, serve
+from rewardlab.preferences._serve import check_bind, create_app, is_loopback, serve, waiting_app
 from rewardlab.rewards import FeatureSpec, RewardModel, TrainReport, register_trainer
 
 register_trainer("learned", build_learned)
@@ -63,10 +66,12 @@ __all__ = [
     "BoltzmannOracle",
     "FeatureSpec",
     "HeronReward",
+    "HumanTeacher",
     "ImperfectOracle",
     "LabelConflict",
     "LabelLog",
     "LabelQueue",
+    "LabelTimeout",
     "OnlineHeronReward",
     "PreferenceDataset",
     "PreferenceOracle",
@@ -74,6 +79,7 @@ __all__ = [
     "RLHFResult",
     "RewardModel",
     "Segments",
+    "StageLabels",
     "TrainReport",
     "bradley_terry_loss",
     "build_hierarchical",
@@ -99,6 +105,7 @@ __all__ = [
     "serve",
     "std_margins",
     "train_reward_model",
+    "waiting_app",
     "watch_run",
     "write_clip",
     "write_pair_clips",

@@ -7,8 +7,13 @@ agent's training of the same stage)::
 
     stage 0        random-policy segments -> initial_fraction * label_budget labels -> train model
     stage t >= 1   segments of the current agent -> select pairs (ensemble disagreement or uniform)
-                   -> oracle labels -> train model on the whole dataset (warm start)
+                   -> teacher labels -> train model on the whole dataset (warm start)
                    -> relabel the replay buffer (off-policy) -> agent.learn(chunk) -> evaluate
+
+**Teacher**: the synthetic ``oracle``, or a person on the labelling page (``teacher = "human"``;
+``"mixed"`` splits each stage between the two): :mod:`rewardlab.preferences._human` publishes
+each stage's pairs under ``RUN/human/stage_<k>/`` and the loop waits for them there; a run killed
+while it waits serves the same pairs again on resume, with the labels already given.
 
 **Label schedule** (documented, constant): ``n_0 = max(1, round(initial_fraction * label_budget))``
 labels in stage 0, and the remaining ``label_budget - n_0`` split evenly over the stages (the first
@@ -22,9 +27,9 @@ keeps training, so each update is seen at the next env step without rebuilding t
 
 **Run directory** ``runs/<group>/<env>__rlhf__<agent>__s<seed>__<time>/``: ``config.json``,
 ``status.json``, ``metrics.jsonl`` (one row per stage), ``dataset/``, ``reward_model/``,
-``agent.zip`` (+ ``replay_buffer.npz`` for off-policy agents, ``vecnormalize.json`` when the preset
-normalises) and ``state.json`` (last completed stage, labels used, timesteps, the agent's SB3
-counters, RNG states).
+``human/`` (a person's stages), ``agent.zip`` (+ ``replay_buffer.npz`` for off-policy agents,
+``vecnormalize.json`` when the preset normalises) and ``state.json`` (last completed stage,
+labels used, timesteps, the agent's SB3 counters, RNG states).
 
 **Checkpoints and resume.** After each stage every artefact is written to ``.next/`` first, then
 ``.next/state.json`` last: a staged folder holding ``state.json`` is committed, one without it is
@@ -109,7 +114,9 @@ from rewardlab.monitors import detect, monitor
 from rewardlab.preferences._active import select_pairs
 from rewardlab.preferences._bradley_terry import train_reward_model
 from rewardlab.preferences._dataset import PreferenceDataset
+from rewardlab.preferences._human import HUMAN_DIR, HumanTeacher
 from rewardlab.preferences._oracles import BoltzmannOracle, ImperfectOracle, PreferenceOracle, label_pairs
+from rewardlab.preferences._serve import check_bind
 from rewardlab.rewards import FeatureSpec, Learned, LearningReward, RewardModel
 from rewardlab.runs import (
     AGENT,
@@ -130,6 +137,7 @@ from rewardlab.wrappers import make_vec_env
 __all__ = ["RLHFConfig", "RLHFResult", "build_oracle", "label_schedule", "run_rlhf"]
 
 _QUERIES = ("disagreement", "uniform")
+_TEACHERS = ("synthetic", "human", "mixed")
 _NORMALIZATIONS = ("scale", "standard", "none")
 _ORACLES: dict[str, type] = {"boltzmann": BoltzmannOracle, "imperfect": ImperfectOracle}
 _COMMIT = ".next"
@@ -165,11 +173,15 @@ _RESULT_FIELDS = (
     "val_fraction",
     "reward_normalization",
     "oracle",
+    "teacher",
+    "human_fraction",
     "relabel",
     "n_envs",
     "hyperparams",
 )
 """Fields that change what a run computes: a resumed run must have the same ones."""
+_ADDED_FIELDS: dict[str, Any] = {"teacher": "synthetic", "human_fraction": 1.0}
+"""Result fields newer than some run directories, with the value those runs had."""
 
 
 def label_schedule(label_budget: int, n_iterations: int, initial_fraction: float) -> list[int]:
@@ -270,6 +282,25 @@ class RLHFConfig(Config):
     """Synthetic labeller: ``{"kind": "boltzmann", "temperature": 1.0, "reward": "env", "gamma": 1.0}``
     or ``{"kind": "imperfect", "beta": ..., "mistake_prob": ..., ...}`` (the fields of
     :class:`BoltzmannOracle` / :class:`ImperfectOracle`)."""
+    teacher: Annotated[str, OneOf(_TEACHERS, "a teacher")] = "synthetic"
+    """Who labels the queries: ``"synthetic"`` (the ``oracle``), ``"human"`` (a person on the labelling
+    page, :mod:`rewardlab.preferences._human`: each stage publishes its pairs and waits for them) or
+    ``"mixed"`` (a person labels ``human_fraction`` of each stage's pairs and, after
+    ``human_timeout_s``, what is left goes to the ``oracle``; for trying the loop out and for tests)."""
+    human_fraction: Annotated[float, Real(gt=0.0, le=1.0, fix="Pass 1 (all pairs to the page) or 0.5.")] = 1.0
+    """Share in ``(0, 1]`` of each stage's pairs sent to the page (``teacher = "mixed"``; 1 otherwise)."""
+    human_timeout_s: Annotated[
+        Annotated[float, Real(ge=0.0, fix="Pass seconds, e.g. 3600, or None for no limit.")] | None,
+        Hint(expect="seconds >= 0 or None"),
+    ] = 3600.0
+    """Seconds a stage waits for its labels on the page; then ``"human"`` stops (resumable, the labels
+    given are kept) and ``"mixed"`` lets the ``oracle`` label the rest. None: wait without limit."""
+    host: Annotated[str, Strict()] = "127.0.0.1"
+    """Address of the labelling page (``teacher`` human or mixed); anything but loopback needs ``token``."""
+    port: Annotated[int, Int(0, 65535, fix="Pass a free TCP port, e.g. 8765 (0: any free one).")] = 8765
+    """TCP port of the labelling page (0: any free one; the URL is printed)."""
+    token: Annotated[str | None, Strict()] = None
+    """Secret every request to the page must carry (required off loopback; never saved in ``config.json``)."""
     relabel: Annotated[StrictBool | None, Hint(expect="True, False or None")] = None
     """Rewrite an off-policy agent's replay-buffer rewards after each reward-model update;
     None = True for off-policy agents (``sac``, ``td3``, ``dqn``), False otherwise."""
@@ -321,6 +352,17 @@ class RLHFConfig(Config):
                     'Pass ensemble=3 or query="uniform".',
                 )
             )
+        if self.teacher == "human" and self.human_fraction != 1.0:
+            raise ConfigError(
+                message(
+                    "human_fraction",
+                    '1 with teacher="human" (a person labels every pair)',
+                    self.human_fraction,
+                    'Use teacher="mixed" to give the rest to the synthetic oracle.',
+                )
+            )
+        if self.teacher != "synthetic":
+            check_bind(self.host, self.token)
         self._suite_env = suite.get(self.env)
         self.features.check_factors(self._suite_env, "features")  # before any run directory is written
         self._oracle = build_oracle(self.oracle)
@@ -401,6 +443,7 @@ class RLHFConfig(Config):
             features=self.features.to_dict(),
             oracle=dict(self.oracle),
             oracle_provenance=self.oracle_obj.provenance(),
+            token=None if self.token is None else "<set, not saved>",
             n_envs=self.n_envs or self.preset.n_envs,
             label_schedule=self.schedule,
             agent_preset=self.preset.to_dict(),
@@ -466,7 +509,7 @@ def _run_dir(config: RLHFConfig) -> RunDir:
 def _check_same_config(run_dir: Path, resolved: Mapping[str, Any]) -> None:
     saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     for key in _RESULT_FIELDS:
-        if saved.get(key) != resolved.get(key):
+        if saved.get(key, _ADDED_FIELDS.get(key)) != resolved.get(key):
             raise ConfigError(
                 message(
                     key,
@@ -639,23 +682,44 @@ def _query(
     policy: Any,
     model: RewardModel,
     rng: np.random.Generator,
-) -> tuple[Segments, np.ndarray, np.ndarray, int]:
-    """Collect segments, select ``n_pairs`` pairs and label them.
+    teacher: HumanTeacher | None,
+) -> tuple[Segments, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Collect segments, select ``n_pairs`` pairs and have the teacher label them.
+
+    A stage a person was already asking before a kill gets its published segments and pairs
+    back (:meth:`HumanTeacher.saved_query`) instead of new ones, with the labels given so far.
 
     Returns:
-        ``(segments, pairs, labels, n_skipped)``: only the segments the kept pairs use, the pairs
-        re-indexed into them, their labels (oracle-skipped pairs dropped).
+        ``(segments, pairs, labels, info)``: only the segments the kept pairs use, the pairs
+        re-indexed into them, their labels (skipped pairs dropped), and the stage's teaching
+        counts (``labels_skipped``; with a person also ``labels_human``, ``labels_synthetic``,
+        ``label_wait_s`` and the dataset provenance under ``"provenance"``).
     """
-    n_seg = config.segments_for(n_pairs)
-    seed = int(rng.integers(2**31))
-    segments = collect_segments(config.suite_env, n_seg, config.segment_length, policy, seed=seed)
-    method = "uniform" if stage == 0 else config.query
-    pairs = select_pairs(model, segments, n_pairs, method=method, seed=int(rng.integers(2**31)))
-    labels = label_pairs(segments, pairs, config.oracle_obj, seed=int(rng.integers(2**31)))
+    # every draw first, in one order, so a stage served again from its saved query leaves the
+    # loop's generator where an uninterrupted run leaves it
+    seg_seed, pair_seed, label_seed = (int(rng.integers(2**31)) for _ in range(3))
+    saved = teacher.saved_query(stage) if teacher is not None else None
+    if saved is not None:
+        segments, pairs = saved
+    else:
+        n_seg = config.segments_for(n_pairs)
+        segments = collect_segments(config.suite_env, n_seg, config.segment_length, policy, seed=seg_seed)
+        method = "uniform" if stage == 0 else config.query
+        pairs = select_pairs(model, segments, n_pairs, method=method, seed=pair_seed)
+    info: dict[str, Any] = {}
+    if teacher is None:
+        labels = label_pairs(segments, pairs, config.oracle_obj, seed=label_seed)
+        info["provenance"] = config.oracle_obj.provenance()
+    else:
+        got = teacher.label(stage, config.n_iterations, segments, pairs, seed=label_seed)
+        labels = got.labels
+        info.update(labels_human=got.n_human, labels_synthetic=got.n_synthetic, label_wait_s=got.waited_s)
+        info["provenance"] = teacher.provenance(stage, got)
     keep = ~np.isnan(labels)
     pairs, labels = pairs[keep], labels[keep]
+    info["labels_skipped"] = int((~keep).sum())
     used, inverse = np.unique(pairs, return_inverse=True)
-    return segments.subset(used), inverse.reshape(pairs.shape), labels, int((~keep).sum())
+    return segments.subset(used), inverse.reshape(pairs.shape), labels, info
 
 
 @dataclass
@@ -672,6 +736,7 @@ class _Loop:
     venv: Any = None
     report: Any = None
     result: EvalResult | None = None
+    teacher: HumanTeacher | None = None
 
 
 def run_rlhf(config: RLHFConfig) -> RLHFResult:
@@ -693,7 +758,12 @@ def run_rlhf(config: RLHFConfig) -> RLHFResult:
     # a full disk or a lost permission is one clear error; the last committed stage is kept
     with run.recording_failures(), threadpool_limits(limits=config.threads):
         loop = _start_loop(config, run, state)
-        _run_stages(config, run, loop)
+        loop.teacher = _teacher(config, run)
+        try:
+            _run_stages(config, run, loop)
+        finally:
+            if loop.teacher is not None:
+                loop.teacher.close()
         # the last stage's evaluation is the final one (same seed, same agent and model)
         final = loop.result or _evaluate(config, run, loop)
         loop.venv.close()
@@ -714,6 +784,23 @@ def run_rlhf(config: RLHFConfig) -> RLHFResult:
         timesteps=timesteps,
         reward_val_accuracy=val_acc,
         history=history,
+    )
+
+
+def _teacher(config: RLHFConfig, run: RunDir) -> HumanTeacher | None:
+    """The person's teacher of ``teacher = "human" | "mixed"`` (its server starts at the first stage that asks)."""
+    if config.teacher == "synthetic":
+        return None
+    return HumanTeacher(
+        run.path / HUMAN_DIR,
+        config.suite_env.name,
+        host=config.host,
+        port=config.port,
+        token=config.token,
+        timeout_s=config.human_timeout_s,
+        human_fraction=config.human_fraction,
+        fallback=config.oracle_obj if config.teacher == "mixed" else None,
+        announce=tqdm.write,
     )
 
 
@@ -838,7 +925,7 @@ def _stage(config: RLHFConfig, run: RunDir, loop: _Loop) -> dict[str, Any]:
     t0 = time.time()
     stage, n_stages = loop.stage, config.n_iterations
     n_pairs = config.schedule[stage]
-    skipped = _label(config, loop, n_pairs) if n_pairs > 0 else 0
+    taught = _label(config, loop, n_pairs) if n_pairs > 0 else {"labels_skipped": 0}
     if loop.dataset is None:  # cannot happen: schedule[0] >= 1, so stage 0 creates it
         raise RuntimeError("no preference dataset after the initial stage")
     if len(loop.dataset) > 0 and (n_pairs > 0 or loop.report is None):
@@ -847,7 +934,7 @@ def _stage(config: RLHFConfig, run: RunDir, loop: _Loop) -> dict[str, Any]:
         target = round(config.total_timesteps * stage / n_stages)
         if target > loop.agent.num_timesteps:
             loop.agent.learn(target - loop.agent.num_timesteps, reset_num_timesteps=False, progress_bar=False)
-    row = _metrics_row(stage, loop.agent, loop.labels_used, n_pairs, skipped, loop.dataset, loop.report, t0)
+    row = _metrics_row(stage, loop.agent, loop.labels_used, n_pairs, taught, loop.dataset, loop.report)
     if stage > 0:
         loop.result = _evaluate(config, run, loop)
         row.update(eval_proxy_return=loop.result.proxy_return, eval_env_return=loop.result.env_return)
@@ -882,17 +969,17 @@ def _stage(config: RLHFConfig, run: RunDir, loop: _Loop) -> dict[str, Any]:
     return row
 
 
-def _label(config: RLHFConfig, loop: _Loop, n_pairs: int) -> int:
-    """Query ``n_pairs`` labels on new segments and add them to the dataset; the number skipped."""
+def _label(config: RLHFConfig, loop: _Loop, n_pairs: int) -> dict[str, Any]:
+    """Query ``n_pairs`` labels on new segments and add them to the dataset; the stage's teaching counts."""
     policy = "random" if loop.stage == 0 else loop.agent
-    segs, pairs, labels, skipped = _query(config, loop.stage, n_pairs, policy, loop.model, loop.rng)
-    provenance = {**config.oracle_obj.provenance(), "stage": loop.stage, "n_queried": n_pairs}
+    segs, pairs, labels, info = _query(config, loop.stage, n_pairs, policy, loop.model, loop.rng, loop.teacher)
+    provenance = {**info.pop("provenance"), "stage": loop.stage, "n_queried": n_pairs}
     if loop.dataset is None:
         loop.dataset = PreferenceDataset(segs, pairs, labels, provenance=[provenance])
     else:
         loop.dataset.append(segments=segs, pairs=pairs, labels=labels, provenance=provenance)
     loop.labels_used += n_pairs
-    return skipped
+    return info
 
 
 def _update_model(config: RLHFConfig, loop: _Loop) -> None:
@@ -979,17 +1066,16 @@ def _metrics_row(
     agent: BaseAlgorithm,
     labels_used: int,
     n_pairs: int,
-    skipped: int,
+    taught: Mapping[str, Any],
     dataset: PreferenceDataset,
     report: Any,
-    t0: float,
 ) -> dict[str, Any]:
     row: dict[str, Any] = {
         "stage": stage,
         "timesteps": int(agent.num_timesteps),
         "labels": labels_used,
         "labels_stage": n_pairs,
-        "labels_skipped": skipped,
+        **taught,
         "dataset_pairs": len(dataset),
     }
     if report is not None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import ipaddress
+import json
 import secrets
 import signal
 import threading
@@ -47,16 +48,27 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from rewardlab import suite
 from rewardlab.errors import ConfigError, MissingDependencyError, message
 from rewardlab.preferences._clips import render_segment, write_clip
-from rewardlab.preferences._dataset import LABEL_WORDS, PreferenceDataset
+from rewardlab.preferences._dataset import HEADER, LABEL_WORDS, PreferenceDataset
 from rewardlab.preferences._labelling import LabelConflict, LabelLog, LabelQueue, disagreements, merge_labels
 
-__all__ = ["QUESTION", "check_bind", "create_app", "is_loopback", "serve"]
+__all__ = [
+    "LOOPBACK_HOSTS",
+    "QUESTION",
+    "allowed_hosts_for",
+    "check_bind",
+    "create_app",
+    "is_loopback",
+    "serve",
+    "waiting_app",
+]
 
 QUESTION = "Which segment is better at the task?"
 """The question the page asks about every pair."""
 CLIP_FORMAT = "gif1"
 """Names how clips are drawn (:func:`render_segment` + :func:`write_clip`); part of every clip version."""
 TOKEN_HEADER = "X-Rewardlab-Token"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+"""The ``Host`` headers a server bound to a loopback address accepts."""
 _LABELLER = r"^[A-Za-z0-9_.-]{1,64}$"
 _CSP = "default-src 'self'; img-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'"
 _STATIC = ("index.html", "app.js", "style.css")
@@ -89,6 +101,11 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def allowed_hosts_for(host: str) -> tuple[str, ...]:
+    """The ``Host`` headers to accept when bound to ``host`` (loopback names only, or any with a token)."""
+    return LOOPBACK_HOSTS if is_loopback(host) else ("*",)
 
 
 def check_bind(host: str, token: str | None) -> None:
@@ -166,57 +183,13 @@ def _static(name: str) -> Path:
     return Path(str(resources.files("rewardlab.preferences") / "static" / name))
 
 
-def create_app(
-    dataset_dir: str | Path,
-    *,
-    queries: str | Path | None = None,
-    token: str | None = None,
-    repeats: int = 1,
-    fps: float = 20,
-    size: tuple[int, int] | None = (240, 240),
-    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1", "[::1]"),
+def _page_app(
+    token: str | None,
+    allowed_hosts: tuple[str, ...],
+    lifespan: Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
-    """The labelling app of one dataset; it holds the dataset's label log open until it shuts down.
-
-    Args:
-        dataset_dir: a dataset directory (:meth:`PreferenceDataset.save`).
-        queries: the pairs to label (default: ``DATASET/queries.csv``).
-        token: when set, every request must carry it (``?token=`` or the ``X-Rewardlab-Token`` header).
-        repeats: labels wanted per pair, from different labellers (2+ measures agreement).
-        fps: frames per second of the clips.
-        size: ``(width, height)`` of each clip.
-        allowed_hosts: the ``Host`` headers accepted (guards against DNS rebinding); add the
-            address you bind when it is not a loopback one.
-
-    Raises:
-        ConfigError: no dataset or queries file, a bad ``repeats``.
-        RunBusyError: another server has this dataset open.
-    """
-    root = Path(dataset_dir)
-    dataset = PreferenceDataset.load(root)
-    pairs = _read_queue(Path(queries) if queries is not None else root / "queries.csv")
-    if len(pairs) and (pairs.min() < 0 or pairs.max() >= len(dataset.segments)):
-        raise ConfigError(message("queries", f"segment indices in [0, {len(dataset.segments)})", str(queries)))
-    clips = _Clips(dataset, root / "clips", fps, size)
-    log = LabelLog(root)
-    try:
-        queue = LabelQueue(
-            log,
-            pairs,
-            repeats,
-            clip_version=lambda pid: f"{CLIP_FORMAT}:" + "/".join(clips.version(int(s)) for s in pairs[pid]),
-        )
-    except BaseException:
-        log.close()
-        raise
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        log.close()
-
+    """A FastAPI app with the page (``/``, ``/static/*``), the host and token guards and the error handlers."""
     app = FastAPI(title="rewardlab labelling", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.log, app.state.queue, app.state.dataset = log, queue, dataset
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
 
     @app.middleware("http")
@@ -251,6 +224,98 @@ def create_app(
             raise HTTPException(404, f"No static file {name!r}; the page uses {', '.join(_STATIC)}.")
         return FileResponse(_static(name), media_type=_MEDIA[Path(name).suffix])
 
+    return app
+
+
+def waiting_app(
+    text: str,
+    *,
+    token: str | None = None,
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
+    env: str = "",
+    description: str = "",
+) -> FastAPI:
+    """The page with nothing to label yet: ``/api/next`` answers ``{"done": true, "waiting": true, "message": text}``.
+
+    What the online loop's server shows between two stages (the agent is training); the page
+    polls and shows the next stage's pairs when they are published.
+    """
+    app = _page_app(token, allowed_hosts)
+    progress = {"labelled": 0, "total": 0, "mine": 0, "per_minute": None, "labellers": 0}
+
+    @app.get("/api/info")
+    def info() -> dict[str, Any]:
+        return {"env": env, "description": description, "question": QUESTION, "caption": text, "n_pairs": 0}
+
+    @app.get("/api/next")
+    def next_pair(labeller: Annotated[str, Query(pattern=_LABELLER)]) -> dict[str, Any]:
+        return {"done": True, "waiting": True, "message": text, "progress": progress}
+
+    @app.get("/api/progress")
+    def progress_(labeller: Annotated[str | None, Query(pattern=_LABELLER)] = None) -> dict[str, Any]:
+        return progress
+
+    return app
+
+
+def create_app(
+    dataset_dir: str | Path,
+    *,
+    queries: str | Path | None = None,
+    token: str | None = None,
+    repeats: int = 1,
+    fps: float = 20,
+    size: tuple[int, int] | None = (240, 240),
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
+    caption: str = "",
+    done_text: str = "",
+) -> FastAPI:
+    """The labelling app of one dataset; it holds the dataset's label log open until it shuts down.
+
+    Args:
+        dataset_dir: a dataset directory (:meth:`PreferenceDataset.save`).
+        queries: the pairs to label (default: ``DATASET/queries.csv``).
+        token: when set, every request must carry it (``?token=`` or the ``X-Rewardlab-Token`` header).
+        repeats: labels wanted per pair, from different labellers (2+ measures agreement).
+        fps: frames per second of the clips.
+        size: ``(width, height)`` of each clip.
+        allowed_hosts: the ``Host`` headers accepted (guards against DNS rebinding); add the
+            address you bind when it is not a loopback one.
+        caption: a line the page shows above the clips (the online loop: which stage asks).
+        done_text: what the page says once every pair is labelled (default: the page's own line).
+
+    Raises:
+        ConfigError: no dataset or queries file, a bad ``repeats``.
+        RunBusyError: another server has this dataset open.
+    """
+    root = Path(dataset_dir)
+    dataset = PreferenceDataset.load(root)
+    pairs = _read_queue(Path(queries) if queries is not None else root / "queries.csv")
+    if len(pairs) and (pairs.min() < 0 or pairs.max() >= len(dataset.segments)):
+        raise ConfigError(message("queries", f"segment indices in [0, {len(dataset.segments)})", str(queries)))
+    clips = _Clips(dataset, root / "clips", fps, size)
+    log = LabelLog(root)
+    try:
+        queue = LabelQueue(
+            log,
+            pairs,
+            repeats,
+            clip_version=lambda pid: f"{CLIP_FORMAT}:" + "/".join(clips.version(int(s)) for s in pairs[pid]),
+        )
+    except BaseException:
+        log.close()
+        raise
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        log.close()
+
+    app = _page_app(token, allowed_hosts, lifespan)
+    app.state.log, app.state.queue, app.state.dataset = log, queue, dataset
+    # the clips' URLs change with the data (the online loop serves one dataset a stage, same segment ids)
+    tag = str(json.loads((root / HEADER).read_text(encoding="utf-8")).get("sha256", ""))[:12]
+
     @app.get("/api/info")
     def info() -> dict[str, Any]:
         env = suite.get(dataset.env)
@@ -258,6 +323,7 @@ def create_app(
             "env": dataset.env,
             "description": env.description,
             "question": QUESTION,
+            "caption": caption,
             "n_pairs": len(pairs),
             "repeats": repeats,
             "keys": {
@@ -274,14 +340,15 @@ def create_app(
     def next_pair(labeller: Annotated[str, Query(pattern=_LABELLER)]) -> dict[str, Any]:
         pid = queue.next_pair(labeller)
         if pid is None:
-            return {"done": True, "progress": queue.progress(labeller)}
+            return {"done": True, "message": done_text, "progress": queue.progress(labeller)}
         left, right = (int(s) for s in pairs[pid])
         return {
             "done": False,
+            "queue": tag,
             "pair_id": pid,
             "left": left,
             "right": right,
-            "clips": {"left": f"/api/clips/{left}.gif", "right": f"/api/clips/{right}.gif"},
+            "clips": {"left": f"/api/clips/{left}.gif?d={tag}", "right": f"/api/clips/{right}.gif?d={tag}"},
             "progress": queue.progress(labeller),
         }
 
@@ -367,7 +434,7 @@ def serve(
         ConfigError: a non-loopback ``host`` without a token; as :func:`create_app`.
     """
     check_bind(host, token)
-    hosts = ("127.0.0.1", "localhost", "::1", "[::1]") if is_loopback(host) else ("*",)
+    hosts = allowed_hosts_for(host)
     app = create_app(dataset_dir, token=token, allowed_hosts=hosts, **app_kwargs)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")

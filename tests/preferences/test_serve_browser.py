@@ -1,13 +1,8 @@
-"""The labelling page in a real browser: headless Chromium driven by Selenium.
-
-Needs Debian's ``chromium`` and ``chromium-driver`` (``apt-get install -y --no-install-recommends
-chromium chromium-driver``); without them the test skips and says so. No browser is downloaded.
-"""
+"""The labelling page in a real browser: headless Chromium driven by Selenium (:mod:`_browser`)."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -15,22 +10,16 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from test_serve import events, free_port, make_dataset  # tests/preferences is on sys.path (rootdir import)
+from _browser import NEEDS_CHROMIUM, browser, webdriver  # tests/preferences is on sys.path (rootdir import)
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+from test_serve import events, free_port, make_dataset
 
 from rewardlab.preferences import create_app
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed: pip install selenium")
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
-DRIVER = shutil.which("chromedriver")
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or DRIVER is None,
-    reason="no headless Chromium: apt-get install -y --no-install-recommends chromium chromium-driver",
-)
+pytestmark = NEEDS_CHROMIUM
+__all__ = ["browser"]  # the fixture, imported
 
 
 @pytest.fixture
@@ -49,20 +38,6 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     finally:
         server.should_exit = True
         thread.join(20)
-
-
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=str(DRIVER)))
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def _wait_for_labels(dataset: Path, n: int, kind: str = "label") -> list[dict]:

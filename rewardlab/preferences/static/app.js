@@ -12,6 +12,7 @@
   $("labeller").value = labeller;
   let current = null;
   let busy = false;
+  let poll = null;  // while there is nothing to label: ask again (the online loop publishes its next stage)
 
   function withToken(url) {
     return token ? url + (url.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token) : url;
@@ -36,15 +37,35 @@
       p.labelled + " of " + p.total + " labelled · yours: " + p.mine + " · " + rate + " labels/min";
   }
 
+  function schedule(ms) {
+    clearTimeout(poll);
+    poll = setTimeout(() => act(async () => {}), ms);
+  }
+
   async function next() {
-    const data = await api("GET", "/api/next?labeller=" + encodeURIComponent(labeller));
+    let data;
+    try {
+      data = await api("GET", "/api/next?labeller=" + encodeURIComponent(labeller));
+    } catch (err) {
+      current = null;
+      $("pair").hidden = true;
+      schedule(2000);
+      throw new Error("The labelling server is not reachable (" + err.message + "); retrying.");
+    }
     showProgress(data.progress);
     $("details").hidden = true;
     if (data.done) {
       current = null;
       $("pair").hidden = true;
       $("done").hidden = false;
+      if (data.message) $("done").textContent = data.message;
+      schedule(data.waiting ? 1000 : 3000);
       return;
+    }
+    clearTimeout(poll);
+    if (document.body.dataset.queue !== data.queue) {
+      document.body.dataset.queue = data.queue;
+      loadInfo();
     }
     current = data;
     $("pair").hidden = false;
@@ -115,10 +136,15 @@
     if (fn) { event.preventDefault(); fn(); }
   });
 
-  api("GET", "/api/info").then((info) => {
-    $("question").textContent = info.question;
-    $("task").textContent = info.env + ": " + info.description;
-    document.title = "rewardlab: " + info.env;
-  }).catch((err) => { $("status").textContent = err.message; });
+  function loadInfo() {
+    api("GET", "/api/info").then((info) => {
+      $("question").textContent = info.question;
+      $("task").textContent = info.env ? info.env + ": " + info.description : "";
+      $("caption").textContent = info.caption || "";
+      if (info.env) document.title = "rewardlab: " + info.env;
+    }).catch((err) => { $("status").textContent = err.message; });
+  }
+
+  loadInfo();
   act(async () => {});
 })();
