@@ -95,7 +95,8 @@ def fault(point: str) -> None:
     ``OSError`` of a full disk. Unset (every normal run), this is one dictionary lookup.
 
     The points are named where they are called: ``replace:<file name>`` (after writing a file,
-    before renaming it into place), ``rlhf:<step>``, ``train:<step>``, ``sweep:<step>``, ``tune:<step>``.
+    before renaming it into place), ``rlhf:<step>``, ``train:<step>``, ``sweep:<step>``, ``tune:<step>``,
+    ``serve:label`` (a label fsynced), ``human:event`` (the RLHF loop saw a person's label).
     """
     spec = os.environ.get(FAULT_VAR)
     if not spec:

@@ -18,8 +18,10 @@ folder, and ``prefs merge`` folds it like any other.
 the stage again it finds the stage's ``queries.csv``, serves the *same* pairs (it does not
 collect new segments) and counts the labels already in the log: nothing a person gave is lost.
 A stage whose wait times out raises :class:`LabelTimeout` (the run stays resumable with
-``resume=RUN`` or the same ``run_name``; the message says so), except with a synthetic ``fallback`` (``--teacher mixed``), which then labels what the
-person did not.
+``resume=RUN`` or the same ``run_name``; the message says so), except with a synthetic
+``fallback`` (``--teacher mixed``), which then labels what the person did not. The fault point
+``human:event`` (:func:`rewardlab.runs.fault`) is reached once per event the loop sees, so a test
+kills the process while it waits.
 
 **Mixed teaching** (``human_fraction`` < 1): the first ``ceil(human_fraction * n)`` pairs of a
 stage go to the page, the rest to the synthetic teacher at once. With ``human_fraction = 1`` and a
@@ -50,7 +52,7 @@ from rewardlab.preferences._dataset import PreferenceDataset
 from rewardlab.preferences._labelling import LABEL_LOG, live_labels
 from rewardlab.preferences._oracles import PreferenceOracle, label_pairs
 from rewardlab.preferences._serve import allowed_hosts_for, check_bind, create_app, waiting_app
-from rewardlab.runs import write_atomic
+from rewardlab.runs import fault, write_atomic
 
 __all__ = ["HUMAN_DIR", "HumanTeacher", "LabelTimeout", "StageLabels"]
 
@@ -343,9 +345,13 @@ class HumanTeacher:
         self.announce(f"Stage {stage}: label {len(pairs)} pairs at {self.url}  ({limit})")
         t0 = time.monotonic()
         last_note = t0
+        seen = 0
         try:
             while True:
                 events = list(self._stage_app.state.log.events)
+                for _ in range(len(events) - seen):
+                    fault("human:event")  # once per label, skip or undo the loop sees: a test kills here
+                seen = len(events)
                 labels, labellers = self._labels_of(events, pairs)
                 skips = {(int(e["left"]), int(e["right"])) for e in events if e.get("event") == "skip"}
                 skipped = np.array([p in skips for p in keys], dtype=bool)

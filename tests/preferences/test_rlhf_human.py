@@ -9,6 +9,9 @@ higher one.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -183,3 +186,35 @@ def test_cli_teacher_mixed_runs_and_prints_where_to_label(tmp_path: Path, capsys
     out = capsys.readouterr().out
     assert f"Teacher: a person at http://127.0.0.1:{port}/" in out
     assert f"label 1 pairs at http://127.0.0.1:{port}/" in out
+
+
+def test_kill_9_while_waiting_then_resume_keeps_every_label_given(tmp_path: Path) -> None:
+    """A real kill -9 of the RLHF process (at the fault point ``human:event``), then ``--resume``."""
+    port = free_port()
+    args = [sys.executable, "-m", "rewardlab.cli", "rlhf", "--env", "cartpole", "--timesteps", "256", "--labels", "12"]
+    args += ["--iterations", "3", "--segment-length", "10", "--ensemble", "2", "--hidden", "16"]
+    args += ["--reward-epochs", "2", "--n-envs", "2", "--eval-episodes", "1", "--no-progress"]
+    args += ["--set", "n_steps=32", "--set", "batch_size=64", "--set", "n_epochs=1", "--teacher", "human"]
+    args += ["--port", str(port), "--runs-dir", str(tmp_path), "--run-name", "killed"]
+    alice = Labeller(f"http://127.0.0.1:{port}", name="alice")
+    alice.start()
+    # the 3rd label seen is stage 1's 2nd: the process dies with it fsynced, the stage uncommitted
+    env = {**os.environ, "REWARDLAB_FAULT": "human:event#3=kill"}
+    killed = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    alice.halt.set()
+    alice.join(10)
+    assert killed.returncode == 137, killed.stderr
+    run_dir = tmp_path / "rlhf" / "killed"
+    stage1 = run_dir / "human" / "stage_001"
+    given = [e for e in read_jsonl(stage1 / "labels.jsonl") if e["event"] == "label"]
+    assert len(given) >= 2 and json.loads((run_dir / "state.json").read_text())["stage"] == 0
+
+    bob = Labeller(f"http://127.0.0.1:{port}", name="bob")
+    bob.start()
+    resumed = subprocess.run([*args, "--resume", str(run_dir)], capture_output=True, text=True, timeout=300)
+    bob.halt.set()
+    assert resumed.returncode == 0, resumed.stderr
+    log = [e for e in read_jsonl(stage1 / "labels.jsonl") if e["event"] == "label"]
+    assert log[: len(given)] == given and {e["labeller"] for e in log[len(given) :]} <= {"bob"}
+    dataset = PreferenceDataset.load(run_dir / "dataset")
+    assert len(dataset) == 12 and sum(p.get("n_human", 0) for p in dataset.provenance) == 12
