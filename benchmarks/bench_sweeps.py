@@ -2,12 +2,16 @@
 
 Targets: local with 2 workers >= 1.8x the serial throughput; Ray >= 0.9x the local backend.
 Each trial is PPO on CartPole with the suite's preset (8 envs), ``--timesteps`` steps
-(about 20 s each on one core of a 2-vCPU VM at the default). Every mode writes to its own fresh
+(about 20 s each on one core of a 2-vCPU VM at the default). Every run writes to its own fresh
 directory, so nothing is skipped; wall times include starting the workers (spawned processes
 importing torch, or a Ray instance), which is what a user waits for.
 
-    .venv/bin/python benchmarks/bench_sweeps.py              # ~4 minutes
-    .venv/bin/python benchmarks/bench_sweeps.py --quick      # ~1 minute, noisy
+The modes are interleaved in rounds (serial, local, ray; the next round starts one mode later),
+so a drift in the machine's load touches every mode alike; each ratio is printed as the ratio of
+the medians and as the paired per-round ratios (median [min..max]), like the other benchmarks.
+
+    .venv/bin/python benchmarks/bench_sweeps.py              # 3 rounds, ~12 minutes
+    .venv/bin/python benchmarks/bench_sweeps.py --quick      # 2 rounds of short trials, ~2 minutes, noisy
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -44,21 +49,35 @@ def _spec(timesteps: int) -> SweepSpec:
 
 def _run(label: str, root: Path, spec: SweepSpec, **kwargs: object) -> float:
     start = time.perf_counter()
-    result = run_sweep(spec, runs_dir=root / label, progress=False, **kwargs)  # type: ignore[arg-type]
+    result = run_sweep(spec, runs_dir=root, progress=False, **kwargs)  # type: ignore[arg-type]
     wall = time.perf_counter() - start
     if result.done != 4:
         sys.exit(f"{label}: only {result.done} of 4 trials finished: {result.failures}")
-    print(f"{label:<18} {wall:8.1f} s   {4 / wall * 60:6.2f} trials/min", flush=True)
+    print(f"  {label:<18} {wall:8.1f} s   {4 / wall * 60:6.2f} trials/min", flush=True)
     return wall
+
+
+def _ratio(name: str, fast: list[float], slow: list[float], target: float) -> bool:
+    """Print throughput ``fast`` over ``slow`` (walls: slow / fast), median and paired per round."""
+    ratio = statistics.median(slow) / statistics.median(fast)
+    paired = [s / f for s, f in zip(slow, fast, strict=True)]
+    ok = ratio >= target
+    print(
+        f"{name:<28} {ratio:5.2f}x   paired per round {statistics.median(paired):.2f}x "
+        f"[{min(paired):.2f}..{max(paired):.2f}]   target >= {target}x   {'ok' if ok else 'MISSED'}"
+    )
+    return ok
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--timesteps", type=int, default=None, help="steps per trial (default 60000; quick 6000)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3; quick 2)")
     parser.add_argument("--quick", action="store_true", help="short trials: a smoke run with noisy ratios")
-    parser.add_argument("--no-ray", action="store_true", help="skip the Ray run")
+    parser.add_argument("--no-ray", action="store_true", help="skip the Ray runs")
     args = parser.parse_args()
     timesteps = args.timesteps or (6000 if args.quick else 60000)
+    rounds = args.rounds or (2 if args.quick else 3)
     import torch
 
     torch.set_num_threads(1)
@@ -66,36 +85,23 @@ def main() -> int:
     print(f"{platform.platform()}  python {platform.python_version()}  torch {torch.__version__}  usable CPUs {cpus}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average {load:.2f}" + ("  (busy machine: ratios will be noisy)" if load > 0.5 else ""))
-    print(f"4 trials: cartpole PPO preset, {timesteps} timesteps each\n")
+    print(f"4 trials: cartpole PPO preset, {timesteps} timesteps each; {rounds} interleaved rounds\n")
     spec = _spec(timesteps)
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        serial = _run("serial (1 proc)", root, spec, workers=1)
-        local = _run("local, 2 workers", root, spec, workers=2)
-        ray_wall = warm = None
-        if not args.no_ray:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ray_wall = _run("ray, 2 CPUs", root, spec, backend="ray", workers=2)
-                # Again with the instance started beforehand (a cluster that is already up): this
-                # leaves out Ray's own start-up, a fixed cost of a few seconds on a small machine.
-                import ray
-
-                ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-                warm = _run("ray, instance up", root, spec, backend="ray", workers=2)
-                ray.shutdown()
+    modes: dict[str, dict[str, object]] = {"serial": {"workers": 1}, "local": {"workers": 2}}
+    if not args.no_ray:
+        modes["ray"] = {"backend": "ray", "workers": 2}
+    walls: dict[str, list[float]] = {m: [] for m in modes}
+    names = list(modes)
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Ray's start-up warnings
+        for r in range(rounds):
+            print(f"round {r + 1}")
+            for mode in names[r % len(names) :] + names[: r % len(names)]:
+                walls[mode].append(_run(mode, Path(tmp) / f"{mode}{r}", spec, **modes[mode]))
     print()
-    ok = True
-    ratio = serial / local
-    verdict = "ok" if ratio >= 1.8 else "MISSED"
-    ok &= verdict == "ok"
-    print(f"local(2)/serial throughput  {ratio:5.2f}x   target >= 1.8x   {verdict}")
-    if ray_wall is not None:
-        ratio = local / ray_wall
-        verdict = "ok" if ratio >= 0.9 else "MISSED"
-        ok &= verdict == "ok"
-        print(f"ray/local throughput        {ratio:5.2f}x   target >= 0.9x   {verdict}")
-        print(f"ray (instance up)/local     {local / warm:5.2f}x   (Ray start-up excluded; for information)")
+    ok = _ratio("local(2)/serial throughput", walls["local"], walls["serial"], 1.8)
+    if "ray" in walls:
+        ok &= _ratio("ray/local throughput", walls["ray"], walls["local"], 0.9)
     return 0 if ok else 1
 
 
