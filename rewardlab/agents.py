@@ -7,8 +7,11 @@ Layer: above :mod:`rewardlab.wrappers`, beside :mod:`rewardlab.evaluation`: it i
 wrappers, :mod:`rewardlab.rewards`, :mod:`rewardlab.data` and the ground floor, nothing higher.
 
 Presets live in the top-level ``agents/`` folder (installed as ``rewardlab_agents``), one TOML
-file per algorithm: a ``[default]`` table and one table per suite env overriding it. Values are
-rl-baselines3-zoo's tuned hyperparameters. Any key can be overridden by keyword.
+file per algorithm of :data:`ALGORITHMS` (ppo, sac, dqn, a2c, td3, ddpg): a ``[default]`` table
+and one table per suite env overriding it. Values are rl-baselines3-zoo's tuned hyperparameters.
+Any key can be overridden by keyword. Besides SB3's keywords, the off-policy algorithms for
+continuous actions take the zoo's ``noise_type`` (``"normal"`` or ``"ornstein-uhlenbeck"``) and
+``noise_std``, which :func:`make` turns into SB3's ``action_noise`` as the zoo does.
 
 Values are checked when a preset is loaded (:func:`preset`, :func:`check_hyperparams`): each
 SB3 keyword rewardlab knows has a declared type and range (``gamma`` in ``(0, 1]``,
@@ -41,6 +44,7 @@ import numpy as np
 import torch.nn as nn
 from pydantic import BeforeValidator, ConfigDict, Field, create_model
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.noise import ActionNoise, NormalActionNoise, OrnsteinUhlenbeckActionNoise
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_wrapper
 
@@ -87,8 +91,11 @@ PresetInt = Annotated[Annotated[int, Int(1)] | None, Hint(expect="a positive int
 """A config field holding a count (timesteps, envs, evaluation frequency) that None leaves to the preset."""
 _RUN_KEYS = {"policy", "n_envs", "n_timesteps", "normalize"}
 _ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "elu": "ELU", "leaky_relu": "LeakyReLU", "gelu": "GELU"}
-_DEFAULTS_ONLY = {"a2c", "td3"}
-"""Algorithms without a shipped preset file: they train with SB3's defaults (and the overrides)."""
+_NOISE_KEYS = ("noise_type", "noise_std")
+"""The zoo's exploration-noise keys (sac, td3, ddpg): :func:`make` builds SB3's ``action_noise`` from them."""
+_NOISE_TYPES = ("normal", "ornstein-uhlenbeck")
+_CONTINUOUS_ONLY = ("sac", "td3", "ddpg")
+"""Algorithms that need a Box action space."""
 _SET_BY_REWARDLAB = {"env", "seed", "device", "verbose", "tensorboard_log", "_init_setup_model"}
 """SB3 keywords that :func:`make` passes itself (a hyperparameter of that name would clash)."""
 _NONE_IS_A_VALUE = {"clip_range_vf", "target_kl"}
@@ -258,6 +265,10 @@ _OFF_POLICY: dict[str, Any] = {
     "optimize_memory_usage": StrictBool,
     "n_steps": PositiveInt,
 }
+_NOISE: dict[str, Any] = {
+    "noise_type": Annotated[str, OneOf(_NOISE_TYPES, "an action-noise type: 'normal' or 'ornstein-uhlenbeck'")],
+    "noise_std": NonNegativeFloat,
+}
 HYPERPARAMETER_TYPES: dict[str, dict[str, Any]] = {
     "ppo": {
         **_ON_POLICY,
@@ -276,13 +287,16 @@ HYPERPARAMETER_TYPES: dict[str, dict[str, Any]] = {
         "use_sde": StrictBool,
         "sde_sample_freq": _SdeSampleFreq,
         "use_sde_at_warmup": StrictBool,
+        **_NOISE,
     },
     "td3": {
         **_OFF_POLICY,
         "policy_delay": PositiveInt,
         "target_policy_noise": NonNegativeFloat,
         "target_noise_clip": NonNegativeFloat,
+        **_NOISE,
     },
+    "ddpg": {**_OFF_POLICY, **_NOISE},
     "dqn": {
         **_OFF_POLICY,
         "target_update_interval": PositiveInt,
@@ -311,7 +325,7 @@ def check_hyperparams(algo: str, values: Mapping[str, Any], where: str = "hyperp
     SB3's own default (``clip_range_vf``, ``target_kl``: off).
 
     Args:
-        algo: ``ppo``, ``sac``, ``dqn``, ``a2c`` or ``td3``.
+        algo: ``ppo``, ``sac``, ``dqn``, ``a2c``, ``td3`` or ``ddpg``.
         values: hyperparameters as the user wrote them (overrides or a preset table).
         where: prefix of the field path in the message (``hyperparams``: ``hyperparams.gamma``;
             ``agents.sac`` for a sweep's agent table).
@@ -428,7 +442,7 @@ def preset(
     ``<where>.<key>``, the preset file's ``<table>.<key>`` and the file.
 
     Args:
-        algo: ``ppo``, ``sac``, ``dqn`` (shipped presets), ``a2c`` or ``td3`` (SB3's defaults).
+        algo: ``ppo``, ``sac``, ``dqn``, ``a2c``, ``td3`` or ``ddpg`` (each has a shipped preset file).
         env: suite env (name or object); envs without a table get ``[default]``.
         overrides: keys replacing the preset's (``n_envs``, ``learning_rate``, ...).
         file: a TOML file in the same format to use instead of the shipped one.
@@ -444,16 +458,14 @@ def preset(
     if algo_key not in ALGORITHMS:
         raise unknown("agent", algo, ALGORITHMS, "an SB3 algorithm name")
     env_name = suite.get(env).name
-    path = Path(file) if file is not None else _preset_file(algo_key, missing_ok=algo_key in _DEFAULTS_ONLY)
-    if path is None:  # no shipped preset: SB3's defaults
-        tables: dict[str, Any] = {}
-    elif not path.is_file():
+    path = Path(file) if file is not None else _preset_file(algo_key)
+    tables: dict[str, Any]
+    if path is None or not path.is_file():
         raise ConfigError(message("agent_config", "a readable TOML file", str(path), "Check the path."))
-    else:
-        try:
-            tables = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(message("agent_config", "valid TOML", str(path), f"Fix the file: {exc}.")) from exc
+    try:
+        tables = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(message("agent_config", "valid TOML", str(path), f"Fix the file: {exc}.")) from exc
     used = [name for name in ("default", env_name) if name in tables]
     for name in used:
         if not isinstance(tables[name], Mapping):
@@ -509,10 +521,22 @@ def check(p: AgentPreset, action_space: Any) -> None:
     """
     if p.algo == "dqn" and not isinstance(action_space, gym.spaces.Discrete):
         raise ConfigError(message("agent", "an algorithm for continuous actions", p.algo, "Use 'sac' or 'ppo' here."))
-    if p.algo in ("sac", "td3") and not isinstance(action_space, gym.spaces.Box):
+    if p.algo in _CONTINUOUS_ONLY and not isinstance(action_space, gym.spaces.Box):
         raise ConfigError(message("agent", "an algorithm for discrete actions", p.algo, "Use 'ppo' or 'dqn' here."))
     cls = ALGORITHMS[p.algo]
     params = set(inspect.signature(cls.__init__).parameters) - {"self", "policy"} - _SET_BY_REWARDLAB
+    noise = [key for key in _NOISE_KEYS if key in p.kwargs]
+    if noise and p.algo not in _CONTINUOUS_ONLY:
+        raise ConfigError(
+            message(noise[0], f"left out for {p.algo} (exploration noise is for sac, td3, ddpg)", p.kwargs[noise[0]])
+        )
+    if noise and "action_noise" in p.kwargs:
+        raise ConfigError(message("action_noise", "left out with noise_type/noise_std (they build it)", "both"))
+    if "noise_type" in p.kwargs and "noise_std" not in p.kwargs:
+        raise ConfigError(message("noise_std", "set with noise_type", None, "Write noise_std = 0.1."))
+    if "noise_std" in p.kwargs and "noise_type" not in p.kwargs:
+        raise ConfigError(message("noise_type", "set with noise_std", None, "Write noise_type = 'normal'."))
+    params |= set(noise)
     for key in p.kwargs:
         if key in _SET_BY_REWARDLAB:
             raise ConfigError(
@@ -563,6 +587,8 @@ def _resolve_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
                 raise ConfigError(message(key, "a number or 'lin_<number>'", value)) from exc
         elif key == "train_freq" and isinstance(value, list):
             value = tuple(value)
+        elif key in _NOISE_KEYS:
+            continue  # built into action_noise by make(), which knows the action space
         elif key == "policy_kwargs":
             value = dict(value)
             act = value.get("activation_fn")
@@ -588,7 +614,7 @@ def make(
     """An SB3 model with the suite's preset hyperparameters for ``env``.
 
     Args:
-        algo: ``ppo``, ``sac``, ``dqn``, ``a2c`` or ``td3``.
+        algo: ``ppo``, ``sac``, ``dqn``, ``a2c``, ``td3`` or ``ddpg``.
         env: a VecEnv from :func:`rewardlab.make_vec_env` (its suite env selects the preset).
         seed: seed of the model's RNGs.
         preset_file: a TOML preset file to use instead of the shipped one.
@@ -609,6 +635,8 @@ def make(
     cls = ALGORITHMS[p.algo]
     check(p, env.action_space)
     kwargs = _resolve_kwargs(p.kwargs)
+    if p.kwargs.get("noise_type") is not None:
+        kwargs["action_noise"] = _action_noise(p.kwargs["noise_type"], p.kwargs["noise_std"], env.action_space)
     n_steps = kwargs.get("n_steps", 2048)
     if p.algo == "ppo" and kwargs.get("normalize_advantage", True) and n_steps * env.num_envs < 2:
         raise ConfigError(
@@ -633,6 +661,13 @@ def make(
                 stacklevel=2,
             )
     return cls(p.policy, env, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose, device=device, **kwargs)
+
+
+def _action_noise(kind: str, std: float, action_space: gym.Space[Any]) -> ActionNoise:
+    """The zoo's exploration noise: mean 0, ``std`` on every action dim (of SB3's [-1, 1] actions)."""
+    n = int(np.prod(action_space.shape or (1,)))  # check() made sure it is a Box
+    cls = NormalActionNoise if kind == "normal" else OrnsteinUhlenbeckActionNoise
+    return cls(mean=np.zeros(n), sigma=float(std) * np.ones(n))
 
 
 def relabel_replay_buffer(agent: Any, fn: RewardFunction) -> int:

@@ -16,6 +16,17 @@ D_S and D_A for EPIC, uniform π for STARC-VAL) and the intervals collapse to th
 they are estimated from sampled transitions (:func:`rewardlab.metrics.estimate_distances` on
 :func:`rewardlab.data.sample_transitions`).
 
+The default metric is STARC-VAL: it is 0 exactly when two rewards order every policy the same way
+(up to potential shaping, S'-redistribution and positive scaling), it bounds regret from above and
+below (Skalse et al., ICLR 2024), it reads only transitions the env can make, and it sees
+termination. EPIC (``metric="epic"``) has none of these guarantees, reads rewards on impossible
+transitions, and takes a constant per-step reward (CartPole's +1) for no reward at all.
+
+A distance to a *trivial* reward -- canonical form 0 (STARC) or constant (EPIC), i.e. a reward that
+orders no policies for that metric -- is undefined: NaN, with the reason in the
+:class:`~rewardlab.metrics.Estimate`'s ``reason`` (:func:`rewardlab.metrics.undefined_reason`),
+printed as "undefined" rather than the 0.5 the metric's convention would give.
+
 Layer: above :mod:`rewardlab.metrics`, beside :mod:`rewardlab.training` (neither imports the
 other): it imports the metrics, :mod:`rewardlab.rewards`, :mod:`rewardlab.data` (the sampled
 transitions) and the ground floor. matplotlib is imported only to draw the heatmap. The sweeps
@@ -38,16 +49,26 @@ import numpy as np
 from rewardlab import suite
 from rewardlab.data import sample_transitions
 from rewardlab.errors import ConfigError, message, unknown
-from rewardlab.metrics import Estimate, epic_distance, estimate_distances, reward_table, starc_distance, tabular_model
+from rewardlab.metrics import (
+    Estimate,
+    epic_distance,
+    estimate_distances,
+    reward_table,
+    starc_distance,
+    tabular_model,
+    undefined_reason,
+)
 from rewardlab.rewards import RewardSpec, parse
 from rewardlab.runs import RunDir, software_versions, write_atomic
 
 __all__ = ["METRICS", "CompareResult", "compare"]
 
-METRICS = ("epic", "starc-val")
-"""The metric names :func:`compare` accepts."""
+METRICS = ("starc-val", "epic")
+"""The metric names :func:`compare` accepts; the first is the default."""
 
 _TITLES = {"epic": "EPIC", "starc-val": "STARC-VAL"}
+UNDEFINED = "undefined"
+"""How an undefined distance is printed."""
 
 
 @dataclass(frozen=True)
@@ -57,11 +78,12 @@ class CompareResult:
     env: str
     """Suite name of the env."""
     metric: str
-    """``"epic"`` or ``"starc-val"``."""
+    """``"starc-val"`` or ``"epic"``."""
     names: tuple[str, ...]
     """One short name per spec (file stem, ``"env"``, or the spec's label), in input order."""
     estimates: tuple[tuple[Estimate, ...], ...]
-    """``K x K`` symmetric :class:`~rewardlab.metrics.Estimate` matrix with a zero diagonal."""
+    """``K x K`` symmetric :class:`~rewardlab.metrics.Estimate` matrix with a zero diagonal (NaN, with a
+    ``reason``, for a trivial reward: every distance to it is undefined)."""
     exact: bool
     """True when computed exactly on the env's tabular MDP rather than estimated."""
     seconds: float
@@ -73,7 +95,7 @@ class CompareResult:
 
     @property
     def values(self) -> np.ndarray:
-        """``(K, K)`` point values."""
+        """``(K, K)`` point values (NaN where undefined)."""
         return np.array([[e.value for e in row] for row in self.estimates])
 
     @property
@@ -104,15 +126,25 @@ class CompareResult:
             how += ", 95% bootstrap CI"
         width = max(len(n) for n in self.names)
         cell = max(8, *(len(n) for n in self.names))
+        cell = max(cell, len(UNDEFINED))
         lines = [f"{title} distance on {self.env} ({how}); 0 = equivalent up to shaping and rescaling, 1 = negated", ""]
         lines.append(" " * width + "  " + "  ".join(f"{n:>{cell}}" for n in self.names))
         for name, row in zip(self.names, self.estimates, strict=True):
-            lines.append(f"{name:<{width}}  " + "  ".join(f"{e.value:>{cell}.3f}" for e in row))
+            lines.append(
+                f"{name:<{width}}  "
+                + "  ".join(f"{e.value:>{cell}.3f}" if e.defined else f"{UNDEFINED:>{cell}}" for e in row)
+            )
         lines.append("")
         pair_width = max(len(f"{a} vs {b}") for a, b, _ in self.pairs())
         for a, b, est in self.pairs():
+            if not est.defined:
+                lines.append(f"{a + ' vs ' + b:<{pair_width}}  {UNDEFINED}")
+                continue
             interval = "(exact)" if self.exact else f"[{est.ci_low:.3f}, {est.ci_high:.3f}]"
             lines.append(f"{a + ' vs ' + b:<{pair_width}}  {est.value:.3f}  {interval}")
+        trivial = [f"{UNDEFINED}: {row[i].reason}" for i, row in enumerate(self.estimates) if not row[i].defined]
+        if trivial:
+            lines += ["", *trivial]
         return "\n".join(lines)
 
 
@@ -142,7 +174,7 @@ def _tabular_gamma(env: suite.SuiteEnv) -> float:
 def compare(
     env: str | suite.SuiteEnv,
     specs: Sequence[RewardSpec | str | Path | Any],
-    metric: str = "epic",
+    metric: str = "starc-val",
     n: int = 2000,
     *,
     policy: Any = "random",
@@ -159,7 +191,7 @@ def compare(
     Args:
         env: suite env name or Gymnasium id.
         specs: two or more reward specs: TOML paths, ``"env"``, dicts or spec objects.
-        metric: ``"epic"`` or ``"starc-val"`` (see :mod:`rewardlab.metrics`).
+        metric: ``"starc-val"`` (default; see the module docstring for why) or ``"epic"``.
         n: transitions to sample (ignored when the env has an exact tabular model).
         policy: the coverage policy: ``"random"``, an SB3 model, a path to a ``model.zip`` or to
             a transitions ``.npz`` (see :func:`rewardlab.metrics.sample_transitions`).
@@ -192,7 +224,7 @@ def compare(
     start = time.perf_counter()
     exact = _has_tabular_model(suite_env)
     if exact:
-        estimates = _exact_matrix(parsed, suite_env, metric)
+        estimates = _exact_matrix(parsed, suite_env, metric, names)
     else:
         raw_env = suite_env.make()
         try:
@@ -204,7 +236,14 @@ def compare(
         fns = [spec.build(suite_env, spaces) for spec in parsed]
         transitions = sample_transitions(suite_env, int(n), policy, seed=seed, trust=trust)
         estimates = estimate_distances(
-            fns, transitions, metric, gamma=gamma, n_canonical=n_canonical, n_bootstrap=n_bootstrap, seed=seed
+            fns,
+            transitions,
+            metric,
+            gamma=gamma,
+            n_canonical=n_canonical,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+            names=names,
         )
     seconds = time.perf_counter() - start
     config = _config(suite_env, metric, names, parsed, specs, n, policy, seed, gamma, n_canonical, n_bootstrap, exact)
@@ -227,15 +266,25 @@ def compare(
     return replace(result, run_dir=run.path)
 
 
-def _exact_matrix(specs: list[RewardSpec], env: suite.SuiteEnv, metric: str) -> list[list[Estimate]]:
+def _exact_matrix(
+    specs: list[RewardSpec], env: suite.SuiteEnv, metric: str, names: Sequence[str]
+) -> list[list[Estimate]]:
     mdp = tabular_model(env).mdp
     tables = [reward_table(spec, env) for spec in specs]
     k = len(tables)
     size = mdp.n_states * mdp.n_actions * mdp.n_states
     method = f"{metric} (exact)"
+    why = [undefined_reason(t, mdp, "epic" if metric == "epic" else "val") for t in tables]
+    labels = [repr(name) for name in names]
     out = [[Estimate(0.0, 0.0, 0.0, size, 0, method) for _ in range(k)] for _ in range(k)]
     for i in range(k):
+        if why[i] is not None:
+            out[i][i] = Estimate.trivial([labels[i]], str(why[i]), size, 0, method)
         for j in range(i + 1, k):
+            if why[i] is not None or why[j] is not None:
+                which = [labels[x] for x in (i, j) if why[x] is not None]
+                out[i][j] = out[j][i] = Estimate.trivial(which, str(why[i] or why[j]), size, 0, method)
+                continue
             if metric == "epic":
                 value = epic_distance(tables[i], tables[j], mdp)
             else:
@@ -283,7 +332,9 @@ def _write(result: CompareResult, run: RunDir) -> None:
     run_dir = run.path
     pairs = io.StringIO()
     writer = csv.writer(pairs, lineterminator="\n")
-    writer.writerow(["reward_a", "reward_b", "value", "ci_low", "ci_high", "n", "n_canonical_samples", "method"])
+    writer.writerow(
+        ["reward_a", "reward_b", "value", "ci_low", "ci_high", "n", "n_canonical_samples", "method", "reason"]
+    )
     for a, b, est in result.pairs():
         writer.writerow(
             [
@@ -295,6 +346,7 @@ def _write(result: CompareResult, run: RunDir) -> None:
                 est.n_transitions,
                 est.n_canonical_samples,
                 est.method,
+                est.reason or "",
             ]
         )
     write_atomic(run_dir / "distances.csv", pairs.getvalue())
@@ -324,6 +376,9 @@ def _heatmap(result: CompareResult) -> bytes:
     font = 10 if k <= 5 else 8
     for i in range(k):
         for j in range(k):
+            if not result.estimates[i][j].defined:
+                ax.text(j, i, UNDEFINED, ha="center", va="center", color="black", fontsize=font)
+                continue
             text = f"{values[i, j]:.3f}"
             if not result.exact and i != j:
                 text += f"\n[{result.ci_low[i, j]:.3f}, {result.ci_high[i, j]:.3f}]"

@@ -20,8 +20,8 @@ bootstrap interval (reward pairs resampled as clusters: the 16 steps of one pair
 independent).
 
 The setup follows the authors' experiment code (lucyfarnik/starc, ``src/experiments/interpolated.py``,
-``src/env/env.py``, ``src/env/reward.py``); ``/work/shared/reference/metrics-math.md`` does not
-describe it. Choices, where that code leaves room or where this script departs from it:
+``src/env/env.py``, ``src/env/reward.py``). Choices, where that code leaves room or where this
+script departs from it:
 
 * **Transitions**: ``z ~ N(0, 1)^{S×A×S}``; τ(s, a, ·) ∝ exp(z) on the entries with z > 1 (the code's
   threshold for S < 50; 1.5 below 100, 1.8 above) and **exactly 0** elsewhere. The code puts
@@ -73,11 +73,6 @@ ZERO_TOL = 1e-9  # rewardlab.metrics' relative zero rule (standardisation and Pe
 TIE_TOL = 1e-9  # TabularMDP.optimal_policy's tie tolerance
 TRIVIAL_TOL = 1e-9  # regret's trivial-reward tolerance
 CHECK_TOL = 1e-8
-
-PAPER_CORRELATIONS: dict[str, float] = {}
-"""Published correlations with regret, by distance name. metrics-math.md records none, so the
-comparison column prints "n/a"; fill this in from the paper (Skalse et al., ICLR 2024, the random-MDP
-figure) to get the side-by-side comparison."""
 
 
 @dataclass
@@ -376,7 +371,6 @@ def correlations(
                 "pearson_r": r,
                 "ci95_low": float(lo),
                 "ci95_high": float(hi),
-                "paper_r": PAPER_CORRELATIONS.get(name, math.nan),
             }
         )
     rows.sort(key=lambda row: -np.nan_to_num(float(row["pearson_r"]), nan=-2.0))  # type: ignore[arg-type]
@@ -419,13 +413,10 @@ def scatter(path: Path, data: dict[str, np.ndarray], rows: list[dict[str, object
 
 
 def print_table(rows: list[dict[str, object]]) -> None:
-    print(f"\n{'distance':<22}{'pearson r':>10}  {'95% CI':<17}{'paper':>7}")
+    print(f"\n{'distance':<22}{'pearson r':>10}  {'95% CI'}")
     for row in rows:
-        r, lo, hi, paper = (float(row[k]) for k in ("pearson_r", "ci95_low", "ci95_high", "paper_r"))  # type: ignore[arg-type]
-        paper_s = "n/a" if math.isnan(paper) else f"{paper:.3f}"
-        print(f"{row['distance']!s:<22}{r:>10.3f}  [{lo:.3f}, {hi:.3f}]   {paper_s:>7}")
-    if not PAPER_CORRELATIONS:
-        print("paper: n/a -- metrics-math.md records no published correlations for this experiment.")
+        r, lo, hi = (float(row[k]) for k in ("pearson_r", "ci95_low", "ci95_high"))  # type: ignore[arg-type]
+        print(f"{row['distance']!s:<22}{r:>10.3f}  [{lo:.3f}, {hi:.3f}]")
 
 
 def parse(argv: Sequence[str] | None) -> Config:
@@ -436,11 +427,11 @@ def parse(argv: Sequence[str] | None) -> Config:
     for field in dataclasses.fields(Config):
         flag = "--" + field.name.replace("_", "-")
         if field.type in ("bool", bool):
-            parser.add_argument(flag, action="store_true", help=docs.get(field.name, ""))
+            parser.add_argument(flag, action="store_true", help=_escape(docs.get(field.name, "")))
         else:
             kind = {"int": int, "float": float}.get(str(field.type), str)
             parser.add_argument(
-                flag, type=kind, default=None, help=f"{docs.get(field.name, '')} (default: {field.default})"
+                flag, type=kind, default=None, help=_escape(f"{docs.get(field.name, '')} (default: {field.default})")
             )
     ns = vars(parser.parse_args(argv))
     cfg = Config(quick=ns.pop("quick"))
@@ -453,6 +444,11 @@ def parse(argv: Sequence[str] | None) -> Config:
     if not 0.0 < cfg.gamma < 1.0:
         parser.error(f"`--gamma` must be in (0, 1) (got {cfg.gamma!r})")
     return cfg
+
+
+def _escape(text: str) -> str:
+    """A help string for argparse, which %-formats it ("95 %" would raise a TypeError)."""
+    return text.replace("%", "%%")
 
 
 def _field_docs() -> dict[str, str]:

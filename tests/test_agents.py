@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import rewardlab as rl
@@ -151,7 +153,7 @@ def test_the_forms_sb3_and_the_presets_accept_pass(algo, values):
     rl.agents.check_hyperparams(algo, values)
 
 
-@pytest.mark.parametrize("algo", ["ppo", "sac", "dqn"])
+@pytest.mark.parametrize("algo", sorted(rl.agents.ALGORITHMS))
 def test_every_shipped_preset_table_passes_the_value_checks(algo):
     from rewardlab import suite
 
@@ -173,11 +175,85 @@ def test_keywords_rewardlab_passes_itself_are_refused():
         rl.agents.check(p, rl.suite.get("cartpole").make().action_space)
 
 
-def test_algorithms_without_a_preset_file_use_sb3_defaults():
-    p = rl.agents.preset("a2c", "cartpole", {"n_steps": 8})
-    assert (p.env, p.kwargs, p.n_envs) == ("default", {"n_steps": 8}, 1)
+def test_every_algorithm_the_cli_offers_has_a_preset_file():
+    # `train --agent` / `rlhf --agent` accept the names of ALGORITHMS; each must ship agents/<name>.toml.
+    assert rl.agents.algorithms() == sorted(rl.agents.ALGORITHMS) == ["a2c", "ddpg", "dqn", "ppo", "sac", "td3"]
+
+
+@pytest.mark.parametrize(
+    ("algo", "env", "expected"),
+    [
+        # the zoo's values (hyperparams/<algo>.yml), where they differ from SB3's defaults
+        ("a2c", "pendulum", {"gamma": 0.9, "n_steps": 8, "learning_rate": "lin_7e-4", "use_sde": True}),
+        ("a2c", "cartpole", {"n_steps": 5, "learning_rate": 7e-4}),
+        ("td3", "pendulum", {"gamma": 0.98, "learning_starts": 10_000, "noise_std": 0.1, "policy_delay": 2}),
+        ("ddpg", "mountaincar_continuous", {"noise_type": "ornstein-uhlenbeck", "noise_std": 0.5, "batch_size": 256}),
+    ],
+    ids=str,
+)
+def test_the_new_presets_hold_the_zoo_values(algo, env, expected):
+    p = rl.agents.preset(algo, env)
+    assert p.env == env and {k: p.kwargs[k] for k in expected} == expected
+    if algo == "a2c" and env == "pendulum":
+        assert (p.n_envs, p.n_timesteps, p.normalize_obs, p.normalize_reward) == (8, 1_000_000, True, True)
     with pytest.raises(ConfigError, match=r"`hyperparams.tau` must be a number in \(0, 1\] \(got 2\)"):
         rl.agents.preset("td3", "pendulum", {"tau": 2})
+
+
+# (algo, env): every algorithm the CLI offers, on a suite env where it applies
+OFFERED = [("ppo", "cartpole"), ("a2c", "cartpole"), ("dqn", "cartpole"), ("sac", "pendulum"), ("td3", "pendulum"),
+           ("ddpg", "pendulum"), ("a2c", "pendulum")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("algo", "env"), OFFERED, ids=str)
+def test_each_offered_agent_builds_from_its_preset_and_runs_a_few_hundred_steps(algo, env):
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    p = rl.agents.preset(algo, env)
+    venv = rl.make_vec_env(env, n_envs=min(p.n_envs, 2), seed=0)
+    # The preset as shipped, but updates start early and the nets are small, so 300 steps train.
+    small = {"policy_kwargs": {"net_arch": [32]}}
+    if algo in rl.agents.OFF_POLICY:
+        small |= {"learning_starts": 50, "batch_size": 32}
+    if algo == "ppo":
+        small |= {"n_steps": 64, "batch_size": 32}
+    model = rl.agents.make(algo, venv, seed=0, **small)
+    assert type(model) is rl.agents.ALGORITHMS[algo]
+    assert model.gamma == p.kwargs.get("gamma", 0.99)
+    model.learn(300)
+    assert model.num_timesteps >= 300
+    if algo in ("td3", "ddpg"):
+        assert isinstance(model.action_noise, NormalActionNoise)  # the zoo's noise_type = "normal", std 0.1
+        assert model.action_noise._sigma.tolist() == [0.1]
+        assert model._n_updates > 0  # trained, not just collected
+
+
+def test_ddpg_trains_from_the_command_line(tmp_path, capsys):
+    from rewardlab.cli import main
+
+    argv = ["train", "--env", "pendulum", "--agent", "ddpg", "--timesteps", "200", "--set", "learning_starts=100"]
+    assert main([*argv, "--eval-episodes", "1", "--no-progress", "--runs-dir", str(tmp_path)]) == 0
+    (run,) = (tmp_path / "train").iterdir()
+    config = json.loads((run / "config.json").read_text())
+    assert config["agent_preset"]["algo"] == "ddpg" and config["agent_preset"]["kwargs"]["noise_type"] == "normal"
+
+
+def test_exploration_noise_keys_are_checked():
+    venv = rl.make_vec_env("mountaincar_continuous", n_envs=1, seed=0)
+    model = rl.agents.make("ddpg", venv, seed=0)
+    from stable_baselines3.common.noise import OrnsteinUhlenbeckActionNoise
+
+    assert isinstance(model.action_noise, OrnsteinUhlenbeckActionNoise) and model.action_noise._sigma.tolist() == [0.5]
+    with pytest.raises(UnknownNameError, match=r"`hyperparams.noise_type` must be an action-noise type"):
+        rl.agents.preset("td3", "pendulum", {"noise_type": "gaussian"})
+    cartpole = rl.suite.get("cartpole").make().action_space
+    with pytest.raises(ConfigError, match=r"`noise_type` must be left out for ppo"):
+        rl.agents.check(rl.agents.preset("ppo", "cartpole", {"noise_type": "normal", "noise_std": 0.1}), cartpole)
+    box = rl.suite.get("pendulum").make().action_space
+    with pytest.raises(ConfigError, match=r"`noise_type` must be set with noise_std"):
+        rl.agents.check(rl.agents.preset("sac", "pendulum", {"noise_std": 0.1}), box)
+    with pytest.raises(ConfigError, match=r"`agent` must be an algorithm for discrete actions \(got 'ddpg'\)"):
+        rl.agents.make("ddpg", rl.make_vec_env("cartpole", n_envs=1, seed=0))
 
 
 def test_a_rollout_of_one_step_is_refused_before_sb3_asserts():

@@ -101,3 +101,60 @@ def test_compare_bad_input_prints_a_clear_error(tmp_path, capsys, argv, expected
     err = capsys.readouterr().err
     assert expected in err and "Traceback" not in err
     assert not (tmp_path / "compare").exists()
+
+
+CARTPOLE_SHAPED = {"kind": "shaped", "potential": "upright", "gamma": 0.99, "base": {"kind": "env"}}
+
+
+def test_epic_to_cartpoles_constant_ground_truth_is_undefined_with_the_reason(tmp_path):
+    # CartPole pays +1 on every step: EPIC's canonical form of it is exactly 0 (termination is not
+    # seen), so every distance to it used to print 0.500 [0.500, 0.500]. Now: NaN with the reason.
+    result = compare("cartpole", ["env", CARTPOLE_SHAPED], metric="epic", n=300, n_bootstrap=20, runs_dir=tmp_path)
+    est = result.estimates[0][1]
+    assert not est.defined and np.isnan([est.value, est.ci_low, est.ci_high]).all()
+    assert est.reason is not None and est.reason.startswith("'env' is trivial: its EPIC canonical form is constant")
+    # the diagonal of the trivial reward is undefined too; the shaped one is not trivial for the
+    # sampled EPIC (its potential is zeroed at termination, which the canonical samples do not see)
+    assert np.isnan(result.values[0]).all() and result.values[1, 1] == 0.0
+    table = result.table()
+    assert "0.500" not in table and f"undefined: {est.reason}" in table
+    assert "env vs shaped(env,upright)  undefined" in table
+    with (result.run_dir / "distances.csv").open() as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["value"] == "nan" and row["reason"] == est.reason
+
+
+def test_default_metric_is_starc_val_which_sees_cartpoles_survival_reward():
+    # With termination in the sample, STARC-VAL's V is not a constant's: the ground truth is not
+    # trivial, and shaping it by the pole's uprightness leaves it close to 0 (fitted V, not exact).
+    result = compare("cartpole", ["env", CARTPOLE_SHAPED, ROOT / "rewards" / "cartpole_centered.toml"], n=600,
+                     n_bootstrap=20, write=False)  # fmt: skip
+    assert result.metric == "starc-val"
+    assert all(e.defined for row in result.estimates for e in row)
+    assert result.values[0, 1] < 0.02  # measured 0.001 at n=2000
+    assert result.values[0, 2] > 0.05  # measured 0.151: a different reward
+
+
+def test_exact_distance_to_a_trivial_reward_is_undefined(capsys, tmp_path):
+    # A pure potential shaping (of a zero reward): every policy has the same return under it.
+    trivial = {"kind": "shaped", "potential": "goal_distance", "gamma": 0.99,
+               "base": {"kind": "terms", "weights": {"step_cost": 0.0}}}  # fmt: skip
+    mdp = rl.metrics.tabular_model("cliffworld").mdp
+    for metric, method in (("starc-val", "val"), ("epic", "epic")):
+        result = compare("cliffworld", ["env", trivial], metric=metric, write=False)
+        est = result.estimates[0][1]
+        assert result.exact and not est.defined and result.values[0, 0] == 0.0
+        assert est.reason == f"{result.names[1]!r} is trivial: {rl.metrics.undefined_reason(trivial, mdp, method)}"
+        # the paper's convention that the library functions keep: the standardised trivial reward is 0
+        table = rl.metrics.reward_table(trivial, "cliffworld")
+        distance = rl.metrics.starc_distance if method == "val" else rl.metrics.epic_distance
+        assert distance(rl.metrics.reward_table("env", "cliffworld"), table, mdp) == pytest.approx(0.5)
+    assert main(["compare", "--env", "cliffworld", "env", "env", "--runs-dir", str(tmp_path)]) == 0
+    assert "undefined" not in capsys.readouterr().out  # the ground truth itself is not trivial
+
+
+def test_compare_help_says_why_starc_val_is_the_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    out = capsys.readouterr().out
+    assert "default: starc-val" in out and "The default metric is STARC-VAL, because" in out

@@ -20,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from pydantic import AfterValidator
-from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
+from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize, unwrap_vec_wrapper
 
@@ -44,7 +44,14 @@ __all__ = [
     "policy_kwargs",
 ]
 
-ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "dqn": DQN, "a2c": A2C, "td3": TD3}
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {
+    "ppo": PPO,
+    "sac": SAC,
+    "dqn": DQN,
+    "a2c": A2C,
+    "td3": TD3,
+    "ddpg": DDPG,
+}
 """The SB3 algorithms rewardlab trains, by preset name."""
 
 OFF_POLICY = frozenset({"sac", "td3", "dqn", "ddpg"})

@@ -8,7 +8,9 @@ The metrics compare two reward functions on a finite MDP, as arrays over transit
 * :func:`epic_distance` -- EPIC (Gleave et al., ICLR 2021);
 * :func:`dard_distance` -- DARD (Wulfe et al., ICLR 2022);
 * :func:`canonicalize` -- the canonicalisations themselves;
-* :func:`regret` -- exact normalised regret, the ground truth the distances are meant to bound.
+* :func:`regret` -- exact normalised regret, the ground truth the distances are meant to bound;
+* :func:`undefined_reason` -- why a distance to a trivial reward (canonical form 0 or constant)
+  means nothing, or None.
 
 Also owns the exact tabular models of the suite's finite envs (:func:`tabular_model`,
 :class:`TabularEnvModel`, :func:`reward_table`: any reward spec as an ``(S, A, S)`` table) and the
@@ -38,7 +40,7 @@ from __future__ import annotations
 
 from rewardlab.data import Transitions, sample_transitions  # the data the estimators use, also named here
 from rewardlab.metrics._canon import canonicalize
-from rewardlab.metrics._distances import dard_distance, epic_distance, starc_distance
+from rewardlab.metrics._distances import dard_distance, epic_distance, starc_distance, undefined_reason
 from rewardlab.metrics._mdp import TabularMDP
 from rewardlab.metrics._regret import regret
 from rewardlab.metrics._sampled import Estimate, epic_estimate, estimate_distances, starc_val_estimate
@@ -60,4 +62,5 @@ __all__ = [
     "starc_distance",
     "starc_val_estimate",
     "tabular_model",
+    "undefined_reason",
 ]

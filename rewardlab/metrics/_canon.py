@@ -27,6 +27,19 @@ so they are *not* STARC canonicalisations):
 * ``"dard"`` -- DARD's transformation (Wulfe et al., "Dynamics-Aware Comparison of Learned
   Reward Functions", ICLR 2022): ``C(R)(s, a, s') = R(s, a, s') + E[γR(s', A, S'') − R(s, A, S') −
   γR(S', A, S'')]`` with A ~ D_A, S' ~ τ(s, A), S'' ~ τ(s', A) (the same A in every term).
+
+**Terminal states** (``mdp.terminal``, e.g. the gridworlds' goal and cliff cells) are absorbing, and
+a potential shaping takes ``Φ = 0`` on them (``rewardlab.rewards.Shaped`` zeroes the potential at
+termination). EPIC and DARD read R on transitions *out of* a terminal state ``x`` to some ``y ≠ x``,
+which the env never makes, and where a tabulated reward is 0 (nothing is earned after the end)
+rather than the ``γΦ(y)`` a shaping would put there -- so a shaped reward would look different.
+Before canonicalising, ``"epic"`` and ``"dard"`` therefore set those impossible entries to
+``R(x, a, y) = mean_z [R(z, a, y) − R(z, a, x)]`` over the non-terminal states z (the reward of
+ending in y rather than in x). That changes R only on impossible transitions (an
+S'-redistribution: the same policy ordering, STARC and regret unchanged), is linear, and under a
+shaping with ``Φ(x) = 0`` it gains exactly ``γΦ(y)``: a potential shaping on every possible
+transition becomes one on every entry the two canonicalisations read, so both remove it exactly
+(``fill_terminal_rows``). Without terminal states nothing changes.
 """
 
 from __future__ import annotations
@@ -69,6 +82,11 @@ def canonicalize(
         state_dist: ``"epic"`` only: the ``(S,)`` distribution D_S; uniform when None.
         action_dist: ``"epic"`` and ``"dard"``: the ``(A,)`` distribution D_A; uniform when None.
 
+    On an MDP with terminal states (``mdp.terminal``) ``"epic"`` and ``"dard"`` first fill the
+    impossible transitions out of them, so that a shaping with ``Φ = 0`` on terminal states is
+    removed exactly: ``R(x, a, y) = mean_z [R(z, a, y) − R(z, a, x)]`` over non-terminal z, for
+    terminal x and y ≠ x (an S'-redistribution; see the module docstring).
+
     Returns:
         The canonical ``(S, A, S)`` reward.
 
@@ -106,7 +124,7 @@ def canonicalize(
             if state_dist is None
             else check_distribution("state_dist", state_dist, (mdp.n_states,), "a distribution over states")
         )
-        return epic_canonical(table, mdp.gamma, d_s, d_a)
+        return epic_canonical(table, mdp, d_s, d_a)
     return dard_canonical(table, mdp, d_a)
 
 
@@ -199,8 +217,31 @@ def minimal_canonical(reward: np.ndarray, mdp: TabularMDP, weights: np.ndarray |
     return out.reshape(n_s, n_a, n_s)
 
 
-def epic_canonical(reward: np.ndarray, gamma: float, state_dist: np.ndarray, action_dist: np.ndarray) -> np.ndarray:
-    """EPIC: ``R + γ r̄(s') − r̄(s) − γ E_{D_S}[r̄]`` with ``r̄(x) = E_{A~D_A, S'~D_S}[R(x, A, S')]``."""
+def fill_terminal_rows(reward: np.ndarray, mdp: TabularMDP) -> np.ndarray:
+    """``reward`` with ``R(x, a, y) = mean_z [R(z, a, y) − R(z, a, x)]`` for terminal x and y ≠ x.
+
+    z runs over the non-terminal states; the self-loops ``R(x, a, x)`` are kept (see the module
+    docstring for why). Returns ``reward`` itself when the MDP has no terminal state (or no other).
+    """
+    terminal = mdp.terminal
+    if not terminal.any() or terminal.all():
+        return reward
+    live_mean = reward[~terminal].mean(axis=0)  # (A, S): mean_z R(z, a, y)
+    out = reward.copy()
+    for x in np.flatnonzero(terminal):
+        loops = reward[x, :, x].copy()
+        out[x] = live_mean - live_mean[:, x : x + 1]
+        out[x, :, x] = loops
+    return out
+
+
+def epic_canonical(reward: np.ndarray, mdp: TabularMDP, state_dist: np.ndarray, action_dist: np.ndarray) -> np.ndarray:
+    """EPIC: ``R + γ r̄(s') − r̄(s) − γ E_{D_S}[r̄]`` with ``r̄(x) = E_{A~D_A, S'~D_S}[R(x, A, S')]``.
+
+    On the table with its terminal rows filled (:func:`fill_terminal_rows`).
+    """
+    gamma = mdp.gamma
+    reward = fill_terminal_rows(reward, mdp)
     mean_from = np.einsum("xat,a,t->x", reward, action_dist, state_dist)
     mean_all = float(state_dist @ mean_from)
     return reward + gamma * mean_from[None, None, :] - mean_from[:, None, None] - gamma * mean_all
@@ -211,8 +252,10 @@ def dard_canonical(reward: np.ndarray, mdp: TabularMDP, action_dist: np.ndarray)
 
     ``u(x) = E_{A~D_A, Y~τ(x,A)}[R(x, A, Y)]`` and
     ``w(s, s') = Σ_a D_A(a) Σ_{x,y} τ(s, a, x) τ(s', a, y) R(x, a, y)``, computed per action as
-    ``τ_a R_a τ_aᵀ`` (``O(A S³)`` dense, cheaper sparse) rather than the naive ``O(A S⁴)``.
+    ``τ_a R_a τ_aᵀ`` (``O(A S³)`` dense, cheaper sparse) rather than the naive ``O(A S⁴)``. On the
+    table with its terminal rows filled (:func:`fill_terminal_rows`).
     """
+    reward = fill_terminal_rows(reward, mdp)
     n_s, n_a = mdp.n_states, mdp.n_actions
     u = mdp.expected_reward(reward) @ action_dist
     pair = np.zeros((n_s, n_s))

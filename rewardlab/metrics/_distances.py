@@ -34,7 +34,7 @@ from rewardlab.metrics._canon import (
 )
 from rewardlab.metrics._mdp import TabularMDP, as_real_array, check_distribution
 
-__all__ = ["dard_distance", "epic_distance", "starc_distance"]
+__all__ = ["dard_distance", "epic_distance", "starc_distance", "undefined_reason"]
 
 ZERO_TOL = 1e-9
 """Relative tolerance under which a canonical reward counts as 0 (see the module docstring)."""
@@ -151,7 +151,7 @@ def starc_distance(
         elif canonicalization == "minimal":
             canon = minimal_canonical(table, mdp, w)
         elif canonicalization == "epic":
-            canon = epic_canonical(table, mdp.gamma, _uniform(mdp.n_states), _uniform(mdp.n_actions))
+            canon = epic_canonical(table, mdp, _uniform(mdp.n_states), _uniform(mdp.n_actions))
         else:
             canon = dard_canonical(table, mdp, _uniform(mdp.n_actions))
         standardized.append(_standardize(canon, table, p_norm, w))
@@ -263,7 +263,10 @@ def epic_distance(
     ``D = √((1 − ρ(C(R₁), C(R₂)))/2)`` with ``(S, A, S') ~ coverage`` and C the EPIC canonical
     shaping with independent ``S, S' ~ D_S`` and ``A ~ D_A``. Invariant to potential shaping and
     positive affine maps; **not** to S'-redistribution (it reads R on impossible transitions). Only
-    γ and the sizes are taken from ``mdp``; the transitions are not used.
+    γ, the sizes and the terminal states are taken from ``mdp``; the transitions are not used. On
+    an MDP with terminal states (the suite's gridworlds) a shaping with ``Φ = 0`` on them is
+    removed exactly: the impossible transitions out of a terminal state are filled first (see
+    :func:`~rewardlab.metrics.canonicalize`).
 
     Defaults: D_S and D_A uniform, as in the STARC experiments (evaluating-rewards uses visitation
     marginals instead), and coverage ``D_S × D_A × D_S``, under which the result also equals
@@ -293,7 +296,7 @@ def epic_distance(
     d_a = check_action_dist(action_dist, mdp)
     dist = np.einsum("s,a,t->sat", d_s, d_a, d_s) if coverage is None else _check_coverage(coverage, mdp)
     tables = (mdp.reward_table(reward1, "reward1"), mdp.reward_table(reward2, "reward2"))
-    canon = [epic_canonical(t, mdp.gamma, d_s, d_a) for t in tables]
+    canon = [epic_canonical(t, mdp, d_s, d_a) for t in tables]
     return _pearson_distance(canon[0], canon[1], dist, _scales(tables))
 
 
@@ -308,10 +311,11 @@ def dard_distance(
     """The DARD distance (Wulfe et al., 2022): Pearson distance of DARD-transformed rewards.
 
     ``D = √((1 − ρ(C_τ(R₁), C_τ(R₂)))/2)`` under a coverage of transitions, with C_τ the DARD
-    transformation (A ~ D_A, S' ~ τ(s, A), S'' ~ τ(s', A)). Invariant to potential shaping; not to
-    S'-redistribution. Even under the default coverage it can read R on transitions that τ makes
-    impossible: the cross term ``R(S', A, S'')`` pairs a successor of s with a successor of s',
-    which need not be a successor of S' (also with deterministic τ).
+    transformation (A ~ D_A, S' ~ τ(s, A), S'' ~ τ(s', A)). Invariant to potential shaping (with
+    ``Φ = 0`` on terminal states, whose outgoing impossible transitions are filled first, as for
+    :func:`epic_distance`); not to S'-redistribution. Even under the default coverage it can read
+    R on transitions that τ makes impossible: the cross term ``R(S', A, S'')`` pairs a successor
+    of s with a successor of s', which need not be a successor of S' (also with deterministic τ).
 
     Defaults: D_A uniform, and coverage ``D(s, a, s') = (1/S) · D_A(a) · τ(s, a, s')`` -- uniform
     states, D_A actions and next states from the transition model, i.e. *possible* transitions
@@ -339,6 +343,74 @@ def dard_distance(
     tables = (mdp.reward_table(reward1, "reward1"), mdp.reward_table(reward2, "reward2"))
     canon = [dard_canonical(t, mdp, d_a) for t in tables]
     return _pearson_distance(canon[0], canon[1], dist, _scales(tables))
+
+
+TRIVIAL_REASONS = {
+    "val": "its STARC-VAL canonical form is 0: every policy has the same return under it (a zero or constant "
+    "reward up to potential shaping), so it orders no policies and a distance to it means nothing",
+    "minimal": "its STARC-minimal canonical form is 0: every policy has the same return under it (a zero or "
+    "constant reward up to potential shaping), so it orders no policies and a distance to it means nothing",
+    "epic": "its EPIC canonical form is constant (a constant reward plus potential shaping, as EPIC reads it), "
+    "so EPIC's correlation with it is 0/0",
+    "dard": "its DARD canonical form is constant (a constant reward plus potential shaping, as DARD reads it), "
+    "so DARD's correlation with it is 0/0",
+}
+"""Why a distance to a trivial reward is undefined, per canonicalisation (see :func:`undefined_reason`)."""
+
+
+def undefined_reason(reward: Any, mdp: TabularMDP, method: str = "val") -> str | None:
+    """Why a distance to ``reward`` is undefined on ``mdp``, or None when it is defined.
+
+    A reward whose canonical form is 0 (STARC) or constant (EPIC and DARD, which correlate) up to
+    the relative tolerance 1e-9 is *trivial* for that metric. The distance functions follow the
+    paper's convention and standardise it to 0, so ``d(trivial, R) = 0.5`` for every non-trivial R:
+    a number that says nothing about R. :func:`rewardlab.compare.compare` reports such distances as
+    undefined, with this reason, instead. The test uses the defaults of the distance functions
+    (uniform π, D_S, D_A; EPIC's product and DARD's τ coverage; unweighted L2).
+
+    Args:
+        reward: ``(S, A, S)``, ``(S, A)`` or ``(S,)`` array, or a spec on an exported MDP.
+        mdp: the MDP.
+        method: ``"val"``, ``"minimal"``, ``"epic"`` or ``"dard"``.
+
+    Returns:
+        A sentence (starting "its ... canonical form"), or None.
+
+    Raises:
+        ConfigError: a bad reward.
+        UnknownNameError: an unknown ``method``.
+
+    Example:
+        >>> import numpy as np
+        >>> T = np.full((2, 2, 2), 0.5)
+        >>> mdp = TabularMDP(T, gamma=0.9)
+        >>> undefined_reason(np.ones(2), mdp, "epic")[:33]
+        'its EPIC canonical form is consta'
+        >>> undefined_reason(np.array([0.0, 1.0]), mdp, "epic") is None
+        True
+    """
+    if method not in METHODS:
+        raise unknown("method", method, METHODS, "a canonicalisation name")
+    if method == "val":
+        advantage, magnitude = _val_advantage(reward, "reward", mdp, mdp.check_policy(None))
+        n_entries = mdp.n_states * mdp.n_actions * mdp.n_states
+        size = _entry_norm(advantage, 2.0, mdp.n_states)
+        trivial = size <= ZERO_TOL * magnitude * math.sqrt(n_entries) or size == 0.0
+        return TRIVIAL_REASONS[method] if trivial else None
+    table = mdp.reward_table(reward)
+    if method == "minimal":
+        canon = minimal_canonical(table, mdp, None)
+        return TRIVIAL_REASONS[method] if not np.any(_standardize(canon, table, 2.0, None)) else None
+    d_a = _uniform(mdp.n_actions)
+    if method == "epic":
+        d_s = _uniform(mdp.n_states)
+        canon = epic_canonical(table, mdp, d_s, d_a)
+        dist = np.einsum("s,a,t->sat", d_s, d_a, d_s)
+    else:
+        canon = dard_canonical(table, mdp, d_a)
+        dist = mdp.dense_transitions() * d_a[None, :, None] / mdp.n_states
+    standardized = _pearson_standardize(canon, dist, float(np.max(np.abs(table))))
+    return TRIVIAL_REASONS[method] if not np.any(standardized) else None
 
 
 def _scales(tables: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:

@@ -13,6 +13,11 @@ The exact quantities every metric needs:
   residual of 1e-13 (falling back to a sparse direct solve if it stalls);
 * ``Q^π(s, a) = r̄(s, a) + γ Σ_t τ(s, a, t) V^π(t)``;
 * the optimal policy, by policy iteration (exact in finitely many steps).
+
+**Terminal states.** An MDP exported from an episodic env marks the states in which the episode
+ends (``terminal``): they are absorbing (every action loops back) and a potential shaping takes
+``Φ = 0`` on them, as ``rewardlab.rewards.Shaped`` does at termination. EPIC and DARD use this
+(see :func:`rewardlab.metrics.canonicalize`); STARC and regret need nothing more than τ.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ TIE_TOL = 1e-9
 """Relative tolerance on Q-values under which two actions count as tied (see ``optimal_policy``)."""
 
 _GMRES_RTOL = 1e-13
+
+_ABSORB_TOL = 1e-12
+"""How far from 1 the self-loop probability of a terminal (absorbing) state may be."""
 
 
 def check_distribution(param: str, value: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
@@ -87,6 +95,8 @@ class TabularMDP:
             to 1 within 1e-8.
         gamma: the discount γ, in the open interval (0, 1); potential shaping and VAL need γ < 1.
         initial: μ₀, the ``(S,)`` initial-state distribution; uniform when omitted.
+        terminal: optional ``(S,)`` bool array of the states in which an episode ends; each must
+            be absorbing (``τ(s, a, s) = 1`` for every a), with potential 0 in every shaping.
 
     Raises:
         ConfigError: any of the above does not hold.
@@ -99,7 +109,7 @@ class TabularMDP:
         (2, 2, False)
     """
 
-    def __init__(self, transitions: Any, gamma: float, initial: Any = None) -> None:
+    def __init__(self, transitions: Any, gamma: float, initial: Any = None, terminal: Any = None) -> None:
         if sp.issparse(transitions):
             flat = sp.csr_matrix(transitions, dtype=np.float64, copy=True)
             n_rows, n_states = flat.shape
@@ -157,12 +167,46 @@ class TabularMDP:
         """μ₀, the ``(S,)`` initial-state distribution."""
         self.env_name: str | None = None
         """The suite env this MDP is the exact model of (set by :func:`~rewardlab.metrics.tabular_model`)."""
+        self.terminal: np.ndarray = np.zeros(self.n_states, dtype=bool)
+        """``(S,)`` bool: the absorbing states where an episode ends (potential 0); none by default."""
+        if terminal is not None:
+            self.mark_terminal(terminal)
         self.tabulate: Callable[[Any], np.ndarray] | None = None
         """Turns a reward spec into its ``(S, A, S)`` table on this MDP (set with :attr:`env_name`)."""
 
     def __repr__(self) -> str:
         kind = "sparse" if self.is_sparse else "dense"
         return f"TabularMDP(n_states={self.n_states}, n_actions={self.n_actions}, gamma={self.gamma}, {kind})"
+
+    def mark_terminal(self, terminal: Any, param: str = "terminal") -> None:
+        """Set :attr:`terminal` after checking that every marked state is absorbing.
+
+        Raises:
+            ConfigError: not an ``(S,)`` bool array, or a marked state that some action leaves.
+        """
+        flags = np.asarray(terminal)
+        if flags.shape != (self.n_states,) or flags.dtype != np.bool_:
+            raise ConfigError(
+                message(param, f"a bool array of shape ({self.n_states},)", f"{flags.dtype} {flags.shape}")
+            )
+        states = np.flatnonzero(flags)
+        if states.size:
+            flat = self.flat_transitions
+            rows = (states[:, None] * self.n_actions + np.arange(self.n_actions)).ravel()
+            loops = np.asarray(flat[rows, np.repeat(states, self.n_actions)]).reshape(len(states), self.n_actions)
+            leaving = np.any(np.abs(loops - 1.0) > _ABSORB_TOL, axis=1)
+            if leaving.any():
+                raise ConfigError(
+                    message(
+                        "mdp.transitions",
+                        "absorbing (a self-loop under every action) in every terminal state",
+                        f"terminal state {int(states[leaving][0])} can be left",
+                        "Make each terminal row P(s | s, a) = 1.",
+                    )
+                )
+        marked = flags.copy()
+        marked.setflags(write=False)
+        self.terminal = marked
 
     @property
     def is_sparse(self) -> bool:

@@ -91,9 +91,33 @@ class Estimate(Record):
     n_canonical_samples: int
     """EPIC: number m of Monte Carlo draws of (S, A, S') in the canonicalisation; 0 for STARC-VAL."""
     method: str
-    """``"epic"`` or ``"starc-val"``."""
+    """``"epic"`` or ``"starc-val"`` (``"... (exact)"`` when computed on a tabular MDP)."""
+    reason: str | None = None
+    """Why the distance is undefined (then ``value`` and the interval are NaN), or None."""
+
+    @property
+    def defined(self) -> bool:
+        """False when the distance is undefined (a trivial reward; see :attr:`reason`)."""
+        return self.reason is None
+
+    @classmethod
+    def undefined(cls, reason: str, n_transitions: int, n_canonical_samples: int, method: str) -> Estimate:
+        """An undefined distance: NaN value and interval, with the reason."""
+        nan = math.nan
+        return cls(nan, nan, nan, n_transitions, n_canonical_samples, method, reason)
+
+    @classmethod
+    def trivial(
+        cls, names: Sequence[str], why: str, n_transitions: int, n_canonical_samples: int, method: str
+    ) -> Estimate:
+        """An undefined distance because the rewards ``names`` (one or two) are trivial, for the reason ``why``."""
+        unique = list(dict.fromkeys(names))
+        which = f"{unique[0]} and {unique[1]} are" if len(unique) == 2 else f"{unique[0]} is"
+        return cls.undefined(f"{which} trivial: {why}", n_transitions, n_canonical_samples, method)
 
     def __str__(self) -> str:
+        if self.reason is not None:
+            return f"undefined ({self.reason})"
         return f"{self.value:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}]"
 
 
@@ -125,7 +149,8 @@ def epic_estimate(
         seed: seeds the canonical draws and the bootstrap.
 
     Returns:
-        An :class:`Estimate` in [0, 1].
+        An :class:`Estimate` in [0, 1]; undefined (NaN, with its ``reason``) when a reward is
+        trivial (see :func:`estimate_distances`).
 
     Raises:
         ConfigError: bad counts, γ or pools.
@@ -191,7 +216,8 @@ def starc_val_estimate(
         seed: seeds the random features and the bootstrap.
 
     Returns:
-        An :class:`Estimate` in [0, 1].
+        An :class:`Estimate` in [0, 1]; undefined (NaN, with its ``reason``) when a reward is
+        trivial (see :func:`estimate_distances`).
 
     Raises:
         ConfigError: bad counts, γ or features.
@@ -224,19 +250,24 @@ def estimate_distances(
     ridge: float = 1e-6,
     n_bootstrap: int = 200,
     seed: int = 0,
+    names: Sequence[str] | None = None,
 ) -> list[list[Estimate]]:
     """Estimated distances between every pair of ``rewards``, as a symmetric matrix of estimates.
 
     All rewards share the canonical samples and the bootstrap resamples, so every entry is computed
     exactly as :func:`epic_estimate` / :func:`starc_val_estimate` would with the same seed. The
-    diagonal is an exact 0 with a [0, 0] interval. Stateful rewards (running normalisation) are
-    evaluated with their statistics frozen.
+    diagonal is an exact 0 with a [0, 0] interval. A reward whose canonical form is constant
+    (EPIC) or 0 (STARC-VAL) on the sample, such as CartPole's +1 per step for EPIC, is *trivial*:
+    every distance to it, its diagonal included, is undefined (:meth:`Estimate.undefined`: NaN
+    with the reason) rather than the 0.5 that standardising it to 0 would give. Stateful rewards
+    (running normalisation) are evaluated with their statistics frozen.
 
     Args:
         rewards: two or more batched rewards.
         transitions: the coverage sample.
         metric: ``"epic"`` or ``"starc-val"``; the other arguments are those of the two estimators
             (each method ignores the other's).
+        names: a name per reward for the reasons of undefined distances; ``reward <i>`` when None.
 
     Returns:
         ``K x K`` nested lists of :class:`Estimate`.
@@ -284,16 +315,45 @@ def estimate_distances(
             dist = _l2_distance
     k = len(rewards)
     uniform = np.ones(n)
+    centre = metric == "epic"
+    trivial = [
+        not np.any(_standardize(p, uniform, scale, centre=centre)) for p, scale in zip(point, scales, strict=True)
+    ]
+    if metric == "starc-val" and not transitions.dones.any():
+        # A constant c without termination is the shaping of Φ = −c/(1 − γ): trivial, although the
+        # ridge-regularised value fit leaves a few % of it in the canonical form.
+        trivial = [
+            t or not np.any(_standardize(r, uniform, s, centre=True))
+            for t, r, s in zip(trivial, direct, scales, strict=True)
+        ]
+    labels = [f"reward {i}" for i in range(k)] if names is None else [repr(str(x)) for x in names]
+    if len(labels) != k:
+        raise ConfigError(message("names", f"{k} names, one per reward", len(labels)))
     out: list[list[Estimate]] = [[None] * k for _ in range(k)]  # type: ignore[list-item]
     for i in range(k):
         out[i][i] = Estimate(0.0, 0.0, 0.0, n, m, metric)
+        if trivial[i]:
+            out[i][i] = Estimate.trivial([labels[i]], _TRIVIAL[metric], n, m, metric)
         for j in range(i + 1, k):
+            if trivial[i] or trivial[j]:
+                which = [labels[x] for x in (i, j) if trivial[x]]
+                out[i][j] = out[j][i] = Estimate.trivial(which, _TRIVIAL[metric], n, m, metric)
+                continue
             value = dist(point[i], point[j], uniform, (scales[i], scales[j]))
             samples = dist(boot[i], boot[j], counts, (scales[i], scales[j]))
             low, high = np.percentile(samples, [2.5, 97.5])
             est = Estimate(float(value), float(low), float(high), n, m, metric)
             out[i][j] = out[j][i] = est
     return out
+
+
+_TRIVIAL = {
+    "epic": "its EPIC canonical form is constant on the sample (a constant reward plus potential shaping, as EPIC "
+    "reads it; termination is not seen), so EPIC's correlation with it is 0/0",
+    "starc-val": "its STARC-VAL canonical form is 0 on the sample (the reward is 0, or constant without "
+    "termination, up to potential shaping), so it orders no policies and a distance to it means nothing",
+}
+"""Why a distance to a trivial reward is undefined, per estimator (see :func:`estimate_distances`)."""
 
 
 def _reward(fn: RewardCallable, obs: Any, action: Any, next_obs: Any, done: Any) -> np.ndarray:

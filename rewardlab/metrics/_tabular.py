@@ -14,11 +14,11 @@ evaluated with ``done=True``, as the env's ``terminated`` flag, so a ``Shaped`` 
 ``Φ(s') = 0`` there, exactly as it does in the wrappers. With these conventions a potential
 shaping of a reward on the env is a potential shaping of its table on every *possible*
 transition (with ``Φ = 0`` on terminal states), so STARC (``val`` and ``minimal``) and regret see
-it as equivalent to the unshaped reward. The canonicalisations of EPIC and DARD also read the
-table on impossible transitions, and there the zero rows of terminal states
-(``R(s_T, a, s') = 0`` for ``s' ≠ s_T``) are *not* a shaping (that would need ``γΦ(s')``): on
-``cliffworld`` EPIC(Env, Shaped(Env)) is about 0.28. Compare shaped rewards on these envs with
-STARC (``tests/metrics/test_sampled_vs_exact_gridworld.py`` pins this down).
+it as equivalent to the unshaped reward. The model marks its terminal states on the MDP
+(``mdp.terminal``), so EPIC and DARD, which also read the table on impossible transitions out of
+terminal states, first give those entries shaping-consistent values
+(:func:`rewardlab.metrics.canonicalize` explains how) and remove the shaping exactly too: on
+``cliffworld`` EPIC(Env, Shaped(Env)) is 0 (``tests/metrics/test_sampled_vs_exact_gridworld.py``).
 
 Example:
     >>> import rewardlab as rl
@@ -48,8 +48,6 @@ from rewardlab.metrics._mdp import TabularMDP
 from rewardlab.rewards import RewardFunction, RewardSpec, parse
 
 __all__ = ["TabularEnvModel", "reward_table", "tabular_model"]
-
-_ABSORB_TOL = 1e-12
 
 
 def _frozen(value: Any, dtype: Any) -> np.ndarray:
@@ -114,18 +112,7 @@ class TabularEnvModel:
             )
         if terminal.shape != (n_s,):
             raise ConfigError(message("terminal", f"a bool array of shape ({n_s},)", terminal.shape))
-        states = np.flatnonzero(terminal)
-        self_loops = self.mdp.dense_transitions()[states, :, states]  # (k, A): P(s | s, a) of terminal s
-        leaving = np.any(np.abs(self_loops - 1.0) > _ABSORB_TOL, axis=1)
-        if leaving.any():
-            raise ConfigError(
-                message(
-                    "mdp.transitions",
-                    "absorbing (a self-loop under every action) in every terminal state",
-                    f"terminal state {int(states[leaving][0])} can be left",
-                    "Make each terminal row P(s | s, a) = 1.",
-                )
-            )
+        self.mdp.mark_terminal(terminal, "terminal")  # checks that every terminal state is absorbing
         object.__setattr__(self, "observations", observations)
         object.__setattr__(self, "actions", actions)
         object.__setattr__(self, "terminal", terminal)

@@ -229,7 +229,7 @@ class RLHFConfig(Config):
     env: EnvName
     """Suite env name (``pendulum``) or Gymnasium id."""
     agent: AgentName = "ppo"
-    """SB3 algorithm with a preset: ``ppo``, ``sac``, ``dqn``, ``a2c``, ``td3``."""
+    """SB3 algorithm with a preset: ``ppo``, ``sac``, ``dqn``, ``a2c``, ``td3``, ``ddpg``."""
     seed: Annotated[int, Int(0)] = 0
     """Seed of every RNG (agent, envs, segment collection, pair selection, oracle, reward model)."""
     total_timesteps: Annotated[int, Int(1), Hint(fix="Pass e.g. total_timesteps=100_000.")] = 100_000

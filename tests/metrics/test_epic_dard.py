@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from rewardlab.errors import ConfigError
 from rewardlab.metrics import TabularMDP, canonicalize, dard_distance, epic_distance, starc_distance
+from rewardlab.metrics import undefined_reason as rl_undefined
 
 FAST = settings(max_examples=30, deadline=None)
 PEARSON = {"epic": epic_distance, "dard": dard_distance}
@@ -224,3 +225,87 @@ def test_sparse_and_dense_mdps_give_the_same_pearson_distance(name):
     sparse = TabularMDP(sp.csr_matrix(t.reshape(200, 50)), gamma=0.9)
     a, b = rng.normal(size=(50, 4, 50)), rng.normal(size=(50,))
     assert PEARSON[name](a, b, sparse) == pytest.approx(PEARSON[name](a, b, dense), abs=1e-12)
+
+
+# --- terminal states (absorbing, potential 0) ---------------------------------------------------
+
+
+def _episodic(seed: int, n_states: int = 5, n_actions: int = 2, n_terminal: int = 2):
+    """A random MDP whose last ``n_terminal`` states are terminal (absorbing), with the rng."""
+    rng = np.random.default_rng(seed)
+    t = random_transitions(rng, n_states, n_actions)
+    terminal = np.zeros(n_states, dtype=bool)
+    terminal[-n_terminal:] = True
+    t[terminal] = 0.0
+    for x in np.flatnonzero(terminal):
+        t[x, :, x] = 1.0
+    return TabularMDP(t, gamma=0.9, terminal=terminal), t, terminal, rng
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+@FAST
+def test_a_shaping_with_zero_terminal_potential_on_possible_transitions_is_at_zero(seed):
+    mdp, t, terminal, rng = _episodic(seed)
+    reward = rng.normal(size=t.shape)
+    reward[terminal] = 0.0  # nothing is earned after the end, on any s' (as reward_table tabulates)
+    phi = np.where(terminal, 0.0, rng.normal(scale=3.0, size=len(terminal)))
+    shaped = shape(reward, phi, mdp.gamma)
+    shaped[terminal] = 0.0  # the impossible transitions out of a terminal state are 0 too: not a shaping there
+    for name, dist in PEARSON.items():
+        assert dist(reward, shaped, mdp) < 1e-9, name
+        # Without the marks the zero terminal rows are read as they are: the shaping shows.
+        assert dist(reward, shaped, TabularMDP(t, gamma=mdp.gamma)) > 1e-3, name
+    assert starc_distance(reward, shaped, mdp) < 1e-9
+
+
+def test_terminal_states_must_be_absorbing_and_marked_with_bools():
+    mdp, t, terminal, _ = _episodic(0)
+    with pytest.raises(ConfigError, match="terminal state 0 can be left"):
+        TabularMDP(t, gamma=0.9, terminal=np.array([True, False, False, True, True]))
+    with pytest.raises(ConfigError, match="`terminal` must be a bool array of shape \\(5,\\)"):
+        TabularMDP(t, gamma=0.9, terminal=np.array([0, 0, 0, 1, 1]))
+    assert mdp.terminal.tolist() == terminal.tolist() and not mdp.terminal.flags.writeable
+    assert not TabularMDP(t, gamma=0.9).terminal.any()
+
+
+def test_the_terminal_fill_is_the_reward_of_ending_elsewhere_and_keeps_the_self_loops():
+    # Hand example: state 1 absorbing and terminal, state 0 live; only R(1, ·, 0) is filled:
+    # R(1, a, 0) = mean over live z (just 0) of R(0, a, 0) − R(0, a, 1).
+    t = np.zeros((2, 2, 2))
+    t[0, 0, 0] = t[0, 1, 1] = 1.0
+    t[1, :, 1] = 1.0
+    mdp = TabularMDP(t, gamma=0.5, terminal=np.array([False, True]))
+    reward = np.array([[[1.0, 5.0], [2.0, 7.0]], [[0.0, 3.0], [0.0, 4.0]]])
+    from rewardlab.metrics._canon import fill_terminal_rows
+
+    filled = fill_terminal_rows(reward, mdp)
+    np.testing.assert_array_equal(filled[0], reward[0])
+    np.testing.assert_array_equal(filled[1], [[1.0 - 5.0, 3.0], [2.0 - 7.0, 4.0]])
+
+
+# --- trivial rewards: undefined distances -------------------------------------------------------
+
+
+@given(case=CASES)
+@FAST
+def test_undefined_reason_names_exactly_the_trivial_rewards(case):
+    mdp, rng = random_mdp(*case)
+    t = mdp.dense_transitions()
+    n_s = mdp.n_states
+    reward = rng.normal(size=t.shape)
+    phi = rng.normal(size=n_s)
+    trivial = {
+        "zero": np.zeros(n_s),
+        "constant": np.full(n_s, 2.5),
+        "shaping": shape(np.zeros(t.shape), phi, mdp.gamma),
+        "shaped constant": shape(np.full(t.shape, -1.0), phi, mdp.gamma),
+    }
+    for method in ("val", "minimal", "epic", "dard"):
+        assert rl_undefined(reward, mdp, method) is None, method
+        for name, r in trivial.items():
+            why = rl_undefined(r, mdp, method)
+            assert why is not None and why.startswith("its ") and "canonical form is" in why, (method, name)
+    # STARC also takes an S'-redistribution of a trivial reward for trivial; EPIC does not.
+    moved = redistribute(np.zeros(t.shape), t, rng)
+    assert rl_undefined(moved, mdp, "val") is not None and rl_undefined(moved, mdp, "minimal") is not None
+    assert rl_undefined(moved, mdp, "epic") is None

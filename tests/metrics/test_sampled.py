@@ -211,3 +211,33 @@ def test_bad_inputs_raise_clear_errors(pendulum_sample, tmp_path):
 
 def test_estimate_prints_value_and_interval():
     assert str(Estimate(0.25, 0.2, 0.3, 10, 5, "epic")) == "0.250 [0.200, 0.300]"
+
+
+def test_a_constant_reward_is_trivial_for_the_sampled_epic_and_undefined():
+    rng = np.random.default_rng(3)
+    t = Transitions(
+        rng.normal(size=(300, 2)), rng.normal(size=(300, 1)), rng.normal(size=(300, 2)), np.zeros(300, bool)
+    )
+    varied = lambda o, a, n, d: o[:, 0] + a[:, 0]
+    constant = lambda o, a, n, d: np.full(len(o), 1.0)
+    matrix = estimate_distances([varied, constant], t, "epic", n_canonical=16, n_bootstrap=20, names=["v", "c"])
+    est = matrix[0][1]
+    assert not est.defined and math.isnan(est.value) and math.isnan(est.ci_low) and math.isnan(est.ci_high)
+    assert est.reason is not None and est.reason.startswith("'c' is trivial: its EPIC canonical form is constant")
+    assert str(est) == f"undefined ({est.reason})"
+    assert matrix[0][0].defined and matrix[0][0].value == 0.0 and not matrix[1][1].defined
+    assert matrix[1][0] is est
+
+
+def test_a_constant_reward_is_trivial_for_starc_val_only_without_termination():
+    rng = np.random.default_rng(4)
+    obs, act, nxt = rng.normal(size=(400, 2)), rng.normal(size=(400, 1)), rng.normal(size=(400, 2))
+    varied = lambda o, a, n, d: o[:, 0] + a[:, 0]
+    constant = lambda o, a, n, d: np.full(len(o), 1.0)
+    never = Transitions(obs, act, nxt, np.zeros(400, dtype=bool))
+    est = starc_val_estimate(varied, constant, never, n_bootstrap=10)
+    assert not est.defined and "reward 1 is trivial: its STARC-VAL canonical form is 0" in str(est)
+    # With episodes that end, +1 per step rewards surviving: a real reward for STARC-VAL (CartPole's).
+    ends = Transitions(obs, act, nxt, rng.random(400) < 0.05)
+    est = starc_val_estimate(varied, constant, ends, n_bootstrap=10)
+    assert est.defined and 0.0 < est.value <= 1.0

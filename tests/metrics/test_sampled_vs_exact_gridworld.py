@@ -7,6 +7,10 @@ decodes the env's one-hot observation back to the state index, so the estimators
 function the exact metrics tabulate, and the sample is drawn from the coverage the exact metric is
 given. The estimate must then bracket the exact value with its 95% bootstrap interval.
 
+Terminal states: EPIC reads R on transitions out of a terminal state, which the exact metrics
+first fill with shaping-consistent values (``rewardlab.metrics._canon.fill_terminal_rows``); the
+wrapped rewards read the filled tables, i.e. the same function the exact metric canonicalises.
+
 Coverage: the sample is ``s ~ U(S)``, ``a ~ U(A)``, ``s' ~ τ(s, a)``, i.e. ``D(s, a, s') = τ(s, a, s') /
 (S·A)``. ``epic_distance``'s *default* coverage is the product ``U(S) × U(A) × U(S)`` (it scores
 impossible transitions too), so the exact value is computed with ``coverage=τ/(S·A)``; the
@@ -23,7 +27,9 @@ import pytest
 
 import rewardlab as rl
 from rewardlab.metrics import (
+    TabularMDP,
     Transitions,
+    dard_distance,
     epic_distance,
     epic_estimate,
     reward_table,
@@ -31,6 +37,7 @@ from rewardlab.metrics import (
     starc_val_estimate,
     tabular_model,
 )
+from rewardlab.metrics._canon import fill_terminal_rows
 
 N = 4_000  # coverage transitions
 N_CANONICAL = 256  # Monte Carlo draws of (S, A, S') in the EPIC canonicalisation
@@ -65,8 +72,9 @@ class Case:
         return self.tau / (self.model.mdp.n_states * self.model.mdp.n_actions)
 
     def reward(self, table: np.ndarray):
-        """``table`` as a batched reward on the env's observations and action indices."""
+        """``table`` (its terminal rows filled, as EPIC reads it) as a batched reward on observations and actions."""
         lookup = self.lookup
+        table = fill_terminal_rows(table, self.model.mdp)
 
         def fn(obs, action, next_obs, done):
             s, s_next = lookup[np.argmax(obs, axis=1)], lookup[np.argmax(next_obs, axis=1)]
@@ -140,18 +148,22 @@ def test_epic_estimate_brackets_the_exact_epic_distance(case):
     assert (est.n_transitions, est.n_canonical_samples) == (N, N_CANONICAL)
 
 
-def test_epic_estimate_brackets_the_exact_epic_of_the_tabulated_shaping(case):
-    # Not 0 (see the xfail below), but whatever the exact value is, the estimate must agree with it.
-    exact = epic_distance(case.truth, case.shaped, case.model.mdp, coverage=case.coverage)
+def test_the_tabulated_shaping_is_at_zero_exactly_and_estimated(case):
+    # Shaped(Env()) is a potential shaping of Env() on every possible transition (Φ = 0 on terminal
+    # states): EPIC (product and τ coverage) and DARD remove it exactly, and the estimate agrees.
+    mdp = case.model.mdp
+    assert epic_distance(case.truth, case.shaped, mdp) < 1e-9
+    assert epic_distance(case.truth, case.shaped, mdp, coverage=case.coverage) < 1e-9
+    assert dard_distance(case.truth, case.shaped, mdp) < 1e-9
     est = _epic(case, case.shaped)
-    assert est.ci_low <= exact <= est.ci_high, (exact, str(est))
-    assert abs(est.value - exact) < 3.0 / math.sqrt(N)
+    assert est.value < 1e-9 and est.ci_high < 1e-9, str(est)
 
 
 def test_a_shaping_on_every_transition_is_at_zero_exactly_and_estimated(case):
     # Pure potential shaping of the whole (S, A, S) table: both EPICs remove it up to rounding.
     assert epic_distance(case.truth, case.fully_shaped, case.model.mdp, coverage=case.coverage) < 1e-9
     assert epic_distance(case.truth, case.fully_shaped, case.model.mdp) < 1e-9  # default product coverage
+    assert dard_distance(case.truth, case.fully_shaped, case.model.mdp) < 1e-9
     est = _epic(case, case.fully_shaped, n_canonical=32)
     assert est.value < 1e-9 and est.ci_high < 1e-9, str(est)
 
@@ -164,19 +176,19 @@ def test_the_tabulated_shaping_differs_from_a_shaping_only_on_impossible_transit
     s, _, nxt = np.nonzero(differs)
     assert np.all(case.model.terminal[s]) and np.all(case.tau[differs] == 0.0)
     assert np.all(nxt != s)
+    # Filling the terminal rows makes the difference a shaping on every entry, hence EPIC's 0.
+    mdp = case.model.mdp
+    gained = fill_terminal_rows(case.shaped, mdp) - fill_terminal_rows(case.truth, mdp)
+    np.testing.assert_allclose(gained, case.fully_shaped - case.truth, rtol=0.0, atol=1e-9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "reward_table sets R = 0 on every (terminal s, a, s'), including the impossible s' != s, so "
-        "Shaped(Env()) is a potential shaping of Env()'s table only on possible transitions; EPIC reads "
-        "R(S, A, S') on impossible ones (terminal S, live S') and is not 0 (STARC-VAL is); documented in "
-        "rewardlab.metrics._tabular. Drop this marker when the tabulation makes terminal rows a shaping."
-    ),
-)
-def test_exact_epic_of_the_tabulated_shaping_is_zero(case):
-    assert epic_distance(case.truth, case.shaped, case.model.mdp, coverage=case.coverage) < 1e-6
+def test_without_the_terminal_marks_epic_sees_the_zero_terminal_rows(case):
+    # The same τ without `terminal`: EPIC reads the terminal rows as they are tabulated (0), which
+    # is not a shaping there, so the shaped reward looks different (~0.28 on cliffworld). This is
+    # what the terminal convention fixes; STARC-VAL never reads those rows.
+    plain = TabularMDP(case.tau, gamma=case.gamma)
+    assert epic_distance(case.truth, case.shaped, plain) > 0.01
+    assert starc_distance(case.truth, case.shaped, plain, "val") < 1e-9
 
 
 def test_starc_val_estimate_brackets_the_exact_starc_val_on_the_deterministic_maze(case):
