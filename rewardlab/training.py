@@ -101,7 +101,7 @@ class TrainConfig(Config):
     reward: Annotated[Any, SkipValidation] = "env"
     """Reward spec: a TOML path, ``"env"``, a dict or a :class:`~rewardlab.rewards.RewardSpec`."""
     agent: AgentName = "ppo"
-    """SB3 algorithm with a preset: ``ppo``, ``sac``, ``dqn`` (``a2c``, ``td3`` use defaults)."""
+    """SB3 algorithm with a preset: ``ppo``, ``sac``, ``dqn``, ``a2c``, ``td3``, ``ddpg``."""
     seed: NonNegativeInt = 0
     """Seed of every RNG (envs, torch, numpy); the same seed reproduces the run."""
     timesteps: agents.PresetInt = None
@@ -303,6 +303,7 @@ class _EvalCallback(BaseCallback):
         self.seed = seed
         self.next_eval = eval_freq
         self.train_episodes: deque[dict[str, Any]] = deque(maxlen=100)
+        self.episodes_since_eval: list[list[float]] = []
         self.last: EvalResult | None = None
         self.start = time.time()
 
@@ -323,7 +324,11 @@ class _EvalCallback(BaseCallback):
         if dones.any():
             infos = self.locals["infos"]
             for i in np.flatnonzero(dones):
-                self.train_episodes.append(infos[i]["rewardlab"]["episode"])
+                episode = infos[i]["rewardlab"]["episode"]
+                self.train_episodes.append(episode)
+                self.episodes_since_eval.append(
+                    [int(self.num_timesteps), round(episode["env_return"], 4), round(episode["proxy_return"], 4)]
+                )
         fn = self.learning
         if fn is not None and fn.version != self.reward_version:
             self.reward_version = fn.version
@@ -352,6 +357,10 @@ class _EvalCallback(BaseCallback):
         if self.train_episodes:
             row["train_proxy_return"] = float(np.mean([e["proxy_return"] for e in self.train_episodes]))
             row["train_env_return"] = float(np.mean([e["env_return"] for e in self.train_episodes]))
+        # every training episode that ended since the last evaluation: [timestep, env return, proxy return]
+        # (HERON's metric is the true return of the training episodes; kept with the row, a resume drops both)
+        row["train_episodes"] = self.episodes_since_eval
+        self.episodes_since_eval = []
         if self.swap is not None:
             row["train_term_means"] = self.swap.pop_term_means()
         if isinstance(self.reward_fn, ModelReward) and self.reward_fn.stats:
@@ -398,7 +407,16 @@ def _scalars(row: dict[str, Any], prefix: str = "") -> list[tuple[str, float]]:
     return out
 
 
-_SUMMARY_MONITORS = ("rank_corr_train", "proxy_trend", "env_trend", "distance_epic", "distance_starc_val")
+_SUMMARY_MONITORS = (
+    "rank_corr_train",
+    "proxy_trend",
+    "env_trend",
+    "distance_epic",
+    "distance_starc_val",
+    "exact_proxy_return",
+    "exact_env_return",
+    "exact_regret",
+)
 """The monitors of the last evaluation that the run's summary (``status.json``) repeats."""
 _SAME_SETTINGS = ("env", "reward", "agent", "seed", "timesteps", "n_envs", "hyperparams", "agent_preset")
 """The fields of ``config.json`` a resumed run must share with the run it continues."""
@@ -656,4 +674,3 @@ def train(config: TrainConfig) -> TrainResult:
     )
     shutil.rmtree(run.path / CHECKPOINT, ignore_errors=True)  # agent.zip holds the final agent
     return TrainResult(run_dir=run.path, final=final, metrics=run.metrics(), resumed_from=done or None)
-

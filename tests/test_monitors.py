@@ -81,6 +81,9 @@ def test_tensorboard_gets_every_number_of_a_row_and_skips_the_rest():
         ({"proxy_trend": 0.8, "env_trend": -0.4}, ["divergence"]),
         ({"proxy_trend": 0.8, "env_trend": 0.2}, []),  # both rising: no hacking
         ({"proxy_trend": 0.4, "env_trend": -1.0}, []),  # the proxy is not really rising
+        # on an env with an exact model, the exact trends decide (the evaluations' are noisier)
+        ({"proxy_trend": 0.0, "env_trend": 0.0, "exact_proxy_trend": 1.0, "exact_env_trend": -0.2}, ["divergence"]),
+        ({"proxy_trend": 0.8, "env_trend": -0.4, "exact_proxy_trend": 0.8, "exact_env_trend": 0.6}, []),
         ({"eval_terms": {"a": -9.5, "b": 0.5}}, ["term_dominance"]),
         ({"eval_terms": {"a": -6.0, "b": 4.0}}, []),
         ({"eval_terms": {"a": -6.0}}, []),  # one term dominates nothing
@@ -109,8 +112,9 @@ def test_each_detector_fires_exactly_past_its_threshold(row, fired):
 def test_diagnose_reads_a_run_and_a_sweep_folder(tmp_path, capsys):
     rows = [
         {"timesteps": 100, "eval_proxy_return": 1.0, "eval_env_return": 5.0},
-        {"timesteps": 200, "proxy_trend": 1.0, "env_trend": -1.0},
-    ]
+        {"timesteps": 200, "proxy_trend": 1.0, "env_trend": -1.0, "eval_proxy_return": 9.0, "eval_env_return": 1.0,
+         "exact_proxy_return": 97.0, "exact_env_return": 0.0, "exact_regret": 1.0},
+    ]  # fmt: skip
     for name, data in (("hacked", rows), ("fine", rows[:1])):
         (tmp_path / "sweep" / name).mkdir(parents=True)
         rl.runs.write_atomic(tmp_path / "sweep" / name / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in data))
@@ -119,6 +123,12 @@ def test_diagnose_reads_a_run_and_a_sweep_folder(tmp_path, capsys):
     assert main(["diagnose", str(tmp_path / "sweep" / "hacked")]) == 0
     out = capsys.readouterr().out
     assert "step      200  divergence" in out and "1 of 1 run(s) flagged" in out
+    assert "proxy return 9, true return 1 | exact discounted: proxy 97, true 0, regret 1" in out
+    assert main(["diagnose", str(tmp_path / "sweep"), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[str(tmp_path / "sweep" / "fine")] == {
+        "flags": [], "last": {"timesteps": 100, "eval_proxy_return": 1.0, "eval_env_return": 5.0}
+    }  # fmt: skip
     assert main(["diagnose", str(tmp_path / "nothing")]) == 2
     assert "`path` must be a run directory or a folder of runs" in capsys.readouterr().err
 
@@ -140,3 +150,21 @@ def test_stop_on_a_detector_ends_training_at_its_first_flag(tmp_path):
     assert status["status"] == "done" and status["stopped_at"] == 150
     with pytest.raises(rl.ConfigError, match=r"`stop_on\[0\]` must be a detector"):
         rl.TrainConfig(env="pendulum", stop_on=("divergense",))
+
+
+def test_state_change_is_in_units_of_a_random_policy_so_staying_put_reads_zero():
+    from rewardlab.monitors import _behaviour, random_step_change
+
+    unit = random_step_change("pendulum")
+    assert unit.shape == (3,) and np.all(unit > 0)
+    fn = rl.rewards.Env().build("pendulum")
+    space = rl.suite.get("pendulum").make().action_space
+    same = rl.data.sample_transitions("pendulum", 1024, policy="random", seed=0)  # the reference itself
+    assert _behaviour(same, space, fn, unit)["state_change"] == pytest.approx(1.0)
+    half = rl.data.Transitions(
+        same.obs, same.actions, same.obs + (same.next_obs - same.obs) / 2, same.dones, "pendulum"
+    )
+    assert _behaviour(half, space, fn, unit)["state_change"] == pytest.approx(0.5)
+    still = rl.data.Transitions(same.obs, same.actions, same.obs, same.dones, "pendulum")
+    row = {"timesteps": 1, "task_moves": True, **_behaviour(still, space, fn, unit)}
+    assert row["state_change"] == 0.0 and [f.detector for f in detect(row)] == ["standing_still"]

@@ -60,6 +60,15 @@ def _check_fps(fps: Any) -> float:
     return float(fps)
 
 
+def _is_mujoco(suite_env: suite.SuiteEnv) -> bool:
+    """True for a MuJoCo env (it renders at any requested size, 480x480 by default)."""
+    try:
+        entry = gym.spec(suite_env.gym_id).entry_point
+    except gym.error.Error:
+        return False
+    return "mujoco" in str(entry)
+
+
 class _Renderer:
     """One ``rgb_array`` env of a suite env, reused for every segment it renders."""
 
@@ -98,11 +107,7 @@ class _Renderer:
             raise
 
     def _is_mujoco(self) -> bool:
-        try:
-            entry = gym.spec(self.suite_env.gym_id).entry_point
-        except gym.error.Error:
-            return False
-        return "mujoco" in str(entry)
+        return _is_mujoco(self.suite_env)
 
     def frame(self, obs: np.ndarray) -> np.ndarray:
         """The ``(H, W, 3)`` uint8 image of the state behind the full observation ``obs``."""
@@ -303,6 +308,7 @@ def watch_run(
     seed: int = 0,
     fps: float = 30,
     trust: bool = False,
+    width: int | None = None,
 ) -> tuple[Path, dict[str, float]]:
     """Render one episode of a run's trained agent as a GIF with its proxy and true reward per step.
 
@@ -318,6 +324,8 @@ def watch_run(
         seed: seed of the episode.
         fps: frames per second of the clip.
         trust: let the agent's files be unpickled if nothing else reads them.
+        width: scale the labelled frames down to this many pixels wide (a small clip for a
+            report); None keeps the renderer's size.
 
     Returns:
         ``(path, {"proxy_return", "true_return", "steps"})``.
@@ -342,23 +350,43 @@ def watch_run(
     reward_fn.training = False
     proxy = np.asarray(reward_fn(seg.obs[0, :real], seg.actions[0, :real], seg.next_obs[0, :real], seg.dones[0, :real]))
     true = np.asarray(seg.env_rewards[0, :real], dtype=float)
-    frames = render_segment(seg, 0)
-    labelled = [_with_band(frame, t, proxy, true) for t, frame in enumerate(frames)]
+    small = width is not None and _is_mujoco(suite.get(seg.env))  # MuJoCo draws at the size asked for
+    frames = render_segment(seg, 0, size=(width, width) if small and width is not None else None)
+    if width is not None:  # the text band is then drawn at that width, so it stays sharp
+        frames = [_scaled(frame, width) for frame in frames]
+    band = _BAND_WIDTH if width is None else width
+    labelled = [_with_band(frame, t, proxy, true, band) for t, frame in enumerate(frames)]
     path = write_clip(labelled, out or run.path / "watch.gif", fps=fps)
     return path, {"proxy_return": float(proxy.sum()), "true_return": float(true.sum()), "steps": real}
 
 
+def _scaled(frame: np.ndarray, width: int) -> np.ndarray:
+    """``frame`` resized to ``width`` pixels wide, keeping its aspect (nearest pixel: a gridworld stays crisp)."""
+    if frame.shape[1] == width:
+        return frame
+    # deferred: Pillow, only to draw clips
+    from PIL import Image
+
+    height = max(1, round(frame.shape[0] * width / frame.shape[1]))
+    return np.asarray(Image.fromarray(frame).resize((width, height), Image.Resampling.NEAREST))
+
+
 _BAND_WIDTH = 300
-"""The narrowest frame the reward band's text fits under (narrower frames are scaled up)."""
+"""The narrowest frame the reward band's text is drawn under by default (narrower frames are scaled
+up); the text fits in about 200 pixels."""
 
 
-def _with_band(frame: np.ndarray, t: int, proxy: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """``frame`` above a text band: step ``t``'s proxy and true reward (of the step into it) and the sums."""
+def _with_band(
+    frame: np.ndarray, t: int, proxy: np.ndarray, true: np.ndarray, min_width: int = _BAND_WIDTH
+) -> np.ndarray:
+    """``frame`` above a text band: step ``t``'s proxy and true reward (of the step into it) and the sums.
+
+    A frame narrower than ``min_width`` is first scaled up by a whole factor, pixel for pixel."""
     # deferred: Pillow, only to draw clips
     from PIL import Image, ImageDraw
 
     band = 30
-    zoom = -(-_BAND_WIDTH // frame.shape[1])  # small frames (gridworlds) grow, pixel for pixel, so the text fits
+    zoom = -(-min_width // frame.shape[1])  # small frames (gridworlds) grow, pixel for pixel, so the text fits
     if zoom > 1:
         frame = np.repeat(np.repeat(frame, zoom, axis=0), zoom, axis=1)
     canvas = Image.new("RGB", (frame.shape[1], frame.shape[0] + band), (20, 20, 20))

@@ -29,7 +29,9 @@ Reads what the sweep runner wrote (``sweep.json`` and one folder per trial with
 
 Only ``done`` trials enter the statistics; failed, pending and running ones are counted. Results
 are written under ``<sweep dir>/results/``: ``summary.csv``/``.parquet``, ``curves.csv``/``.parquet``,
-``trials.csv``, ``distances.csv``, ``correlation.csv``, ``overall.csv``, ``profiles.csv`` and
+``trials.csv``, ``distances.csv``, ``correlation.csv``, ``overall.csv``, ``profiles.csv``,
+``hacking.csv`` (per variant: on how many runs each reward-hacking detector of
+:mod:`rewardlab.monitors` fired and first when, and the exact returns on tabular envs) and
 ``distances.json`` (what the distances were computed from, so that a report without distances
 reuses them), as one generation with the report (:mod:`rewardlab.sweeps._publish`): a kill leaves
 the old set of files or the new one.
@@ -58,6 +60,7 @@ from rewardlab import suite
 from rewardlab.compare import compare
 from rewardlab.config import Record
 from rewardlab.errors import ConfigError, RewardLabError, message
+from rewardlab.monitors import DETECTORS, detect
 from rewardlab.rewards import ModelStore, RewardSpec, from_dict, use_model_store
 from rewardlab.runs import read_jsonl, read_status, storage_error, write_atomic
 from rewardlab.sweeps._publish import new_generation
@@ -80,7 +83,15 @@ from rewardlab.sweeps._stats import (
     stratified_bootstrap_ci,
 )
 
-__all__ = ["DISTANCES_JSON", "SUMMARY_COLUMNS", "SweepSummary", "aggregate", "load_sweep", "write_results"]
+__all__ = [
+    "DISTANCES_JSON",
+    "HACKING_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "SweepSummary",
+    "aggregate",
+    "load_sweep",
+    "write_results",
+]
 
 NAN = float("nan")
 
@@ -174,6 +185,19 @@ OVERALL_COLUMNS = (
 )
 """Columns of ``overall.csv``: per (agent, variant), normalised scores across envs (stratified bootstrap)."""
 PROFILE_COLUMNS = ("agent", "variant", "tau", "fraction", "ci_low", "ci_high")
+HACKING_COLUMNS = (
+    "env",
+    "agent",
+    "variant",
+    "n_runs",
+    "exact_proxy_return",
+    "exact_env_return",
+    "exact_regret",
+    *(f"{d}_{what}" for d in DETECTORS for what in ("runs", "first_step")),
+)
+"""Columns of ``hacking.csv``: per (env, agent, variant), over the done seeds, the mean exact returns
+of the last evaluation (envs with a tabular model) and, per detector, on how many runs it fired and
+the earliest step it fired at (:mod:`rewardlab.monitors`)."""
 
 
 @dataclass(kw_only=True)
@@ -215,6 +239,8 @@ class SweepSummary(Record):
     """Performance profiles: per (agent, variant, tau), the fraction of runs with normalised score above tau."""
     normalisation: dict[str, str] = field(default_factory=dict)
     """Per env: how its final returns were normalised to scores (said in words)."""
+    hacking: list[dict[str, Any]] = field(default_factory=list)
+    """Per (env, agent, variant): :data:`HACKING_COLUMNS`, the reward-hacking evidence of its done runs."""
     n_bootstrap: int = 2000
     """Bootstrap replicates of every interval."""
     notes: list[str] = field(default_factory=list)
@@ -573,6 +599,7 @@ def _distances(
         values, lo, hi = result.values, result.ci_low, result.ci_high
         for i, v in enumerate(names, start=1):
             out[v] = (float(values[0, i]), float(lo[0, i]), float(hi[0, i]), result.exact)
+        _note_undefined(env, names, result, notes)
         labels = ["ground truth (env)", *names]
         matrix = {
             "names": labels,
@@ -592,7 +619,19 @@ def _distances(
             continue
         est = result.estimates[0][1]
         out[v] = (float(est.value), float(est.ci_low), float(est.ci_high), result.exact)
+        if not est.defined:
+            notes.append(f"{env}/{v}: distance undefined: {est.reason}.")
     return out, None
+
+
+def _note_undefined(env: str, names: list[str], result: Any, notes: list[str]) -> None:
+    """A note per undefined distance to the ground truth (one for all when the ground truth is trivial)."""
+    if not result.estimates[0][0].defined:
+        notes.append(f"{env}: every distance to the ground truth is undefined: {result.estimates[0][0].reason}.")
+        return
+    for i, v in enumerate(names, start=1):
+        if not result.estimates[0][i].defined:
+            notes.append(f"{env}/{v}: distance undefined: {result.estimates[0][i].reason}.")
 
 
 # --- distances kept from the last report --------------------------------------------------------
@@ -735,6 +774,7 @@ def write_results(summary: SweepSummary, results: Path, previous: Path | None = 
     write_atomic(results / "correlation.csv", _to_csv(summary.distance_correlation, CORRELATION_COLUMNS))
     write_atomic(results / "overall.csv", _to_csv(summary.overall, OVERALL_COLUMNS))
     write_atomic(results / "profiles.csv", _to_csv(summary.profiles, PROFILE_COLUMNS))
+    write_atomic(results / "hacking.csv", _to_csv(summary.hacking, HACKING_COLUMNS))
     kept = _read_distance_record(previous.parent) if previous is not None else {}
     record = {"envs": {**kept, **_distance_record(summary)}}
     write_atomic(results / DISTANCES_JSON, json.dumps(record, indent=1, default=_json_default) + "\n")
@@ -804,6 +844,8 @@ def _fill_distance(rows: list[dict[str, Any]], env: str, found: Mapping[str, tup
         if row["variant"] in found:
             value, lo, hi, exact = found[row["variant"]]
             row.update(distance=value, distance_ci_low=lo, distance_ci_high=hi, distance_exact=exact)
+            if math.isnan(value):  # a trivial reward (compare says why, in the notes)
+                row["distance_note"] = UNDEFINED_NOTE
         else:
             row["distance_note"] = "could not be computed (see notes)"
 
@@ -863,6 +905,10 @@ def _fill_distances(
     return pair_rows, matrices
 
 
+UNDEFINED_NOTE = "undefined (a trivial reward: see notes)"
+"""The ``distance_note`` of a distance to a trivial reward (compare returns NaN with the reason)."""
+
+
 def _rho_note(distances: Sequence[float], regrets: Sequence[float]) -> str:
     """Why a rank correlation is undefined ("" when it is defined)."""
     if len(distances) < 2:
@@ -888,6 +934,8 @@ def _correlations(rows: list[dict[str, Any]], metric: str, n_boot: int = 2000, s
         usable = [(d, g) for d, g in pairs if not (math.isnan(d) or math.isnan(g))]
         d, g = [x for x, _ in usable], [y for _, y in usable]
         note = _rho_note(d, g)
+        if len(d) < 2 and any(r["distance_note"] == UNDEFINED_NOTE for r in group_rows):
+            note = "undefined: the distances to the ground truth are undefined (a trivial reward: see notes)"
         rho = NAN if note else spearman(d, g)
         lo, hi = (NAN, NAN) if note else spearman_ci(d, g, n=n_boot, seed=seed)
         correlation.append(
@@ -1068,6 +1116,31 @@ def _overall(
     return rows, profiles, words
 
 
+def _hacking(groups: _Groups) -> list[dict[str, Any]]:
+    """Per (env, agent, variant): the detectors rerun over each done run's rows, and the exact returns."""
+    out = []
+    for (env, agent, variant), members in groups.items():
+        done = [t for t in members if t.done and t.metrics]
+        row: dict[str, Any] = {"env": env, "agent": agent, "variant": variant, "n_runs": len(done)}
+        for key in ("exact_proxy_return", "exact_env_return", "exact_regret"):
+            values = [_finite(t.metrics[-1].get(key)) for t in done]
+            values = [v for v in values if not math.isnan(v)]
+            row[key] = _mean(values) if values else NAN
+        first: dict[str, list[int]] = {d: [] for d in DETECTORS}
+        for t in done:
+            fired: dict[str, int] = {}
+            for i, metrics_row in enumerate(t.metrics):
+                for flag in detect(metrics_row, t.metrics[:i]):
+                    fired.setdefault(flag.detector, flag.timesteps)
+            for name, step in fired.items():
+                first.setdefault(name, []).append(step)
+        for name in DETECTORS:
+            row[f"{name}_runs"] = len(first[name])
+            row[f"{name}_first_step"] = min(first[name]) if first[name] else None
+        out.append(row)
+    return out
+
+
 def _trial_row(t: _Trial) -> dict[str, Any]:
     """One ``trials.csv`` row: where the trial stands, its final returns and its first error line."""
     return {
@@ -1184,6 +1257,7 @@ def aggregate(
         overall=overall,
         profiles=profiles,
         normalisation=normalisation,
+        hacking=_hacking(groups),
         n_bootstrap=int(n_bootstrap),
         notes=notes,
     )

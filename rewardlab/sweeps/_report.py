@@ -10,7 +10,14 @@ writes the tables under ``<sweep dir>/results/`` and, under ``<sweep dir>/report
 * ``distance_heatmap_<env>.png`` -- pairwise reward distances of the variants (and the ground truth);
 * ``distance_vs_regret_<env>_<agent>.png`` -- each variant's distance to the ground truth against
   its regret, with the Spearman rank correlation in the title;
-* ``report.html`` -- all of the above with captions, a click-to-sort summary table, failed and
+* ``clip_<env>_<agent>_<variant>.gif`` -- with ``clips``, one short clip per variant: its first
+  finished seed's final policy for up to 100 steps, about 200 pixels wide, with the proxy and true
+  reward of each step under the frames (:func:`rewardlab.preferences.watch_run`; the agent's
+  tensors are loaded, nothing is unpickled). Under a second per gridworld clip, 10-20 s per MuJoCo
+  clip on a busy CPU (software OpenGL); an env that cannot render gets a note instead;
+* ``report.html`` -- all of the above with captions, the reward-hacking evidence per variant
+  (how many seeds each detector of :mod:`rewardlab.monitors` fired on and first when, the exact
+  returns on envs with a tabular model, and the clips), a click-to-sort summary table, failed and
   pending trials with their errors, the sweep spec and the software versions. Images are embedded
   as data URIs and the CSS and JS are inline, so the page can be mailed or archived on its own.
 
@@ -32,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from rewardlab.errors import RewardLabError
+from rewardlab.monitors import DETECTORS
 from rewardlab.runs import storage_error, write_atomic
 from rewardlab.sweeps._aggregate import SweepSummary, aggregate, write_results
 from rewardlab.sweeps._publish import new_generation
@@ -98,7 +107,7 @@ def _seeds(row: dict[str, Any]) -> str:
 
 def _distance(row: dict[str, Any]) -> str:
     if _isnan(row["distance"]):
-        return _NA
+        return "undefined" if str(row.get("distance_note", "")).startswith("undefined") else _NA
     text = f"{row['distance']:.3f}"
     if row.get("distance_exact") is False:
         text += f" [{row['distance_ci_low']:.3f}, {row['distance_ci_high']:.3f}]"
@@ -591,6 +600,7 @@ body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:110
 color:#222;line-height:1.45}
 h1{margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
 .meta{color:#666;font-size:.9em}
+.clips{display:flex;flex-wrap:wrap;gap:1em}.clips figure{margin:.5em 0;max-width:220px}
 .scroll{overflow-x:auto;max-width:100%;margin:.8em 0}.scroll table{margin:0}
 .answer{background:#eef6ee;border-left:3px solid #3a3;padding:.5em .9em;margin:.5em 0}
 table{border-collapse:collapse;font-size:.85em;margin:.8em 0}
@@ -684,7 +694,12 @@ def _summary_table(summary: SweepSummary) -> str:
             _cell(_regret_ci(r), r.get("regret_ci_low")),
             _cell(_p_value(r), r.get("regret_paired_p")),
             _cell(_poi(r), r.get("poi")),
-            _cell(_distance(r) if not r["distance_note"] else f"{_NA} ({r['distance_note']})", r["distance"]),
+            _cell(
+                _distance(r)
+                if not r["distance_note"] or r["distance_note"].startswith("undefined")
+                else f"{_NA} ({r['distance_note']})",
+                r["distance"],
+            ),
         ]
         out += cells
         out.append("</tr>")
@@ -911,6 +926,97 @@ def _distance_sections(summary: SweepSummary, out: Path) -> list[str]:
     return sections
 
 
+_HACKING_CAPTION = (
+    "<b>Reward hacking, per variant.</b> Each detector of <code>rewardlab.monitors</code> (rules and thresholds: "
+    "<code>python -m pydoc rewardlab.monitors</code>) reruns over every evaluation of every finished seed: "
+    "<i>k/n</i> is the number of seeds it fired on, with the earliest step it fired at. On an env with an exact "
+    "tabular model the last evaluation's exact discounted returns of the policy (its action distribution) are "
+    "given, and the exact regret (0: optimal for the ground truth, 1: the worst policy). "
+    "<code>rewardlab diagnose SWEEP_DIR</code> lists every flag with its evidence."
+)
+CLIP_STEPS = 100
+"""Steps (frames) of a report clip."""
+CLIP_WIDTH = 200
+"""Width in pixels of a report clip."""
+
+
+def _flag_cell(row: dict[str, Any], detector: str) -> str:
+    fired, n = int(row.get(f"{detector}_runs") or 0), int(row["n_runs"])
+    if not fired:
+        return _cell(f"0/{n}", 0)
+    return _cell(f"{fired}/{n} (from step {row[f'{detector}_first_step']})", fired)
+
+
+def _hacking_table(rows: Sequence[dict[str, Any]]) -> str:
+    exact = any(not _isnan(r.get("exact_env_return")) for r in rows)
+    heads = ["variant", "seeds"] + (["exact true return", "exact proxy return", "exact regret"] if exact else [])
+    out = ['<div class="scroll"><table class="sortable"><thead><tr>']
+    out += [f'<th class="t">{h}</th>' for h in heads[:1]] + [f"<th>{h}</th>" for h in heads[1:]]
+    out += [f"<th>{html.escape(d)}</th>" for d in DETECTORS]
+    out.append("</tr></thead><tbody>")
+    for r in rows:
+        cells = [_cell(r["variant"], cls="t"), _cell(str(r["n_runs"]), r["n_runs"])]
+        if exact:
+            cells += [
+                _cell(_fmt(r.get(k), 2 if k == "exact_regret" else 1), r.get(k))
+                for k in ("exact_env_return", "exact_proxy_return", "exact_regret")
+            ]
+        cells += [_flag_cell(r, d) for d in DETECTORS]
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def _clip(summary: SweepSummary, env: str, agent: str, variant: str, out: Path) -> str:
+    """One variant's clip as an HTML figure (its first finished seed), or a note saying why there is none."""
+    done = [
+        t
+        for t in summary.trials
+        if (t["env"], t["agent"], t["variant"]) == (env, agent, variant) and t["status"] == "done"
+    ]
+    trial = min(done, key=lambda t: t["seed"] if isinstance(t["seed"], int) else 0, default=None)
+    label = html.escape(variant)
+    if trial is None:
+        return f'<div class="note">{label}: no clip (no finished seed).</div>'
+    # deferred: the renderer loads SB3, torch and the env's renderer, only when a clip is drawn
+    from rewardlab.preferences import watch_run
+
+    name = f"clip_{_slug(env)}_{_slug(agent)}_{_slug(variant)}.gif"
+    try:
+        path, totals = watch_run(
+            summary.sweep_dir / trial["id"], out / name, steps=CLIP_STEPS, seed=0, fps=10, width=CLIP_WIDTH
+        )
+    except (RewardLabError, OSError) as exc:
+        reason = html.escape(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        return f'<div class="note">{label}: no clip ({reason}).</div>'
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    caption = (
+        f"<b>{label}</b>, seed {html.escape(str(trial['seed']))}: {totals['steps']:.0f} steps, "
+        f"proxy return {totals['proxy_return']:.1f}, true return {totals['true_return']:.1f}"
+    )
+    return (
+        f'<figure class="clip"><img src="data:image/gif;base64,{data}" alt="clip {label}" '
+        f'data-file="{html.escape(name)}"><figcaption>{caption}</figcaption></figure>'
+    )
+
+
+def _hacking_sections(summary: SweepSummary, out: Path, clips: bool) -> list[str]:
+    """Per (env, agent): the detector flags and exact returns per variant, then a clip per variant."""
+    sections = []
+    for env, agent in summary.groups():
+        rows = [r for r in summary.hacking if (r["env"], r["agent"]) == (env, agent)]
+        if not rows:
+            continue
+        sections.append(f"<h3>{html.escape(env)} / {html.escape(agent)}</h3><p>{_HACKING_CAPTION}</p>")
+        sections.append(_hacking_table(rows))
+        if clips:
+            sections.append(
+                '<div class="clips">' + "".join(_clip(summary, env, agent, r["variant"], out) for r in rows)
+            )
+            sections.append("</div>")
+    return sections
+
+
 def _correlation_list(summary: SweepSummary) -> str:
     """The Spearman rho of each (env, agent) as an HTML list; empty without distances."""
     if not summary.distance_correlation:
@@ -942,7 +1048,7 @@ def _answer(summary: SweepSummary) -> str:
     return f'<div class="answer"><b>Which reward should I optimise?</b>{items}</div>'
 
 
-def _page(summary: SweepSummary, figures: str) -> str:
+def _page(summary: SweepSummary, figures: str, hacking: str = "") -> str:
     """The whole HTML page around the figures' sections."""
     notes = "".join(f'<div class="note">{html.escape(n)}</div>' for n in summary.notes)
     title = f"Reward ablation sweep: {summary.name}"
@@ -962,6 +1068,7 @@ spec.</p>
 {_overall_table(summary)}
 <h2>Figures</h2>
 {figures}
+{"<h2>Reward hacking</h2>" + hacking if hacking else ""}
 <h2>Failed and unfinished trials</h2>
 {_problems(summary)}
 <h2>Sweep spec</h2>
@@ -982,6 +1089,7 @@ def write_report(
     n_transitions: int = 2000,
     seed: int = 0,
     summary: SweepSummary | None = None,
+    clips: bool = True,
 ) -> Path:
     """Aggregate a sweep and write its tables, PNG figures and a self-contained ``report.html``.
 
@@ -999,6 +1107,8 @@ def write_report(
         seed: seeds the bootstrap intervals and the distance sampling.
         summary: an :func:`~rewardlab.sweeps._aggregate.aggregate` result to render instead of
             aggregating again (the CLI aggregates once, then prints :func:`format_summary_table`).
+        clips: render one short clip per variant (module docstring: under a second per gridworld
+            variant, 10-20 s per MuJoCo one); False leaves them out and keeps the report fast.
 
     Returns:
         The path of ``report.html``.
@@ -1016,7 +1126,7 @@ def write_report(
         out = Path(out_dir)
         try:
             out.mkdir(parents=True, exist_ok=True)
-            return _render(summary, out)
+            return _render(summary, out, clips)
         except OSError as exc:
             raise storage_error(exc, out, "out_dir") from None
     sweep = Path(sweep_dir)
@@ -1024,17 +1134,17 @@ def write_report(
         summary.results_dir = sweep / "results"
         try:
             write_results(summary, generation.results, generation.previous_results)
-            _render(summary, generation.report)
+            _render(summary, generation.report, clips)
         except OSError as exc:
             raise storage_error(exc, sweep / "report", "sweep_dir") from None
     return sweep / "report" / "report.html"
 
 
-def _render(summary: SweepSummary, out: Path) -> Path:
-    """Write the figures and ``report.html`` of ``summary`` into ``out``; the page's path."""
+def _render(summary: SweepSummary, out: Path, clips: bool = True) -> Path:
+    """Write the figures (and clips) and ``report.html`` of ``summary`` into ``out``; the page's path."""
     sections = _group_sections(summary, out) + _profile_sections(summary, out)
     if summary.matrices or any(not _isnan(r.get("distance")) for r in summary.rows):
         sections += _distance_sections(summary, out)
     path = out / "report.html"
-    write_atomic(path, _page(summary, "".join(sections)))
+    write_atomic(path, _page(summary, "".join(sections), "".join(_hacking_sections(summary, out, clips))))
     return path

@@ -195,3 +195,84 @@ def test_bad_layouts_and_probabilities_are_refused():
         tomato.TomatoGrid(["TX", "SB"])
     with pytest.raises(ValueError, match="dry_prob"):
         tomato.TomatoWateringEnv(dry_prob=1.5)
+
+
+# --- exact returns of trained policies (rewardlab.monitors) -----------------------------------
+
+
+def _hand_policy(grid: tomato.TomatoGrid) -> np.ndarray:
+    """Walk right along the start row, then down the last column to the tomato in the corner, and stay."""
+    rc = np.stack(np.divmod(grid.cells, grid.cols), axis=1)
+    by_cell = np.where(rc[:, 1] == grid.cols - 1, 2, np.where(rc[:, 0] == 1, 1, 0))  # down / right / up
+    policy = np.zeros((grid.n_states, 4))
+    policy[np.arange(grid.n_states), np.repeat(by_cell, grid.n_masks)] = 1.0
+    return policy
+
+
+def test_exact_returns_of_the_optimal_and_a_hand_made_policy_are_their_closed_forms(model, tables):
+    from rewardlab.monitors import exact_returns
+
+    mdp, grid = model.mdp, tomato.TomatoGrid(tomato.TOMATO_LAYOUT)
+    sensor = rl.rewards.parse(SENSOR).build("tomato")
+    g = mdp.gamma
+    hacker = exact_returns(mdp.optimal_policy(tables["sensor"]), sensor, "tomato")
+    assert hacker["exact_proxy_return"] == pytest.approx(g**3 / (1 - g))  # 97.0: to the bucket in 4 moves
+    assert hacker["exact_env_return"] == pytest.approx(0.0, abs=1e-9)
+    assert hacker["exact_regret"] == pytest.approx(1.0)  # as rl.metrics.regret(Env, sensor) above
+    waterer = exact_returns(mdp.optimal_policy(tables["truth"]), sensor, "tomato")
+    d = _occupancy(mdp, mdp.optimal_policy(tables["truth"]))  # independent: the occupancy measure
+    by_occupancy = float((d * mdp.expected_reward(tables["truth"])).sum()) / (1 - g)
+    assert waterer["exact_env_return"] == pytest.approx(by_occupancy)
+    assert waterer["exact_env_return"] == pytest.approx(77.7, abs=0.05)
+    assert waterer["exact_regret"] == pytest.approx(0.0)
+    # by hand: 4 moves to the corner tomato (the 4th waters it), then it stays watered, the others dry
+    corner = exact_returns(_hand_policy(grid), sensor, "tomato")
+    assert corner["exact_env_return"] == pytest.approx(g**3 / 3 / (1 - g))
+    assert corner["exact_proxy_return"] == pytest.approx(g**3 / 3 / (1 - g))  # never on the bucket
+    worst = mdp.expected_return(mdp.optimal_policy(-tables["truth"]), tables["truth"])
+    best = waterer["exact_env_return"]
+    assert corner["exact_regret"] == pytest.approx((best - g**3 / 3 / (1 - g)) / (best - worst))
+
+
+def test_the_policy_table_of_an_sb3_agent_is_its_action_distribution_in_every_state(model, tables):
+    import torch
+    from stable_baselines3 import DQN, PPO
+
+    from rewardlab.monitors import policy_table
+
+    venv = rl.make_vec_env("tomato", "env", n_envs=1, seed=0)
+    ppo = PPO("MlpPolicy", venv, n_steps=64, policy_kwargs={"net_arch": [8]}, seed=0)
+    with torch.no_grad():  # logits that do not depend on the state: softmax(bias) everywhere
+        ppo.policy.action_net.weight.zero_()
+        ppo.policy.action_net.bias.copy_(torch.tensor([0.0, np.log(3.0), 0.0, np.log(2.0)]))
+    table = policy_table(ppo, "tomato")
+    np.testing.assert_allclose(table, np.tile([1 / 7, 3 / 7, 1 / 7, 2 / 7], (model.mdp.n_states, 1)), rtol=1e-5)
+    dqn = DQN("MlpPolicy", venv, policy_kwargs={"net_arch": [8]}, seed=0, learning_starts=0)
+    greedy = policy_table(dqn, "tomato")  # no distribution: the one-hot of the greedy action
+    actions, _ = dqn.predict(model.observations.astype(np.float32), deterministic=True)
+    np.testing.assert_array_equal(greedy.argmax(axis=1), actions)
+    assert np.all(greedy.sum(axis=1) == 1.0)
+    assert policy_table(ppo, "pendulum") is None  # no exact model
+    venv.close()
+
+
+def test_training_on_tomato_logs_the_exact_returns_of_the_policy_it_saved(tmp_path):
+    from rewardlab.monitors import exact_returns, policy_table
+
+    config = rl.TrainConfig(
+        env="tomato", reward=str(SENSOR), timesteps=256, eval_freq=128, eval_episodes=1, runs_dir=str(tmp_path),
+        run_name="t", progress_bar=False, agent="dqn",
+        hyperparams={"learning_starts": 10_000, "policy_kwargs": {"net_arch": [8]}},
+    )  # fmt: skip  # a DQN that never updates: every row evaluates the policy that is saved (an agent
+    # evaluated mid-rollout is evaluated before the update that follows)
+    result = rl.train(config)
+    rows = result.metrics
+    assert [r["timesteps"] for r in rows] == [128, 256]
+    agent, _ = rl.data.load_agent(result.run_dir / "agent.zip")
+    again = exact_returns(policy_table(agent, "tomato"), rl.rewards.parse(SENSOR).build("tomato"), "tomato")
+    for key, value in again.items():
+        assert rows[-1][key] == pytest.approx(value, rel=1e-6)  # the last row is the saved agent's
+    assert rows[0]["exact_env_trend"] is None  # before 3 evaluations
+    assert rows[0]["exact_env_return"] == pytest.approx(rows[-1]["exact_env_return"])
+    status = rl.runs.RunDir(result.run_dir).status()
+    assert status["exact_env_return"] == pytest.approx(rows[-1]["exact_env_return"])

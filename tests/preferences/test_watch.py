@@ -35,6 +35,15 @@ def test_the_clip_shows_every_step_and_its_returns_match_the_rewards(sensor_run,
     assert totals["true_return"] == pytest.approx(float(np.sum(seg.env_rewards[0])))
 
 
+def test_a_small_clip_is_as_wide_as_asked_with_the_same_returns(sensor_run, tmp_path):
+    full, totals = watch_run(sensor_run, tmp_path / "full.gif", steps=12)
+    small, small_totals = watch_run(sensor_run, tmp_path / "small.gif", steps=12, width=200)
+    with Image.open(small) as gif:
+        assert gif.size[0] == 200 and gif.size[1] < 200 * 1.5  # the frame keeps its aspect, band included
+    assert small_totals == totals
+    assert small.stat().st_size < full.stat().st_size
+
+
 def test_watch_needs_a_trained_run(tmp_path, capsys):
     assert main(["watch", str(tmp_path)]) == 2
     assert "`run_dir` must be a run directory with config.json and agent.zip" in capsys.readouterr().err

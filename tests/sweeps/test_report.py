@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -185,3 +186,49 @@ def test_report_of_fifty_variants_by_twenty_seeds_is_fast_and_readable(sweep_fac
     top = sorted((r for r in summary.rows if not r["is_baseline"]), key=lambda r: -r["env_return_iqm"])[:5]
     assert all(r["variant"] in svg for r in top)
     assert sum(f"variant_{i:02d}" in svg for i in range(49)) == 5
+
+
+def test_report_shows_the_hacking_flags_and_a_clip_per_variant(tmp_path: Path) -> None:
+    """A tiny real sweep on tomato: the flags table per variant, the exact returns and a GIF per variant."""
+    import base64
+    import csv
+
+    from _trial_helpers import TINY_PPO, tiny_spec
+
+    from rewardlab.monitors import DETECTORS, diagnose
+    from rewardlab.sweeps import run_sweep
+
+    sensor = {"kind": "terms", "weights": {"sensor_watered": 1.0}}
+    spec = tiny_spec(
+        "tomato_tiny", envs=["tomato"], seeds=[0], agents={"ppo": dict(TINY_PPO)}, timesteps=128, eval_freq=32,
+        variants={"truth": {"kind": "env"}, "sensor": sensor},
+    )  # fmt: skip
+    run_sweep(spec, workers=1, runs_dir=tmp_path, progress=False)
+    sweep = tmp_path / "tomato_tiny"
+    path = write_report(sweep, distances=False)
+    page = path.read_text(encoding="utf-8")
+    assert "<h2>Reward hacking</h2>" in page
+    for detector in DETECTORS:
+        assert f"<th>{detector}</th>" in page
+    # the table says what diagnose says, run by run
+    fired = {run.name: {f.detector for f in flags} for run, flags in diagnose(sweep).items()}
+    with open(sweep / "results" / "hacking.csv", encoding="utf-8") as f:
+        rows = {r["variant"]: r for r in csv.DictReader(f)}
+    for variant in ("truth", "sensor"):
+        runs = [name for name in fired if f"__{variant}__" in name]
+        for detector in DETECTORS:
+            assert int(rows[variant][f"{detector}_runs"]) == sum(detector in fired[r] for r in runs)
+        status = json.loads((sweep / runs[0] / "status.json").read_text(encoding="utf-8"))
+        assert float(rows[variant]["exact_env_return"]) == pytest.approx(status["exact_env_return"])
+    gifs = re.findall(r'<img src="data:image/gif;base64,([^"]+)" alt="clip (\w+)" data-file="([^"]+)">', page)
+    assert sorted(v for _, v, _ in gifs) == ["sensor", "truth"]
+    for data, _, name in gifs:
+        clip = path.parent / name
+        assert clip.read_bytes()[:6] == b"GIF89a" and base64.b64decode(data) == clip.read_bytes()
+    without = write_report(sweep, distances=False, clips=False, out_dir=tmp_path / "plain").read_text(encoding="utf-8")
+    assert "image/gif" not in without and "<th>divergence</th>" in without
+
+
+def test_a_variant_without_an_agent_gets_a_note_not_a_clip(sweep_dir: Path) -> None:
+    page = write_report(sweep_dir, distances=False).read_text(encoding="utf-8")
+    assert "image/gif" not in page and "no clip (" in page  # the fabricated trials saved no agent
