@@ -57,6 +57,20 @@ def test_proxy_and_env_returns_differ_for_a_swapped_reward(tmp_path):
     assert set(result.metrics[-1]["train_term_means"]) == {"alive", "pole_angle"}
 
 
+def test_every_training_episode_is_in_the_row_of_the_next_evaluation(tmp_path):
+    spec = rl.rewards.Terms({"alive": 1.0, "pole_angle": -10.0})
+    rows = rl.train(_config(tmp_path, reward=spec, timesteps=1024, eval_freq=256)).metrics
+    episodes = [e for r in rows for e in r["train_episodes"]]  # [timestep, true return, proxy return]
+    assert len(episodes) > 10
+    for before, row in zip([0] + [r["timesteps"] for r in rows], rows, strict=False):
+        assert all(before < e[0] <= row["timesteps"] for e in row["train_episodes"])
+    # CartPole's true return is the episode length (+1 a step); the proxy pays less for a tilted pole
+    assert all(float(e[1]).is_integer() and e[2] < e[1] for e in episodes)
+    # the row's mean over (up to) the last 100 training episodes is over these same episodes
+    last = [e[1] for e in episodes][-100:]
+    assert rows[-1]["train_env_return"] == pytest.approx(np.mean(last), abs=1e-3)
+
+
 def test_same_seed_reproduces_the_run(tmp_path):
     a = rl.train(_config(tmp_path, seed=3, run_name="a")).metrics
     b = rl.train(_config(tmp_path, seed=3, run_name="b")).metrics
