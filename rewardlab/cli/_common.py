@@ -23,8 +23,10 @@ from rewardlab.errors import ConfigError, RewardLabError, message
 
 __all__ = [
     "Command",
+    "add_bootstrap_option",
     "add_oracle_flags",
     "check_policy_archive",
+    "n_bootstrap",
     "parse_overrides",
     "parse_value",
     "run_command",
@@ -107,13 +109,34 @@ def check_policy_archive(policy: str) -> None:
         raise unreadable_policy(policy, "no zip directory at its end: truncated or not an .npz")
 
 
+BPREF_TEACHER_NAMES = ("oracle", "mistake", "noisy", "skip", "myopic", "equal")
+"""B-Pref's six teachers (``rewardlab.preferences._oracles.BPREF_TEACHERS``, named here so that
+building the parser imports nothing; a test checks that the two agree)."""
+
+
 def add_oracle_flags(p: argparse.ArgumentParser) -> None:
     """Add ``--oracle``, ``--temperature`` and ``--mistake-prob`` (the synthetic labeller) to ``p``."""
-    p.add_argument("--oracle", choices=("boltzmann", "imperfect"), default="boltzmann", help="synthetic labeller")
+    p.add_argument(
+        "--oracle",
+        choices=("boltzmann", "imperfect", *BPREF_TEACHER_NAMES),
+        default="boltzmann",
+        help="synthetic labeller: boltzmann, imperfect, or one of B-Pref's six teachers "
+        "(oracle, mistake: 10%% flipped, noisy: beta 1, skip, myopic: gamma 0.9, equal); default boltzmann",
+    )
     p.add_argument(
         "--temperature", type=float, default=1.0, help="Boltzmann temperature (0 = perfectly rational; default 1)"
     )
     p.add_argument("--mistake-prob", type=float, default=0.0, help="imperfect oracle: label flip probability")
+
+
+def oracle_spec(args: argparse.Namespace) -> dict[str, Any]:
+    """The oracle dict (``build_oracle``'s input) that ``--oracle``, ``--temperature`` and ``--mistake-prob`` say."""
+    if args.oracle in BPREF_TEACHER_NAMES:
+        return {"kind": "bpref", "teacher": args.oracle}
+    if args.oracle == "boltzmann":
+        return {"kind": "boltzmann", "temperature": args.temperature}
+    beta = 1.0 / args.temperature if args.temperature > 0 else float("inf")
+    return {"kind": "imperfect", "beta": beta, "mistake_prob": args.mistake_prob}
 
 
 _SHORT_ROLES = re.compile(r":[a-z]+:`~(?:[\w.]+\.)?([^`]+)`")
@@ -189,6 +212,41 @@ def add_trust_flag(p: argparse.ArgumentParser, help: str = TRUST_HELP) -> None:
     p.add_argument("--trust-pickle", action="store_true", help=help)
 
 
+N_BOOTSTRAP = 2000
+"""Bootstrap replicates of every interval of a report, unless ``--n-bootstrap`` says otherwise."""
+MIN_BOOTSTRAP = 100
+
+
+def add_bootstrap_option(p: argparse.ArgumentParser) -> None:
+    """``--n-bootstrap``: the replicate count of every bootstrap interval (``sweep``, ``report``, ``tune``)."""
+    p.add_argument(
+        "--n-bootstrap",
+        type=parse_value,
+        default=N_BOOTSTRAP,
+        metavar="N",
+        help=f"bootstrap replicates of every confidence interval (default: {N_BOOTSTRAP}; rliable's examples "
+        "use 50000: tighter Monte Carlo error, slower reports)",
+    )
+
+
+def n_bootstrap(value: Any) -> int:
+    """The ``--n-bootstrap`` value, checked before any work starts.
+
+    Raises:
+        ConfigError: not an integer of at least :data:`MIN_BOOTSTRAP`.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < MIN_BOOTSTRAP:
+        raise ConfigError(
+            message(
+                "--n-bootstrap",
+                f"an integer >= {MIN_BOOTSTRAP}",
+                value,
+                "Fewer replicates make the interval ends noise; rliable's examples use 50000.",
+            )
+        )
+    return value
+
+
 def add_backend_options(p: argparse.ArgumentParser, unit: str) -> None:
     """``--backend``, ``--address``, ``--workers``, ``--fast`` and ``--runs-dir``: the options of every
     command that runs trials (``sweep``, ``tune``); ``unit`` says what ``--workers`` runs at once."""
@@ -197,3 +255,4 @@ def add_backend_options(p: argparse.ArgumentParser, unit: str) -> None:
     p.add_argument("--workers", type=int, default=None, help=f"{unit} at once (default: every core; 1 = in-process)")
     p.add_argument("--fast", action="store_true", help="apply the spec's [fast] preset (small budgets)")
     p.add_argument("--runs-dir", default="runs", help="root of run directories (default: runs)")
+    add_bootstrap_option(p)

@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from rewardlab.cli._common import add_backend_options
+from rewardlab.cli._common import add_backend_options, add_bootstrap_option, n_bootstrap
 from rewardlab.errors import ConfigError, message
 
 __all__ = ["add_commands"]
@@ -26,6 +26,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise ConfigError(
             message("sweep", "one SPEC file", [args.spec, args.sweep_dir], "Use `rewardlab sweep status DIR`.")
         )
+    n_bootstrap(args.n_bootstrap)
     # Deferred so that `--help` does not load the sweep machinery (scipy; torch/SB3 to train).
     from rewardlab.sweeps import run_sweep
 
@@ -80,11 +81,13 @@ def _sweep_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    replicates = n_bootstrap(args.n_bootstrap)
     # Deferred so that `--help` does not load the sweep machinery (scipy, pyarrow, matplotlib).
-    from rewardlab.sweeps import aggregate, format_summary_table, write_report
+    from rewardlab.sweeps import aggregate, format_summary_table, migrate_names, write_report
 
+    migrate_names(args.sweep_dir, progress=True)  # a sweep of an earlier version: the new variant names
     # One aggregation, then the tables and the report written together as one generation.
-    summary = aggregate(args.sweep_dir, distances=not args.no_distances, write=False)
+    summary = aggregate(args.sweep_dir, distances=not args.no_distances, n_bootstrap=replicates, write=False)
     out = write_report(args.sweep_dir, summary=summary, distances=not args.no_distances)
     print(format_summary_table(summary))
     for note in summary.notes:
@@ -130,4 +133,5 @@ def add_commands(sub: Any) -> None:
         action="store_true",
         help="do not compute each variant's distance to the ground-truth reward (the last report's are kept)",
     )
+    add_bootstrap_option(p)
     p.set_defaults(func=_cmd_report)

@@ -12,12 +12,13 @@ import argparse
 import sys
 from typing import Any
 
-from rewardlab.cli._common import add_backend_options
+from rewardlab.cli._common import add_backend_options, n_bootstrap
 
 __all__ = ["add_commands"]
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
+    replicates = n_bootstrap(args.n_bootstrap)
     # Deferred so that `--help` loads neither the training stack nor Optuna.
     from rewardlab.sweeps import run_tune
 
@@ -29,6 +30,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
             address=args.address,
             runs_dir=args.runs_dir,
             fast=args.fast,
+            n_bootstrap=replicates,
         )
     except KeyboardInterrupt:
         print(
@@ -44,7 +46,10 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     print(f"Best candidate {best['number']}: score {best['value']:.2f} on the search seeds.")
     for row in result.reeval:
         fresh = "n/a" if row["fresh_score"] is None else f"{row['fresh_score']:.2f}"
-        diff = "" if row["minus_base_mean"] is None else f"  (minus base {row['minus_base_mean']:+.2f})"
+        diff = "" if row["minus_base_mean"] is None else f"  (minus base {row['minus_base_mean']:+.2f}"
+        if diff and row["p_beats_base"] is not None:
+            diff += f", P(beats base) {row['p_beats_base']:.2f}"
+        diff += ")" if diff else ""
         print(f"  fresh seeds: {row['label']:<14} {fresh}{diff}")
     print(f"Reward: {result.tune_dir / 'best_reward.toml'}")
     print(f"Tables and report: {result.tune_dir} (trials.csv, reeval.csv, importances.json, report.html)")
@@ -60,5 +65,5 @@ def add_commands(sub: Any) -> None:
         "trains over the spec's paired seeds and is scored by its final ground-truth return.",
     )
     p.add_argument("spec", metavar="SPEC", help="tune TOML file (tunes/)")
-    add_backend_options(p, "seeds")
+    add_backend_options(p, "trials (the seeds of a batch of candidates)")
     p.set_defaults(func=_cmd_tune)

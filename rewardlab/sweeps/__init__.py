@@ -42,7 +42,7 @@ Example:
 
 from rewardlab.sweeps._aggregate import SweepSummary, aggregate
 from rewardlab.sweeps._report import format_summary_table, write_report
-from rewardlab.sweeps._run import SweepResult, run_sweep, run_trial, sweep_status
+from rewardlab.sweeps._run import SweepResult, migrate_names, run_sweep, run_trial, sweep_status
 from rewardlab.sweeps._spec import Ablation, SweepSpec, Trial, load_sweep
 from rewardlab.sweeps._tune import TuneResult, run_tune
 from rewardlab.sweeps._tune_spec import Searched, Space, TermSpace, TuneSpec, load_tune
@@ -62,6 +62,7 @@ __all__ = [
     "format_summary_table",
     "load_sweep",
     "load_tune",
+    "migrate_names",
     "run_sweep",
     "run_trial",
     "run_tune",

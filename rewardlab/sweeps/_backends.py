@@ -55,11 +55,14 @@ __all__ = [
     "BACKENDS",
     "DIED",
     "INTERRUPTED_BY_OTHER",
+    "STOPPED",
+    "STOP_FILE",
     "TRIAL_FILES",
     "Backend",
     "LocalBackend",
     "RayBackend",
     "SerialBackend",
+    "TrialStopped",
     "check_backend",
     "make_backend",
 ]
@@ -105,8 +108,11 @@ class Backend(Protocol):
     def submit(self, trial: dict[str, Any]) -> None:
         """Start ``trial`` (a dict from :meth:`Trial.to_dict` plus ``attempt``)."""
 
-    def wait(self) -> list[Finished]:
-        """Block until at least one trial has finished; return the finished ones."""
+    def wait(self, timeout: float | None = None) -> list[Finished]:
+        """Block until at least one trial has finished (or ``timeout`` seconds passed); the finished ones."""
+
+    def stop(self, trial: dict[str, Any]) -> None:
+        """Ask the running ``trial`` to stop (it comes back from :meth:`wait`, failed or done)."""
 
     def in_flight(self) -> list[dict[str, Any]]:
         """The trials submitted and not yet returned by :meth:`wait`."""
@@ -138,13 +144,57 @@ def single_thread_env() -> Iterator[None]:
                 os.environ[k] = v
 
 
+STOP_FILE = ".stop"
+"""A file the runner puts in a running trial's folder to stop it (:meth:`LocalBackend.stop`)."""
+STOPPED = "stopped: its sweep was stopped (a pruned tune candidate)"
+"""The error of a trial the runner stopped."""
+_STOP_POLL_S = 0.5
+_STOP_SIGNAL = getattr(signal, "SIGUSR1", None)
+
+
+class TrialStopped(Exception):
+    """Raised in a pool worker's trial once the runner asked it to stop (:data:`STOP_FILE`)."""
+
+
+def _on_stop_signal(signum: int, frame: Any) -> None:
+    raise TrialStopped(STOPPED)
+
+
 def _init_worker(parent: int) -> None:
     # Ctrl-C reaches the whole process group; only the parent handles it (it stops the workers and
     # records the interrupted trials), so a worker does not die half-way through writing a status.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _STOP_SIGNAL is not None:
+        signal.signal(_STOP_SIGNAL, _on_stop_signal)
     die_with_parent(parent)
     torch.set_num_threads(1)
     threadpool_limits(limits=1)
+
+
+def _watch_stop_file(path: Path, finished: threading.Event) -> None:
+    """Until ``finished``, look for ``path``; once there, raise :class:`TrialStopped` in the main thread."""
+    while not finished.wait(_STOP_POLL_S):
+        if path.exists():
+            if _STOP_SIGNAL is not None and not finished.is_set():
+                signal.pthread_kill(threading.main_thread().ident or 0, _STOP_SIGNAL)
+            return
+
+
+def run_stoppable_trial(trial: dict[str, Any], runs_dir: str, sweep_name: str) -> dict[str, Any]:
+    """:func:`run_trial` in a pool worker, stopped (recorded failed, :data:`STOPPED`) once its folder holds
+    :data:`STOP_FILE`: a thread watches for the file and signals the worker's main thread, where
+    training raises :class:`TrialStopped` (the worker lives on for the next trial)."""
+    path = Path(runs_dir) / sweep_name / str(trial["id"]) / STOP_FILE
+    finished = threading.Event()
+    watcher = threading.Thread(target=_watch_stop_file, args=(path, finished), name="rewardlab-stop", daemon=True)
+    watcher.start()
+    try:
+        return run_trial(trial, runs_dir, sweep_name)
+    except TrialStopped:  # it arrived after training, while the summary was written
+        return _failure(trial, STOPPED)
+    finally:
+        finished.set()
+        watcher.join()
 
 
 def die_with_parent(parent: int) -> None:
@@ -182,11 +232,14 @@ class SerialBackend:
     def submit(self, trial: dict[str, Any]) -> None:
         self._queue.append(trial)
 
-    def wait(self) -> list[Finished]:
+    def wait(self, timeout: float | None = None) -> list[Finished]:
         trial = self._queue[0]
         summary = run_trial(trial, *trial["_where"])
         self._queue.pop(0)
         return [(trial, summary)]
+
+    def stop(self, trial: dict[str, Any]) -> None:
+        """Nothing to stop: a trial of this backend has finished before the runner looks again."""
 
     def in_flight(self) -> list[dict[str, Any]]:
         return list(self._queue)
@@ -224,12 +277,20 @@ class LocalBackend:
 
     def submit(self, trial: dict[str, Any]) -> None:
         with single_thread_env():  # workers start on demand, at submit time
-            future = self._pool.submit(run_trial, trial, *trial["_where"])
+            future = self._pool.submit(run_stoppable_trial, trial, *trial["_where"])
         self._futures[future] = trial
         self._processes.update(getattr(self._pool, "_processes", None) or {})
 
-    def wait(self) -> list[Finished]:
-        done, _ = cf.wait(list(self._futures), return_when=cf.FIRST_COMPLETED)
+    def stop(self, trial: dict[str, Any]) -> None:
+        """Put :data:`STOP_FILE` in the trial's folder: its worker stops it within a second."""
+        runs_dir, sweep_name = trial["_where"]
+        folder = Path(runs_dir) / sweep_name / str(trial["id"])
+        with contextlib.suppress(OSError):  # a full disk: the trial runs to its end
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / STOP_FILE).touch()
+
+    def wait(self, timeout: float | None = None) -> list[Finished]:
+        done, _ = cf.wait(list(self._futures), timeout=timeout, return_when=cf.FIRST_COMPLETED)
         out: list[Finished] = []
         broken: list[dict[str, Any]] = []
         for future in done:
@@ -536,9 +597,16 @@ class RayBackend:
             return _failure(trial, f"the trial's files came back unreadable ({exc})", traceback.format_exc(), DIED)
         return summary
 
-    def wait(self) -> list[Finished]:
+    def stop(self, trial: dict[str, Any]) -> None:
+        """Cancel the trial's task (its worker is killed; nothing of its folder comes back)."""
+        for ref, t in self._refs.items():
+            if t is trial:
+                with contextlib.suppress(Exception):
+                    self._ray.cancel(ref, force=True)
+
+    def wait(self, timeout: float | None = None) -> list[Finished]:
         ray = self._ray
-        ready, _ = ray.wait(list(self._refs), num_returns=1)
+        ready, _ = ray.wait(list(self._refs), num_returns=1, timeout=timeout)
         out: list[Finished] = []
         for ref in ready:
             trial = self._refs.pop(ref)

@@ -40,7 +40,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ from rewardlab.rewards import RewardSpec, from_dict, use_model_store
 from rewardlab.runs import RunDir, fault, software_versions, storage_error, write_json
 from rewardlab.sweeps._backends import (
     DIED,
+    STOPPED,
     Backend,
     available_cpus,
     check_backend,
@@ -62,7 +63,7 @@ from rewardlab.sweeps._backends import (
 from rewardlab.sweeps._spec import REWARD_MODELS, SWEEP_JSON, SweepSpec, Trial, load_sweep, read_sweep_json
 from rewardlab.sweeps._trial import INTERRUPTED, is_storage_error, run_trial
 
-__all__ = ["INFRA_RETRIES", "SweepResult", "run_sweep", "run_trial", "sweep_status"]
+__all__ = ["INFRA_RETRIES", "SweepResult", "migrate_names", "run_sweep", "run_sweeps", "run_trial", "sweep_status"]
 
 INFRA_RETRIES = 2
 """How many times one call resubmits a trial whose own worker (or node) died, before recording it."""
@@ -92,6 +93,8 @@ class SweepResult:
     """Wall time of the call."""
     failures: dict[str, str] = field(default_factory=dict)
     """Trial id -> error of the trials that failed in this call."""
+    stopped: int = 0
+    """Trials stopped, or never started, because the caller stopped the sweep (:func:`run_sweeps`)."""
 
     @property
     def complete(self) -> bool:
@@ -183,7 +186,7 @@ def _plan(trial: Trial, run_dir: Path, retries: int) -> tuple[str, int]:
             return "skip", attempts
         return "run", 0  # the spec changed since it ran
     if state == "failed":
-        if status.get("error") == INTERRUPTED or status.get("infrastructure"):
+        if status.get("error") in (INTERRUPTED, STOPPED) or status.get("infrastructure"):
             return "run", attempts  # not the trial's fault: never counted against `retries`
         return ("run", attempts) if attempts < 1 + retries else ("give_up", attempts)
     return "run", attempts  # running (its sweep is dead: we hold the lock), pending, or half-written
@@ -360,6 +363,103 @@ def _reset(run_dir: Path, wait: float = 0.0) -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
 
 
+# --- renamed variants ---------------------------------------------------------------------------
+
+_RENAMING = ".renaming"
+
+
+def _renames(spec: SweepSpec, trials: list[Trial], sweep_dir: Path) -> list[tuple[Path, Trial]]:
+    """The trial folders named as an earlier version named their variant, with the trial each now is.
+
+    A folder qualifies only when its ``config.json`` holds the fingerprint of the trial under the
+    old name (same reward, seed, budget): a folder of another trial that happens to bear the name
+    (``velocity_cost_x-1`` was ten times the weight, now it is a sign flip) is left alone. A folder
+    staged by a migration that was killed half-way (``.<id>.renaming``) is taken up again.
+    """
+    legacy = {env: spec.legacy_names(env) for env in spec.envs}
+    out = []
+    for trial in trials:
+        old_name = legacy[trial.env].get(trial.variant)
+        if old_name is None:
+            continue
+        old = trial.model_copy(update={"variant": old_name})
+        for src in (sweep_dir / old.id, sweep_dir / f".{old.id}{_RENAMING}"):
+            if src.is_dir() and RunDir(src).read_config().get("meta", {}).get("fingerprint") == old.fingerprint:
+                out.append((src, trial))
+                break
+    return out
+
+
+def _migrate(moves: list[tuple[Path, Trial]], sweep_dir: Path) -> dict[str, str]:
+    """Rename the folders of ``moves`` and rewrite the names in their ``config.json``; old id -> new id.
+
+    In two steps (all aside, then all into place), so that a new name that was another trial's
+    old name is free before it is taken. A new name already taken by a folder is left alone (the
+    old folder keeps its name, and is ignored).
+    """
+    staged = []
+    for src, trial in moves:
+        old_id = src.name[1 : -len(_RENAMING)] if src.name.endswith(_RENAMING) else src.name
+        tmp = sweep_dir / f".{old_id}{_RENAMING}"
+        if src != tmp:
+            os.rename(src, tmp)
+        staged.append((tmp, old_id, trial))
+    done: dict[str, str] = {}
+    for tmp, old_id, trial in staged:
+        dest = sweep_dir / trial.id
+        if dest.exists():
+            if not (sweep_dir / old_id).exists():
+                os.rename(tmp, sweep_dir / old_id)
+            continue
+        run = RunDir(tmp)
+        config = run.read_config()
+        meta = dict(config.get("meta", {}))
+        meta.update(trial=trial.id, variant=trial.variant, fingerprint=trial.fingerprint)
+        run.write_config({**config, "run_name": trial.id, "meta": meta})
+        os.rename(tmp, dest)
+        done[old_id] = trial.id
+    return done
+
+
+def migrate_names(sweep_dir: str | Path, progress: bool = False) -> dict[str, str]:
+    """Rename the trial folders of a sweep made by an earlier version of the variant names.
+
+    ``weight_grid`` variants were named ``<term>_x<value>``; they are now named by the factor
+    they apply (:meth:`~rewardlab.sweeps.Ablation.grid_names`). The folders of such a sweep, and
+    its ``sweep.json``, take the new names, so the sweep resumes without retraining and its report
+    shows the new names. Nothing is written when there is nothing to rename (a read-only folder
+    reports as before); a folder another live sweep runs on is left for that sweep to rename.
+
+    Returns:
+        Old trial id -> new trial id of the folders renamed.
+    """
+    path = Path(sweep_dir)
+    data = read_sweep_json(path)
+    if data is None or not isinstance(data.get("spec"), dict):
+        return {}
+    try:
+        spec = SweepSpec.from_dict(data["spec"])
+        trials = spec.trials(check=False)
+    except (ConfigError, ValueError, TypeError):  # a spec this version cannot read: leave it as it is
+        return {}
+    moves = _renames(spec, trials, path)
+    if not moves or lock_holder(path) is not None:
+        return {}
+    with _lock(path), _storage(path):
+        done = _migrate(moves, path)
+        if done:
+            data["trials"] = [t.to_dict() for t in trials]
+            data["spec"] = spec.to_dict()
+            write_json(path / SWEEP_JSON, data)
+    if done:
+        _say(
+            progress,
+            f"Renamed {len(done)} trial folder(s) of {path} to the new variant names: "
+            + ", ".join(f"{a} -> {b}" for a, b in done.items()),
+        )
+    return done
+
+
 # --- the runner ---------------------------------------------------------------------------------
 
 
@@ -421,58 +521,144 @@ def run_sweep(
         KeyboardInterrupt: after Ctrl-C, once the running trials are stopped and recorded as
             ``failed`` (``interrupted``), so that the next call reruns them.
     """
-    start = time.monotonic()
     if not isinstance(spec, SweepSpec):
         spec = load_sweep(spec, fast=fast)
     elif fast:
         spec = spec.fast_version()
+    return run_sweeps(
+        [spec],
+        backend=backend,
+        workers=workers,
+        address=address,
+        runs_dir=runs_dir,
+        retries=retries,
+        progress=progress,
+        trial_files=trial_files,
+    )[0]
+
+
+Watch = Callable[[], Collection[str]]
+"""Called while trials run (about every :data:`WATCH_S` seconds): the names of the sweeps to stop."""
+WATCH_S = 1.0
+"""How often :func:`run_sweeps` calls its ``watch``."""
+
+
+def run_sweeps(
+    specs: Sequence[SweepSpec],
+    *,
+    backend: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    runs_dir: str | Path = "runs",
+    retries: int = 1,
+    progress: bool = True,
+    trial_files: str | None = None,
+    watch: Watch | None = None,
+    pool: Backend | None = None,
+) -> list[SweepResult]:
+    """Run the trials of several sweeps (a tune's batch of candidates) together, on one backend.
+
+    As :func:`run_sweep` for each spec (one folder, lock, ``sweep.json`` and resume each), with
+    the trials of all of them sharing the backend's slots, in the order of ``specs``.
+
+    Args:
+        specs: the sweeps; their names must differ.
+        watch: called about every :data:`WATCH_S` seconds while trials run, and after each
+            finishes; the sweeps it names are stopped: their queued trials never start and their
+            running ones are stopped (recorded ``failed``, :data:`~rewardlab.sweeps._backends.STOPPED`;
+            on the serial backend they have finished by then). Counted in :attr:`SweepResult.stopped`.
+        pool: a backend to run on and leave open (a tune keeps one for all its batches); None
+            makes one from ``backend``, ``workers``, ``address`` and ``trial_files``, and closes it.
+        The other arguments are :func:`run_sweep`'s.
+
+    Returns:
+        One :class:`SweepResult` per spec, in order.
+
+    Raises:
+        As :func:`run_sweep`.
+    """
+    start = time.monotonic()
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ConfigError(message("retries", "a non-negative integer", retries))
+    if len({s.name for s in specs}) != len(specs):
+        raise ConfigError(message("specs", "sweeps with distinct names", [s.name for s in specs]))
     check_backend(backend, workers, address, trial_files=trial_files)
-    trials = spec.trials()  # validates every trial before anything runs
-    sweep_dir = Path(runs_dir) / spec.name
-    _check_runs_dir(Path(runs_dir), sweep_dir)
-    with _lock(sweep_dir):
-        _write_sweep_json(spec, trials, sweep_dir, backend)
-        plans = [(trial, *_plan(trial, sweep_dir / trial.id, retries)) for trial in trials]
-        for trial, action, _ in plans:  # before deleting anything: a live writer stops the call
-            if action == "run":
-                _refuse_live_writer(sweep_dir / trial.id)
-        todo: list[dict[str, Any]] = []
-        skipped = gave_up = 0
-        for trial, action, attempts in plans:
-            if action == "skip":
-                skipped += 1
-            elif action == "give_up":
-                gave_up += 1
-            else:
-                _reset(sweep_dir / trial.id)  # a rerun starts from a clean directory
-                todo.append({**trial.to_dict(), "attempt": attempts + 1, "_where": (str(runs_dir), spec.name)})
+    planned = [(spec, spec.trials()) for spec in specs]  # validates every trial before anything runs
+    counts: dict[str, dict[str, int]] = {}
+    todo: list[dict[str, Any]] = []
+    with contextlib.ExitStack() as locks:
+        for spec, trials in planned:
+            sweep_dir = Path(runs_dir) / spec.name
+            _check_runs_dir(Path(runs_dir), sweep_dir)
+            locks.enter_context(_lock(sweep_dir))
+            todo += _prepare(spec, trials, sweep_dir, retries, backend, progress, counts.setdefault(spec.name, {}))
+        for spec, _ in planned:
+            with _storage(Path(runs_dir) / spec.name / REWARD_MODELS):
+                _train_reward_models(
+                    [t for t in todo if t["_where"][1] == spec.name], Path(runs_dir) / spec.name, progress
+                )
+        ran = _execute(todo, backend, workers, address, Path(runs_dir), progress, trial_files, watch=watch, pool=pool)
+    wall = time.monotonic() - start
+    results = []
+    for spec, trials in planned:
+        mine = {t.id: ran[(spec.name, t.id)] for t in trials if (spec.name, t.id) in ran}
+        result = SweepResult(
+            sweep_dir=Path(runs_dir) / spec.name,
+            total=len(trials),
+            done=sum(1 for v in mine.values() if v == "done"),
+            failed=sum(1 for v in mine.values() if v not in ("done", _STOP)),
+            skipped=counts[spec.name]["skipped"],
+            gave_up=counts[spec.name]["gave_up"],
+            wall_s=wall,
+            failures={k: v for k, v in mine.items() if v not in ("done", _STOP)},
+            stopped=sum(1 for v in mine.values() if v == _STOP),
+        )
         _say(
             progress,
-            f"Sweep {spec.name}: {len(trials)} trials, {skipped} already done, {gave_up} failed too often, "
-            f"{len(todo)} to run -> {sweep_dir}",
+            f"Sweep {spec.name}: {result.done} done, {result.failed} failed, {result.skipped} skipped (done before), "
+            f"{result.gave_up} not retried"
+            + (f", {result.stopped} stopped" if result.stopped else "")
+            + f", in {wall:.0f}s. Results: {result.sweep_dir}",
         )
-        with _storage(sweep_dir / REWARD_MODELS):
-            _train_reward_models(todo, sweep_dir, progress)
-        done, failures = _execute(todo, backend, workers, address, sweep_dir, progress, trial_files)
-    wall = time.monotonic() - start
-    result = SweepResult(
-        sweep_dir=sweep_dir,
-        total=len(trials),
-        done=done,
-        failed=len(failures),
-        skipped=skipped,
-        gave_up=gave_up,
-        wall_s=wall,
-        failures=failures,
-    )
+        results.append(result)
+    return results
+
+
+def _prepare(
+    spec: SweepSpec,
+    trials: list[Trial],
+    sweep_dir: Path,
+    retries: int,
+    backend: str,
+    progress: bool,
+    counts: dict[str, int],
+) -> list[dict[str, Any]]:
+    """Under the sweep's lock: rename old folders, write ``sweep.json``, plan resume; the trials to run."""
+    with _storage(sweep_dir):
+        renamed = _migrate(_renames(spec, trials, sweep_dir), sweep_dir)
+    if renamed:
+        _say(progress, f"Renamed {len(renamed)} trial folder(s) to the new variant names (kept, not retrained).")
+    _write_sweep_json(spec, trials, sweep_dir, backend)
+    plans = [(trial, *_plan(trial, sweep_dir / trial.id, retries)) for trial in trials]
+    for trial, action, _ in plans:  # before deleting anything: a live writer stops the call
+        if action == "run":
+            _refuse_live_writer(sweep_dir / trial.id)
+    todo: list[dict[str, Any]] = []
+    counts.update(skipped=0, gave_up=0)
+    for trial, action, attempts in plans:
+        if action == "skip":
+            counts["skipped"] += 1
+        elif action == "give_up":
+            counts["gave_up"] += 1
+        else:
+            _reset(sweep_dir / trial.id)  # a rerun starts from a clean directory
+            todo.append({**trial.to_dict(), "attempt": attempts + 1, "_where": (str(sweep_dir.parent), spec.name)})
     _say(
         progress,
-        f"Sweep {spec.name}: {done} done, {len(failures)} failed, {skipped} skipped (done before), "
-        f"{gave_up} not retried, in {wall:.0f}s. Results: {sweep_dir}",
+        f"Sweep {spec.name}: {len(trials)} trials, {counts['skipped']} already done, {counts['gave_up']} failed "
+        f"too often, {len(todo)} to run -> {sweep_dir}",
     )
-    return result
+    return todo
 
 
 def _train_reward_models(todo: list[dict[str, Any]], sweep_dir: Path, progress: bool) -> None:
@@ -515,35 +701,56 @@ class _Stop(Exception):
         self.error = error
 
 
+_STOP = "\0stopped"
+"""What :func:`_execute` says of a trial whose sweep the caller stopped."""
+
+
 def _execute(
     todo: list[dict[str, Any]],
     backend_name: str,
     workers: int | None,
     address: str | None,
-    sweep_dir: Path,
+    runs_dir: Path,
     progress: bool,
     trial_files: str | None = None,
-) -> tuple[int, dict[str, str]]:
+    *,
+    watch: Watch | None = None,
+    pool: Backend | None = None,
+) -> dict[tuple[str, str], str]:
+    """Run ``todo`` on the backend; (sweep, trial id) -> ``"done"``, :data:`_STOP` or the error."""
     if not todo:
-        return 0, {}
+        return {}
     if workers is None and backend_name == "local":
         workers = min(available_cpus(), len(todo))
-    backend: Backend = make_backend(backend_name, workers, address, trial_files)
+    backend: Backend = pool if pool is not None else make_backend(backend_name, workers, address, trial_files)
     _say(progress, f"Running on {backend.name} with {backend.slots} worker(s).")
     queue = list(todo)
-    done, failures, k = 0, {}, 0
+    out: dict[tuple[str, str], str] = {}
+    k = 0
     deaths: dict[str, int] = {}  # trial id -> its own worker deaths in this call
     interruptions: dict[str, int] = {}  # trial id -> stops because another worker died
+    stopping: set[str] = set()  # sweeps `watch` stopped
+
+    def where(trial: dict[str, Any]) -> tuple[Path, tuple[str, str]]:
+        sweep = trial["_where"][1]
+        return runs_dir / sweep, (sweep, trial["id"])
+
     try:
         while queue or backend.in_flight():
             while queue and len(backend.in_flight()) < backend.slots:
                 backend.submit(queue.pop(0))
                 fault("sweep:submit")
             fault("sweep:wait")
-            for trial, summary in backend.wait():
+            for trial, summary in backend.wait(WATCH_S if watch is not None else None):
+                sweep_dir, key = where(trial)
                 run_dir = sweep_dir / trial["id"]
                 if summary.get("storage"):
                     raise _Stop(_trial_storage_error(summary, run_dir, sweep_dir, trial))
+                if key[0] in stopping and summary["status"] != "done":
+                    if summary.pop("recorded", True) is False and run_dir.is_dir():
+                        _record_failure(run_dir, STOPPED, "", trial, trial["attempt"] - 1)
+                    out[key] = _STOP
+                    continue
                 infrastructure = summary.pop("infrastructure", None)
                 if infrastructure is not None:
                     counter = deaths if infrastructure == DIED else interruptions
@@ -567,24 +774,33 @@ def _execute(
                 fault("sweep:record")
                 k += 1
                 _say(progress, _line(k, len(todo), summary))
-                if summary["status"] == "done":
-                    done += 1
-                else:
-                    failures[trial["id"]] = summary.get("error", "")
-    except _Stop as stop:
+                out[key] = "done" if summary["status"] == "done" else str(summary.get("error", ""))
+            if watch is not None:
+                stop = set(watch()) - stopping
+                if stop:
+                    stopping |= stop
+                    for trial in [t for t in queue if t["_where"][1] in stop]:  # never started
+                        queue.remove(trial)
+                        out[where(trial)[1]] = _STOP
+                    for trial in backend.in_flight():
+                        if trial["_where"][1] in stop:
+                            backend.stop(trial)
+    except _Stop as stop_error:
         # The disk is full: nothing more can be written. Stop the workers, mark what they ran (if
         # the disk lets us) so that the next call reruns it without counting an attempt, and say so.
-        _interrupt(backend, sweep_dir, _DISK_FULL)
-        raise stop.error from None
+        _interrupt(backend, runs_dir, _DISK_FULL)
+        raise stop_error.error from None
     except BaseException as exc:
         # Ctrl-C (or a bug of ours): stop the workers, then mark what they were running so that the
         # next call reruns it; the attempt does not count against the retry limit.
-        _interrupt(backend, sweep_dir, INTERRUPTED)
+        _interrupt(backend, runs_dir, INTERRUPTED)
         if isinstance(exc, OSError) and is_storage_error(exc):
-            raise _as_storage_error(exc, sweep_dir, _trial_size(sweep_dir)) from None
+            first = runs_dir / todo[0]["_where"][1]
+            raise _as_storage_error(exc, first, _trial_size(first)) from None
         raise
-    backend.close()
-    return done, failures
+    if pool is None:
+        backend.close()
+    return out
 
 
 def _trial_storage_error(
@@ -640,14 +856,14 @@ def _trial_storage_error(
     return error
 
 
-def _interrupt(backend: Backend, sweep_dir: Path, error: str) -> None:
+def _interrupt(backend: Backend, runs_dir: Path, error: str) -> None:
     """Stop the backend's workers and mark each trial they ran failed (``error``), uncounted."""
     running = backend.in_flight()
     backend.close(abort=True)
     for trial in running:
         infra = None if error == INTERRUPTED else "storage"
         with contextlib.suppress(OSError, ValueError):  # a full disk may refuse even this
-            _record_failure(sweep_dir / trial["id"], error, "", trial, trial["attempt"] - 1, infra)
+            _record_failure(runs_dir / trial["_where"][1] / trial["id"], error, "", trial, trial["attempt"] - 1, infra)
 
 
 def _record_failure(

@@ -151,8 +151,9 @@ class Ablation(_Table):
     - ``leave_one_out``: one variant per term of ``base`` with that term dropped, ``minus_<term>``.
     - ``add_one``: ``base`` plus one candidate term, ``plus_<term>``; candidates are ``weights``,
       by default the env's ground-truth weights of the factors ``base`` lacks.
-    - ``weight_grid``: ``base`` with ``term``'s weight set to each of ``values``, ``<term>_x<value>``
-      (a term ``base`` lacks is added).
+    - ``weight_grid``: ``base`` with ``term``'s weight set to each of ``values``: ``<term>_x<factor>``,
+      the factor by which the value multiplies the base's weight (``velocity_cost_x10`` for -1.0
+      over the ground truth's -0.1), or ``<term>_w<value>`` for a term ``base`` lacks (it is added).
 
     ``base`` names a variant of kind ``terms``, a variant of kind ``env`` (its ground truth
     written as terms), or ``"ground_truth"`` (the env's ground-truth weights).
@@ -244,10 +245,32 @@ class Ablation(_Table):
                 out[f"{self.prefix}plus_{name}"] = Terms({**terms, name: Term(weight=w)})
         else:
             assert self.term is not None  # validated for weight_grid
+            names = self.grid_names(base)
             for v in self.values:
                 old = terms.get(self.term, Term())
                 new = old.model_copy(update={"weight": v})
-                out[f"{self.prefix}{self.term}_x{_number_text(v)}"] = Terms({**terms, self.term: new})
+                out[names[v][0]] = Terms({**terms, self.term: new})
+        return out
+
+    def grid_names(self, base: Terms) -> dict[float, tuple[str, str]]:
+        """``weight_grid``: value -> (its variant name, the name earlier versions gave it).
+
+        The name says what the value does to the base: ``<term>_x<factor>`` multiplies the base's
+        weight (``velocity_cost_x10`` for -1.0 where the base has -0.1; ``_x-1`` flips its sign);
+        ``<term>_w<value>`` sets a term the base lacks, or weighs 0, to the value. Earlier versions
+        named every value ``<term>_x<value>``, which read as a factor; :func:`legacy_names` maps
+        them so that old sweep folders keep resuming and reporting.
+        """
+        assert self.term is not None
+        term = base.terms.get(self.term)
+        weight = term.weight if isinstance(term, Term) else 0.0
+        out = {}
+        for v in self.values:
+            if weight:
+                name = f"{self.term}_x{float(f'{v / weight:.6g}') + 0.0:g}"  # + 0.0: no '-0'
+            else:
+                name = f"{self.term}_w{_number_text(v)}"
+            out[v] = (f"{self.prefix}{name}", f"{self.prefix}{self.term}_x{_number_text(v)}")
         return out
 
 
@@ -567,6 +590,19 @@ class SweepSpec(_Table):
     def variants_for(self, env: str) -> dict[str, RewardSpec]:
         """Every reward variant of ``env``: the written ones, then the generated ones, by name."""
         return {**self.variants, **_generated(self.variants, self.ablations, env)}
+
+    def legacy_names(self, env: str) -> dict[str, str]:
+        """Generated variant -> the name an earlier version gave it, where the two differ.
+
+        ``weight_grid`` variants were named ``<term>_x<value>`` (see :meth:`Ablation.grid_names`);
+        the runner renames the trial folders of such a sweep (:func:`rewardlab.sweeps._run.migrate_names`).
+        """
+        out: dict[str, str] = {}
+        for i, ab in enumerate(self.ablations):
+            if ab.kind == "weight_grid":
+                base = _ablation_base(ab, self.variants, suite.get(env), f"ablations[{i}]")
+                out.update({new: old for new, old in ab.grid_names(base).values() if new != old})
+        return out
 
     def trials(self, *, check: bool = True) -> list[Trial]:
         """The trials, env-major then variant, agent, seed.

@@ -24,9 +24,17 @@ host (its process gone) is finished first, from its stored parameters: its sweep
 that were done, so a kill -9 loses only the seeds in flight.
 
 The score of a candidate is the IQM (or mean) of the final ground-truth returns over its seeds,
-the same seeds for every candidate (paired). With a pruner the seeds run one at a time and the
-partial score after each is reported to Optuna (median pruning, successive halving); a pruned
-candidate keeps its row in the table.
+the same seeds for every candidate (paired). Its learning curve is reported to Optuna as it
+trains: after the ``k``-th evaluation of every seed, the objective over the seeds of their
+ground-truth evaluation returns is ``trial.report(value, k)``. With a pruner (median, successive
+halving) a candidate the pruner rejects is stopped there: its queued seeds never start and its
+running ones stop within a second (their folders say ``stopped``); it keeps its row in the table,
+state ``pruned``, with the value and evaluation it was pruned at, and a rerun never trains it again.
+
+Candidates come ``batch`` at a time (:attr:`TuneSpec.batch`): all the seeds of a batch share the
+backend's workers (the local pool, one trial per core, or Ray tasks). A candidate reports an
+evaluation only once the candidates before it in the batch have, so the pruner's decisions, like
+the proposals, are the same whatever the backend, the worker count and the speed of each trial.
 
 The sampler is seeded with ``sampler_seed`` plus the number of candidates the study already has,
 so an uninterrupted tune is reproducible and a resumed one does not replay the same proposals.
@@ -53,10 +61,19 @@ import tomli_w
 
 from rewardlab.errors import ConfigError, MissingDependencyError, message
 from rewardlab.rewards import Env, RewardSpec, from_dict
-from rewardlab.runs import fault, software_versions, write_atomic, write_json
-from rewardlab.sweeps._run import run_sweep, sweep_status
+from rewardlab.runs import RunDir, fault, read_jsonl, read_status, software_versions, write_atomic, write_json
+from rewardlab.sweeps._backends import check_backend, make_backend
+from rewardlab.sweeps._run import run_sweeps, sweep_status
 from rewardlab.sweeps._spec import SweepSpec
-from rewardlab.sweeps._stats import bootstrap_ci, iqm
+from rewardlab.sweeps._stats import (
+    bootstrap_ci,
+    difference_ci,
+    iqm,
+    paired_differences,
+    paired_t_pvalue,
+    probability_of_improvement,
+    probability_of_improvement_ci,
+)
 from rewardlab.sweeps._tune_spec import TuneSpec, load_tune
 
 __all__ = ["TUNE_JSON", "TuneResult", "run_tune"]
@@ -158,7 +175,7 @@ def _stale(optuna: Any, study: Any) -> list[Any]:
     return [t for t in running if t.user_attrs.get("host") == host and not _alive(t.user_attrs.get("pid"))]
 
 
-# --- one candidate ---------------------------------------------------------------------------------
+# --- one batch of candidates ----------------------------------------------------------------------
 
 
 @dataclass
@@ -168,6 +185,7 @@ class _Outcome:
     returns: dict[int, float] = field(default_factory=dict)
     gap: float | None = None
     error: str = ""
+    pruned_at: int | None = None  # the evaluation (1, 2, ...) after which the pruner stopped it
 
 
 def _score(spec: TuneSpec, returns: list[float]) -> float:
@@ -188,47 +206,138 @@ def _sweep(spec: TuneSpec, name: str, reward: RewardSpec, hyper: dict[str, Any],
     )
 
 
-def _train(sweep: SweepSpec, root: Path, run: dict[str, Any]) -> tuple[dict[int, float], dict[int, float], str]:
-    """Train (or resume) ``sweep`` under ``root``; (env returns, proxy returns by seed, first error)."""
-    result = run_sweep(sweep, runs_dir=root, progress=False, **run)
-    rows = {r["id"]: r for r in sweep_status(result.sweep_dir)["trials"]}
+@dataclass
+class _Candidate:
+    """One candidate of a batch: its Optuna trial, its sweep, and how far its learning curve was told."""
+
+    trial: Any
+    name: str
+    sweep: SweepSpec | None = None
+    outcome: _Outcome | None = None
+    reported: int = 0
+    """Evaluations of the learning curve reported to Optuna (``trial.report(value, k)``, k = 1, 2, ...)."""
+    known: int = 0
+    """Evaluations the storage held already (a candidate adopted from a killed tune)."""
+    finished: bool = False
+    """Every seed has ended (done or failed) and all of its curve was reported."""
+
+    def passed(self, k: int) -> bool:
+        return self.outcome is not None or self.finished or self.reported >= k
+
+
+def eval_returns(run_dir: Path) -> list[tuple[int, float]]:
+    """The learning curve of one seed: (timesteps, ground-truth evaluation return) per evaluation so far."""
+    rows = read_jsonl(run_dir / "metrics.jsonl")
+    return [(int(r["timesteps"]), float(r["eval_env_return"])) for r in rows if r.get("eval_env_return") is not None]
+
+
+def _seed_state(run_dir: Path) -> tuple[str, int | None]:
+    """(status of the seed's run, its total timesteps once its config is written)."""
+    try:
+        status = str(read_status(run_dir).get("status", "pending"))
+    except (OSError, ValueError):
+        status = "pending"
+    timesteps = RunDir(run_dir).read_config().get("timesteps")
+    return status, timesteps if isinstance(timesteps, int) else None
+
+
+def _advance(spec: TuneSpec, batch: list[_Candidate], root: Path, *, prune: bool) -> None:
+    """Report to Optuna the evaluations every seed of a candidate has reached, and prune.
+
+    The value at evaluation ``k`` is the objective over the seeds of their ``k``-th ground-truth
+    evaluation return. The pruner is asked after each evaluation but the last (a finished curve is
+    scored by its final returns). Candidate ``j`` reports evaluation ``k`` only once the candidates
+    before it in the batch have reported it (or ended), so what the pruner sees, and decides, does
+    not depend on which trial happened to train faster: the same on every backend and worker count.
+    """
+    for j, cand in enumerate(batch):
+        if cand.outcome is not None or cand.finished or cand.sweep is None:
+            continue
+        dirs = [root / cand.name / t.id for t in cand.sweep.trials(check=False)]
+        curves = [eval_returns(d) for d in dirs]
+        states = [_seed_state(d) for d in dirs]
+        available = min(len(c) for c in curves)
+        while cand.reported < available:
+            k = cand.reported + 1
+            if not all(other.passed(k) for other in batch[:j]):
+                break
+            values = [c[k - 1][1] for c in curves]
+            value = _score(spec, values)
+            if k > cand.known:
+                cand.trial.report(value, k)
+            cand.reported = k
+            last = any(total is None or c[k - 1][0] >= total for c, (_, total) in zip(curves, states, strict=True))
+            if prune and not last and k >= cand.known and cand.trial.should_prune():
+                returns = {t.seed: v for t, v in zip(cand.sweep.trials(check=False), values, strict=True)}
+                cand.outcome = _Outcome("pruned", value, returns, pruned_at=k)
+                break
+        ended = all(status in ("done", "failed") for status, _ in states)
+        cand.finished = cand.outcome is None and ended and cand.reported >= min(len(c) for c in curves)
+
+
+def _finish(cand: _Candidate, spec: TuneSpec, root: Path) -> _Outcome:
+    """The outcome of a candidate whose seeds all ran (complete, or failed with the first error)."""
+    assert cand.sweep is not None
+    rows = {r["id"]: r for r in sweep_status(root / cand.name)["trials"]}
     env, proxy = {}, {}
-    for trial in sweep.trials(check=False):
+    error = ""
+    for trial in cand.sweep.trials(check=False):
         row = rows.get(trial.id, {})
         if row.get("status") == "done" and row.get("final_env_return") is not None:
             env[trial.seed] = float(row["final_env_return"])
             proxy[trial.seed] = float(row["final_proxy_return"])
-    error = next(iter(result.failures.values()), "") if result.failures else ""
-    if len(env) < len(sweep.seeds) and not error:
-        error = "some seeds did not finish"
-    return env, proxy, error
+        elif not error:
+            error = row.get("error") or f"seed {trial.seed} did not finish"
+    if error:
+        return _Outcome("fail", returns=env, error=error)
+    gap = float(np.mean([proxy[s] - env[s] for s in env]))
+    return _Outcome("complete", _score(spec, list(env.values())), env, gap)
 
 
 def _evaluate(
-    spec: TuneSpec, name: str, reward: RewardSpec, hyper: dict[str, Any], trial: Any, root: Path, run: dict[str, Any]
-) -> _Outcome:
-    """Train the candidate's seeds; with a pruner one seed more at a time."""
-    n = len(spec.seeds)
-    rungs = range(1, n + 1) if spec.pruner != "none" else [n]
-    env: dict[int, float] = {}
-    proxy: dict[int, float] = {}
-    for k in rungs:
-        env, proxy, error = _train(_sweep(spec, name, reward, hyper, spec.seeds[:k]), root, run)
-        if error:
-            return _Outcome("fail", returns=env, error=error)
-        value = _score(spec, list(env.values()))
-        if k < n:
-            trial.report(value, k)
-            if trial.should_prune():
-                return _Outcome("pruned", value, env)
-    gap = float(np.mean([proxy[s] - env[s] for s in env]))
-    return _Outcome("complete", _score(spec, list(env.values())), env, gap)
+    optuna: Any, study: Any, spec: TuneSpec, trials: list[Any], root: Path, run: dict[str, Any]
+) -> list[_Outcome]:
+    """Build the candidates ``trials`` propose, train all their seeds together, tell the study; their outcomes."""
+    batch = []
+    for trial in trials:
+        cand = _Candidate(trial, _candidate_name(trial.number))
+        try:
+            reward, hyper = spec.candidate(trial)
+        except ConfigError as exc:  # every term switched off: nothing to train
+            cand.outcome = _Outcome("fail", error=str(exc))
+        else:
+            trial.set_user_attr("reward", reward.to_dict())
+            trial.set_user_attr("hyperparams", hyper)
+            cand.sweep = _sweep(spec, cand.name, reward, hyper, spec.seeds)
+            frozen = study._storage.get_trial(trial._trial_id)  # what a killed tune reported already
+            cand.known = max(frozen.intermediate_values, default=0)
+        batch.append(cand)
+    prune = spec.pruner != "none"
+
+    def watch() -> set[str]:
+        _advance(spec, batch, root, prune=prune)
+        return {c.name for c in batch if c.outcome is not None and c.sweep is not None}
+
+    sweeps = [c.sweep for c in batch if c.sweep is not None]
+    if sweeps:
+        run_sweeps(sweeps, runs_dir=root, progress=False, watch=watch if prune else None, **run)
+    _advance(spec, batch, root, prune=prune)  # what came back after the last look (Ray: whole curves)
+    outcomes = []
+    for cand in batch:
+        outcome = cand.outcome or _finish(cand, spec, root)
+        fault("tune:evaluated")
+        _tell(optuna, study, spec, cand.trial, outcome)
+        fault("tune:told")
+        outcomes.append(outcome)
+    return outcomes
 
 
 def _tell(optuna: Any, study: Any, spec: TuneSpec, trial: Any, outcome: _Outcome) -> None:
     """Store the outcome on ``trial`` (returns, gap, the constraint the sampler reads) and tell the study."""
     trial.set_user_attr("returns", {str(s): r for s, r in outcome.returns.items()})
     trial.set_user_attr("error", outcome.error)
+    if outcome.pruned_at is not None:
+        trial.set_user_attr("pruned_at", outcome.pruned_at)
     if outcome.gap is not None:
         trial.set_user_attr("gap", outcome.gap)
         trial.set_user_attr("constraint", [outcome.gap - spec.max_gap] if spec.max_gap is not None else [0.0])
@@ -252,22 +361,6 @@ def _candidate_name(number: int) -> str:
     return f"c{number:04d}"
 
 
-def _one(optuna: Any, study: Any, spec: TuneSpec, trial: Any, root: Path, run: dict[str, Any]) -> _Outcome:
-    """Build the candidate ``trial`` proposes, train it, tell the study; the outcome."""
-    try:
-        reward, hyper = spec.candidate(trial)
-    except ConfigError as exc:  # every term switched off: nothing to train
-        outcome = _Outcome("fail", error=str(exc))
-    else:
-        trial.set_user_attr("reward", reward.to_dict())
-        trial.set_user_attr("hyperparams", hyper)
-        outcome = _evaluate(spec, _candidate_name(trial.number), reward, hyper, trial, root, run)
-    fault("tune:evaluated")
-    _tell(optuna, study, spec, trial, outcome)
-    fault("tune:told")
-    return outcome
-
-
 # --- the runner ---------------------------------------------------------------------------------
 
 
@@ -286,6 +379,10 @@ def _check_folder(spec: TuneSpec, tune_dir: Path) -> None:
             old = json.loads(path.read_text(encoding="utf-8")).get("spec", {})
     if isinstance(old, dict):
         old = {k: v for k, v in old.items() if k not in ("trials", "reeval", "fast")}
+        for key, value in mine.items():  # a field added since (`batch`) reads as its default
+            field_info = TuneSpec.model_fields.get(key)
+            if key not in old and field_info is not None and value == field_info.default:
+                old[key] = value
         if json.dumps(old, sort_keys=True, default=str) != json.dumps(mine, sort_keys=True, default=str):
             raise ConfigError(
                 message(
@@ -298,6 +395,17 @@ def _check_folder(spec: TuneSpec, tune_dir: Path) -> None:
     write_json(path, {"name": spec.name, "spec": spec.to_dict(), "versions": software_versions()})
 
 
+def check_n_bootstrap(n_bootstrap: Any) -> int:
+    """``n_bootstrap`` checked: an integer of at least 100.
+
+    Raises:
+        ConfigError: anything else.
+    """
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 100:
+        raise ConfigError(message("n_bootstrap", "an integer >= 100", n_bootstrap, "rliable's examples use 50000."))
+    return n_bootstrap
+
+
 def run_tune(
     spec: TuneSpec | str | Path,
     *,
@@ -307,27 +415,36 @@ def run_tune(
     runs_dir: str | Path = "runs",
     fast: bool = False,
     progress: bool = True,
+    n_bootstrap: int = 2000,
 ) -> TuneResult:
     """Run the candidates of ``spec`` still missing from its study, re-evaluate the best, write the outputs.
 
+    Candidates are proposed ``spec.batch`` at a time and their seeds train together, ``workers``
+    trials at once: the proposals depend on the batch, never on ``workers`` or ``backend``, so any
+    worker count on either backend gives the same candidates and the same scores.
+
     Args:
         spec: a :class:`TuneSpec` or the path of a tune TOML file.
-        backend: where each candidate's seeds train (``local`` or ``ray``), as for :func:`run_sweep`.
-        workers: seeds at once (None: one per core, at most the number of seeds).
+        backend: where the seeds train (``local``: a process pool; ``ray``), as for :func:`run_sweep`.
+        workers: trials at once (None: one per core; 1: one after another in this process).
         address: Ray cluster address.
         runs_dir: root of the run directories; the tune goes to ``runs_dir/<spec.name>``.
         fast: apply the spec's ``fast`` preset.
         progress: print one line per candidate.
+        n_bootstrap: bootstrap replicates of the re-evaluation's intervals (>= 100).
 
     Raises:
-        ConfigError: an invalid spec (before any trial), or a folder holding another tune's study.
-        KeyboardInterrupt: after Ctrl-C; the rerun finishes the candidate that was interrupted.
+        ConfigError: an invalid spec or argument (before any trial), or a folder holding another
+            tune's study.
+        KeyboardInterrupt: after Ctrl-C; the rerun finishes the candidates that were interrupted.
     """
     start = time.monotonic()
+    check_n_bootstrap(n_bootstrap)
     if not isinstance(spec, TuneSpec):
         spec = load_tune(spec, fast=fast)
     elif fast:
         spec = spec.fast_version()
+    check_backend(backend, workers, address)
     optuna = import_optuna()
     tune_dir = Path(runs_dir) / spec.name
     tune_dir.mkdir(parents=True, exist_ok=True)
@@ -337,24 +454,35 @@ def run_tune(
         study_name=spec.name, storage=storage, direction="maximize", pruner=_pruner(optuna, spec), load_if_exists=True
     )
     study.sampler = _sampler(optuna, spec, spec.sampler_seed + len(study.get_trials(deepcopy=False)))
-    run = {"backend": backend, "workers": workers, "address": address}
     root = tune_dir / "candidates"
     evaluated = adopted = 0
-    for frozen in _stale(optuna, study):
-        _say(progress, f"Candidate {frozen.number}: left running by a killed tune; finishing it")
-        outcome = _one(optuna, study, spec, _reopen(optuna, study, frozen), root, run)
-        _say(progress, _line(frozen.number, spec, outcome))
-        adopted += 1
-    while len(study.get_trials(deepcopy=False)) < spec.trials:
-        live = study.ask()
-        live.set_user_attr("pid", os.getpid())
-        live.set_user_attr("host", socket.gethostname())
-        fault("tune:ask")
-        outcome = _one(optuna, study, spec, live, root, run)
-        _say(progress, _line(live.number, spec, outcome))
-        evaluated += 1
-    best = _best(optuna, study)
-    reeval = _reevaluate(optuna, study, spec, tune_dir, run, progress)
+    pool = make_backend(backend, workers, address)
+    run = {"backend": backend, "workers": workers, "address": address, "pool": pool}
+    try:
+        stale = _stale(optuna, study)
+        for i in range(0, len(stale), spec.batch):
+            frozen = stale[i : i + spec.batch]
+            _say(progress, f"Candidates {[t.number for t in frozen]}: left running by a killed tune; finishing them")
+            outcomes = _evaluate(optuna, study, spec, [_reopen(optuna, study, t) for t in frozen], root, run)
+            for t, outcome in zip(frozen, outcomes, strict=True):
+                _say(progress, _line(t.number, spec, outcome))
+            adopted += len(frozen)
+        while len(study.get_trials(deepcopy=False)) < spec.trials:
+            lives = []
+            for _ in range(min(spec.batch, spec.trials - len(study.get_trials(deepcopy=False)))):
+                live = study.ask()
+                live.set_user_attr("pid", os.getpid())
+                live.set_user_attr("host", socket.gethostname())
+                lives.append(live)
+            fault("tune:ask")
+            outcomes = _evaluate(optuna, study, spec, lives, root, run)
+            for live, outcome in zip(lives, outcomes, strict=True):
+                _say(progress, _line(live.number, spec, outcome))
+            evaluated += len(lives)
+        best = _best(optuna, study)
+        reeval = _reevaluate(optuna, study, spec, tune_dir, run, progress, n_bootstrap)
+    finally:
+        pool.close()
     write_outputs(study, spec, tune_dir, best, reeval)
     wall = time.monotonic() - start
     _say(
@@ -366,6 +494,8 @@ def run_tune(
 
 def _line(number: int, spec: TuneSpec, outcome: _Outcome) -> str:
     head = f"[{number + 1}/{spec.trials}] candidate {number} {outcome.state}"
+    if outcome.pruned_at is not None:
+        head += f" after evaluation {outcome.pruned_at}"
     if outcome.value is None:
         return f"{head}: {outcome.error.strip().splitlines()[0] if outcome.error.strip() else ''}"
     return f"{head}: {spec.objective} ground-truth return {outcome.value:.1f}"
@@ -399,9 +529,20 @@ def _ranked(optuna: Any, study: Any) -> list[Any]:
 
 
 def _reevaluate(
-    optuna: Any, study: Any, spec: TuneSpec, tune_dir: Path, run: dict[str, Any], progress: bool
+    optuna: Any,
+    study: Any,
+    spec: TuneSpec,
+    tune_dir: Path,
+    run: dict[str, Any],
+    progress: bool,
+    n_bootstrap: int = 2000,
 ) -> list[dict[str, Any]]:
-    """Train the top candidates, the base and the ground truth on fresh seeds (paired); one row each."""
+    """Train the top candidates, the base and the ground truth on fresh seeds (paired), all at once; one row each.
+
+    Each row has the fresh score with its CI and, paired by seed against the base and against the
+    ground truth: the mean difference with its CI, the probability of improvement (Agarwal et al.
+    2021) with its CI, and a paired t-test p-value.
+    """
     if spec.reeval.top == 0:
         return []
     seeds = spec.reeval_seeds()
@@ -417,14 +558,22 @@ def _reevaluate(
         entries.append(("base", None, None, spec.base, {}))
         if not isinstance(spec.base, Env):
             entries.append(("ground_truth", None, None, Env(), {}))
+    sweeps = [_sweep(spec, f"reeval_{label}", reward, hyper, seeds) for label, _, _, reward, hyper in entries]
+    results = run_sweeps(sweeps, runs_dir=tune_dir / "reeval", progress=False, **run)
     rows: list[dict[str, Any]] = []
     returns: dict[str, dict[int, float]] = {}
-    for label, number, value, reward, hyper in entries:
-        env, _, error = _train(_sweep(spec, f"reeval_{label}", reward, hyper, seeds), tune_dir / "reeval", run)
+    stat = iqm if spec.objective == "iqm" else np.mean
+    for (label, number, value, _, _), sweep, result in zip(entries, sweeps, results, strict=True):
+        status = {r["id"]: r for r in sweep_status(result.sweep_dir)["trials"]}
+        env = {
+            t.seed: float(status[t.id]["final_env_return"])
+            for t in sweep.trials(check=False)
+            if status.get(t.id, {}).get("status") == "done"
+        }
         returns[label] = env
         values = [env[s] for s in seeds if s in env]
         score = _score(spec, values) if values else None
-        low, high = bootstrap_ci(values, stat=iqm if spec.objective == "iqm" else np.mean) if values else (None, None)
+        low, high = bootstrap_ci(values, stat=stat, n=n_bootstrap) if len(values) > 1 else (None, None)
         rows.append(
             {
                 "label": label,
@@ -435,7 +584,7 @@ def _reevaluate(
                 "fresh_high": high,
                 "fresh_mean": float(np.mean(values)) if values else None,
                 "seeds": len(values),
-                "error": error,
+                "error": next(iter(result.failures.values()), ""),
                 **{f"return_s{s}": env.get(s) for s in seeds},
             }
         )
@@ -444,14 +593,40 @@ def _reevaluate(
             f"Re-evaluation {label}: {spec.objective} {'n/a' if score is None else f'{score:.1f}'} "
             f"on seeds {list(seeds)}",
         )
-    base = returns.get("base", {})
-    for row in rows:  # paired by seed: the difference to the base on the same fresh seeds
+    references = {"base": returns.get("base", {})}
+    references["ground_truth"] = returns.get("ground_truth", references["base"] if isinstance(spec.base, Env) else {})
+    for row in rows:  # paired by seed: the same fresh seeds for every entry
         mine = returns[row["label"]]
-        diffs = [mine[s] - base[s] for s in seeds if s in mine and s in base]
-        row["minus_base_mean"] = float(np.mean(diffs)) if diffs and row["label"] != "base" else None
-        lo, hi = bootstrap_ci(diffs) if diffs and len(diffs) > 1 and row["label"] != "base" else (None, None)
-        row["minus_base_low"], row["minus_base_high"] = lo, hi
+        for ref, theirs in references.items():
+            row.update(_paired(mine, theirs, ref, row["label"] == ref, n_bootstrap))
     return rows
+
+
+def _nan_none(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _paired(mine: dict[int, float], theirs: dict[int, float], ref: str, same: bool, n: int) -> dict[str, Any]:
+    """``minus_<ref>_mean/_low/_high``, ``p_beats_<ref>`` (with ``_low/_high``) and ``p_value_<ref>``."""
+    keys = [f"minus_{ref}_mean", f"minus_{ref}_low", f"minus_{ref}_high"]
+    keys += [f"p_beats_{ref}", f"p_beats_{ref}_low", f"p_beats_{ref}_high", f"p_value_{ref}"]
+    common = sorted(set(mine) & set(theirs))
+    if same or not common:
+        return dict.fromkeys(keys)
+    a, b = {s: mine[s] for s in common}, {s: theirs[s] for s in common}
+    d = paired_differences(a, b)
+    low, high, _ = difference_ci(a, b, n=n)
+    p_low, p_high = probability_of_improvement_ci([list(a.values())], [list(b.values())], n=n)
+    values = [
+        float(np.mean(d)),
+        low,
+        high,
+        probability_of_improvement([list(a.values())], [list(b.values())]),
+        p_low,
+        p_high,
+        paired_t_pvalue(d),
+    ]
+    return {k: _nan_none(v) for k, v in zip(keys, values, strict=True)}
 
 
 # --- outputs --------------------------------------------------------------------------------------
@@ -469,6 +644,7 @@ def _trial_rows(study: Any) -> list[dict[str, Any]]:
             "feasible": _feasible(t) if t.value is not None else None,
             "seconds": duration,
             "folder": f"candidates/{_candidate_name(t.number)}",
+            "pruned_at": t.user_attrs.get("pruned_at"),
         }
         row.update({f"param:{k}": v for k, v in sorted(t.params.items())})
         row.update(
@@ -622,6 +798,7 @@ def _report(
         if best
         else "<p>No candidate completed.</p>"
     )
+    best_text += _verdict(spec, best, reeval)
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>tune {html.escape(spec.name)}</title>"
         "<style>body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse;font-size:12px}"
@@ -633,3 +810,42 @@ def _report(
         f"<h2>Parameter importances</h2>{_table(imp)}<p>{html.escape(importances['note'])}</p>"
         f"<h2>Candidates</h2>{_table(trials)}</body></html>"
     )
+
+
+def _verdict(spec: TuneSpec, best: dict[str, Any] | None, reeval: list[dict[str, Any]]) -> str:
+    """Best vs base vs ground truth on the fresh seeds, in words: the paired differences and whether they are clear."""
+    rows = {r["label"]: r for r in reeval}
+    if best is None or _candidate_name(best["number"]) not in rows:
+        return ""
+    row = rows[_candidate_name(best["number"])]
+
+    def fmt(x: Any) -> str:
+        return "n/a" if x is None else f"{x:.1f}"
+
+    parts = [
+        f"On {row['seeds']} fresh seeds the best candidate scores {fmt(row['fresh_score'])} "
+        f"[{fmt(row['fresh_low'])}, {fmt(row['fresh_high'])}] ({spec.objective}, 95% bootstrap CI)"
+    ]
+    for ref, name in (("base", "the base"), ("ground_truth", "the ground truth")):
+        other = rows.get(ref) or (rows.get("base") if ref == "ground_truth" and isinstance(spec.base, Env) else None)
+        if other is None or row.get(f"minus_{ref}_mean") is None:
+            continue
+        low, high = row[f"minus_{ref}_low"], row[f"minus_{ref}_high"]
+        if low is None or high is None:
+            word = "too few seeds to tell"
+        elif low > 0:
+            word = "better (the CI excludes 0)"
+        elif high < 0:
+            word = "worse (the CI excludes 0)"
+        else:
+            word = "not distinguishable (the CI spans 0)"
+        parts.append(
+            f"{name} scores {fmt(other['fresh_score'])}: paired difference {row[f'minus_{ref}_mean']:+.1f} "
+            f"[{fmt(low)}, {fmt(high)}], P(best beats {name}) {_fmt_p(row.get(f'p_beats_{ref}'))}, "
+            f"paired t-test p = {_fmt_p(row.get(f'p_value_{ref}'))}: {word}"
+        )
+    return "<p><b>Best vs base vs ground truth.</b> " + html.escape("; ".join(parts)) + ".</p>"
+
+
+def _fmt_p(x: Any) -> str:
+    return "n/a" if x is None else f"{x:.2f}"

@@ -52,7 +52,8 @@ __all__ = ["OBJECTIVES", "PRUNERS", "SAMPLERS", "Reeval", "Searched", "Space", "
 SAMPLERS = ("tpe", "random", "grid", "gp", "cmaes")
 """Optuna samplers a tune may use (TPE by default)."""
 PRUNERS = ("none", "median", "halving")
-"""Pruners: none, Optuna's median pruner, or successive halving (over seeds, see :mod:`rewardlab.sweeps._tune`)."""
+"""Pruners: none, Optuna's median pruner, or successive halving, over the learning curves (see
+:mod:`rewardlab.sweeps._tune`)."""
 OBJECTIVES = ("iqm", "mean")
 """How a candidate's final ground-truth returns over its seeds become one score."""
 BASE_LABEL = "base"
@@ -340,7 +341,14 @@ class TuneSpec(Config):
     sampler_seed: NonNegativeInt = 0
     """Seeds the sampler: the same spec and seed propose the same candidates."""
     pruner: Annotated[str, OneOf(PRUNERS, f"one of {list(PRUNERS)}")] = "none"
-    """Prune weak candidates after each seed (their partial score against the others')."""
+    """Prune weak candidates from their learning curves: after each evaluation, the objective over
+    the seeds of their ground-truth evaluation returns against the other candidates' at the same
+    evaluation (Optuna's median pruner, or successive halving)."""
+    batch: PositiveInt = 1
+    """Candidates proposed together and trained at once (their seeds in parallel, over the backend's
+    workers). The proposals depend on it, never on the worker count or the backend, so the same
+    spec and seed give the same candidates anywhere; more than 1 keeps more cores busy (TPE
+    spreads a batch with its constant liar)."""
     storage: str | None = None
     """Optuna storage URL (``sqlite:///tune.db``, ``postgresql://...``); None: a journal file in the tune folder."""
     timesteps: PresetInt = None
@@ -527,7 +535,7 @@ class TuneSpec(Config):
                 out[f"{name}.on"] = [True, False]
             for k, v in dict(ts).items():
                 if isinstance(v, Searched):
-                    out[f"{name}.{k}"] = [x * v.sign if v.sign else x for x in v.grid(f"space.terms.{name}.{k}")]
+                    out[f"{name}.{k}"] = v.grid(f"space.terms.{name}.{k}")  # magnitudes: the sign comes after
         shaping = self.space.shaping
         if shaping is not None:
             if shaping.optional:

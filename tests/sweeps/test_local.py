@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -190,3 +191,37 @@ def test_ray_backend_without_ray_names_the_install_command(tmp_path, monkeypatch
     with pytest.raises(MissingDependencyError, match=r'pip install "rewardlab\[ray\]"'):
         run_sweep(tiny_spec(seeds=[0]), backend="ray", runs_dir=tmp_path, progress=False)
     assert not (tmp_path / "tiny").exists()
+
+
+def test_n_bootstrap_sets_the_replicates_of_every_interval_of_the_report(sweep_dir, capsys):
+    from rewardlab.sweeps import aggregate
+
+    assert main(["report", str(sweep_dir), "--no-distances", "--n-bootstrap", "300"]) == 0
+    capsys.readouterr()
+    assert "300 replicates" in (sweep_dir / "report" / "report.html").read_text()
+    with open(sweep_dir / "results" / "summary.csv") as f:
+        written = {r["variant"]: r for r in csv.DictReader(f)}
+    ours = {r["variant"]: r for r in aggregate(sweep_dir, distances=False, n_bootstrap=300, write=False).rows}
+    default = {r["variant"]: r for r in aggregate(sweep_dir, distances=False, write=False).rows}
+    key = next(k for k in ours["ground_truth"] if k.endswith("_low") and "env" in k)
+    assert float(written["ground_truth"][key]) == pytest.approx(ours["ground_truth"][key])
+    assert ours["ground_truth"][key] != default["ground_truth"][key]  # 300 replicates, not the default 2000
+
+
+@pytest.mark.parametrize(
+    ("argv", "value"),
+    [
+        (["report", "{sweep}", "--n-bootstrap", "10"], "10"),
+        (["report", "{sweep}", "--n-bootstrap", "many"], "'many'"),
+        (["sweep", "{spec}", "--n-bootstrap", "0"], "0"),
+        (["tune", "{spec}", "--n-bootstrap", "1.5"], "1.5"),
+    ],
+    ids=["too-few", "not-a-number", "sweep-zero", "tune-float"],
+)
+def test_a_bad_n_bootstrap_is_refused_before_any_work(sweep_dir, tmp_path, capsys, argv, value):
+    before = sorted(p.name for p in sweep_dir.iterdir())
+    args = [a.format(sweep=sweep_dir, spec=tmp_path / "missing.toml") for a in argv]
+    assert main([*args, "--runs-dir", str(tmp_path / "runs")] if argv[0] != "report" else args) == 2
+    err = capsys.readouterr().err
+    assert "`--n-bootstrap` must be an integer >= 100" in err and value in err and "Traceback" not in err
+    assert sorted(p.name for p in sweep_dir.iterdir()) == before and not (tmp_path / "runs").exists()

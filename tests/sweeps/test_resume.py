@@ -6,7 +6,9 @@ kill the sweep and its workers at once, as a crash or ``kill -9`` of a job would
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -137,3 +139,46 @@ def test_ctrl_c_stops_cleanly_marks_the_running_trials_and_resumes(spec_file, tm
     assert _files(sweep, done_before) == before
     for t in interrupted:
         assert read_status(sweep / t)["attempts"] == 1  # the interrupted attempt did not count
+
+
+def test_a_sweep_of_the_old_weight_grid_names_resumes_and_reports_under_the_new_ones(tmp_path, monkeypatch):
+    # Earlier versions named a weight_grid value <term>_x<value>; the base weighs pole_angle -1, so
+    # -3.0 was "pole_angle_x-3" and is now "pole_angle_x3", and 3.0 the other way round: the two swap.
+    from _trial_helpers import UPRIGHT, tiny_spec
+
+    from rewardlab.sweeps import Ablation, aggregate, migrate_names
+
+    grid = {"kind": "weight_grid", "base": "upright", "term": "pole_angle", "values": [-3.0, 3.0]}
+    spec = tiny_spec("grid", seeds=[0], variants={"upright": UPRIGHT}, ablations=[grid])
+
+    def old_names(self, base):
+        return {v: (f"{self.term}_x{v:g}",) * 2 for v in self.values}
+
+    with monkeypatch.context() as m:
+        m.setattr(Ablation, "grid_names", old_names)
+        run_sweep(spec, workers=1, runs_dir=tmp_path / "runs", progress=False)
+    sweep = tmp_path / "runs" / "grid"
+    metrics = {w: (sweep / f"cartpole__pole_angle_x{w:g}__ppo__s0" / "metrics.jsonl").read_bytes() for w in (-3, 3)}
+    assert metrics[-3] != metrics[3]
+    old_copy = tmp_path / "old" / "grid"
+    shutil.copytree(sweep, old_copy)
+
+    again = run_sweep(spec, workers=1, runs_dir=tmp_path / "runs", progress=False)
+    assert again.skipped == 3 and again.done == 0  # renamed, not retrained
+    assert (sweep / "cartpole__pole_angle_x3__ppo__s0" / "metrics.jsonl").read_bytes() == metrics[-3]
+    assert (sweep / "cartpole__pole_angle_x-3__ppo__s0" / "metrics.jsonl").read_bytes() == metrics[3]
+    config = json.loads((sweep / "cartpole__pole_angle_x3__ppo__s0" / "config.json").read_text())
+    assert config["reward"]["weights"]["pole_angle"] == -3.0
+    assert config["meta"]["variant"] == "pole_angle_x3" and config["run_name"] == "cartpole__pole_angle_x3__ppo__s0"
+    assert {t["status"] for t in sweep_status(sweep)["trials"]} == {"done"}
+
+    # A folder only reported, never rerun: the report renames it first (once; then nothing to do).
+    renamed = migrate_names(old_copy)
+    assert renamed == {
+        "cartpole__pole_angle_x-3__ppo__s0": "cartpole__pole_angle_x3__ppo__s0",
+        "cartpole__pole_angle_x3__ppo__s0": "cartpole__pole_angle_x-3__ppo__s0",
+    }
+    assert migrate_names(old_copy) == {}
+    summary = aggregate(old_copy, distances=False, write=False)
+    assert sorted(r["variant"] for r in summary.rows) == ["pole_angle_x-3", "pole_angle_x3", "upright"]
+    assert (old_copy / "cartpole__pole_angle_x3__ppo__s0" / "metrics.jsonl").read_bytes() == metrics[-3]

@@ -65,11 +65,33 @@ def test_add_one_adds_missing_ground_truth_terms_or_the_given_ones():
     assert spec.variants_for("pendulum")["plus_velocity_cost"] == Terms({"angle_cost": -1.0, "velocity_cost": -0.5})
 
 
-def test_weight_grid_names_and_weights():
-    ab = {"kind": "weight_grid", "base": "ground_truth", "term": "velocity_cost", "values": [-0.01, -1, -2.5]}
+def test_weight_grid_names_say_the_factor_applied_to_the_base_weight():
+    # the base's velocity weight is -0.1: -0.01 is a tenth of it, -1 ten times it, 0.1 its sign flipped
+    ab = {"kind": "weight_grid", "base": "ground_truth", "term": "velocity_cost", "values": [-0.01, -1, -2.5, 0.1, 0]}
     got = _pendulum(ablations=[ab]).variants_for("pendulum")
-    assert set(got) == {"truth", "velocity_cost_x-0.01", "velocity_cost_x-1", "velocity_cost_x-2.5"}
-    assert got["velocity_cost_x-2.5"] == Terms({**PENDULUM_GT, "velocity_cost": -2.5})
+    assert set(got) == {
+        "truth",
+        "velocity_cost_x0.1",
+        "velocity_cost_x10",
+        "velocity_cost_x25",
+        "velocity_cost_x-1",
+        "velocity_cost_x0",
+    }
+    assert got["velocity_cost_x25"] == Terms({**PENDULUM_GT, "velocity_cost": -2.5})
+    assert got["velocity_cost_x-1"] == Terms({**PENDULUM_GT, "velocity_cost": 0.1})
+    # a term the base lacks has no weight to multiply: the name gives the weight set
+    nov = {"kind": "terms", "weights": {"angle_cost": -1.0}}
+    ab = {"kind": "weight_grid", "base": "nov", "term": "velocity_cost", "values": [-0.5]}
+    spec = _pendulum(variants={"nov": nov}, ablations=[ab])
+    assert set(spec.variants_for("pendulum")) == {"nov", "velocity_cost_w-0.5"}
+    assert spec.legacy_names("pendulum") == {"velocity_cost_w-0.5": "velocity_cost_x-0.5"}
+
+
+def test_the_demo_sweep_names_its_reweighted_velocity_cost_ten_times():
+    spec = load_sweep(ROOT / "sweeps" / "pendulum_ablation.toml")
+    assert "velocity_cost_x10" in spec.variants_for("pendulum")
+    assert spec.variants_for("pendulum")["velocity_cost_x10"] == Terms({**PENDULUM_GT, "velocity_cost": -1.0})
+    assert spec.legacy_names("pendulum") == {"velocity_cost_x10": "velocity_cost_x-1"}
 
 
 def test_spec_round_trips_through_to_dict():
