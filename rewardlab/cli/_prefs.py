@@ -29,7 +29,13 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rewardlab.cli._common import add_oracle_flags, add_trust_flag, check_policy_archive, unreadable_policy
+from rewardlab.cli._common import (
+    add_oracle_flags,
+    add_trust_flag,
+    check_policy_archive,
+    oracle_spec,
+    unreadable_policy,
+)
 from rewardlab.errors import ConfigError, message
 
 if TYPE_CHECKING:
@@ -124,7 +130,7 @@ def _oracle(args: argparse.Namespace) -> PreferenceOracle:
     # Deferred so that `--help` does not load torch/SB3.
     from rewardlab.preferences import build_oracle
 
-    spec: dict[str, Any] = {"kind": args.oracle}
+    spec = oracle_spec(args)
     reward = args.reward
     if isinstance(reward, str) and reward.strip().startswith("{"):
         try:
@@ -139,11 +145,6 @@ def _oracle(args: argparse.Namespace) -> PreferenceOracle:
                 )
             ) from None
     spec["reward"] = reward
-    if args.oracle == "boltzmann":
-        spec["temperature"] = args.temperature
-    else:
-        spec["beta"] = 1.0 / args.temperature if args.temperature > 0 else float("inf")
-        spec["mistake_prob"] = args.mistake_prob
     return build_oracle(spec)
 
 

@@ -19,6 +19,7 @@ from rewardlab.cli._common import (
     add_run_options,
     add_trust_flag,
     field_docs,
+    oracle_spec,
     parse_overrides,
 )
 
@@ -29,13 +30,7 @@ def _cmd_rlhf(args: argparse.Namespace) -> int:
     # Deferred so that `--help` does not load torch/SB3.
     from rewardlab.preferences import RLHFConfig, is_loopback, run_rlhf
 
-    oracle: dict[str, Any] = {"kind": args.oracle, "temperature": args.temperature}
-    if args.oracle == "imperfect":
-        oracle = {
-            "kind": "imperfect",
-            "beta": 1.0 / args.temperature if args.temperature > 0 else float("inf"),
-            "mistake_prob": args.mistake_prob,
-        }
+    oracle = oracle_spec(args)
     token = args.token
     if token is None and args.teacher != "synthetic" and not is_loopback(args.host):
         token = secrets.token_urlsafe(24)  # another address is reachable by others: require a secret

@@ -12,7 +12,8 @@ higher. Importing it registers the builders of the reward kinds that train a mod
 - :class:`PreferenceDataset`: segments + pairs + labels in an open on-disk format (JSON header +
   ``.npz``), appendable, with CSV/JSONL export and import of human labels.
 - :func:`label_pairs` with :class:`BoltzmannOracle` (Christiano/imitation) or
-  :class:`ImperfectOracle` (BPref's skip/equal/myopic/mistake teachers): synthetic labels.
+  :class:`ImperfectOracle` (BPref's skip/equal/myopic/mistake teachers; :func:`bpref_teacher`
+  names B-Pref's six): synthetic labels.
 - :class:`RewardModel` (an ensemble of MLPs over :class:`FeatureSpec` features, saved as
   safetensors + JSON; its home is :mod:`rewardlab.rewards`) and :func:`train_reward_model` (Bradley-Terry loss
   :func:`bradley_terry_loss`, :func:`preference_probability`, bootstrap per member, early
@@ -54,7 +55,14 @@ from rewardlab.preferences._labelling import (
     live_labels,
     merge_labels,
 )
-from rewardlab.preferences._oracles import BoltzmannOracle, ImperfectOracle, PreferenceOracle, label_pairs
+from rewardlab.preferences._oracles import (
+    BPREF_TEACHERS,
+    BoltzmannOracle,
+    ImperfectOracle,
+    PreferenceOracle,
+    bpref_teacher,
+    label_pairs,
+)
 from rewardlab.preferences._rlhf import RLHFConfig, RLHFResult, build_oracle, label_schedule, run_rlhf
 from rewardlab.preferences._serve import check_bind, create_app, is_loopback, serve, waiting_app
 from rewardlab.rewards import FeatureSpec, RewardModel, TrainReport, register_trainer
@@ -63,6 +71,7 @@ register_trainer("learned", build_learned)
 register_trainer("hierarchical", build_hierarchical)
 
 __all__ = [
+    "BPREF_TEACHERS",
     "BoltzmannOracle",
     "FeatureSpec",
     "HeronReward",
@@ -81,6 +90,7 @@ __all__ = [
     "Segments",
     "StageLabels",
     "TrainReport",
+    "bpref_teacher",
     "bradley_terry_loss",
     "build_hierarchical",
     "build_learned",

@@ -7,6 +7,8 @@ Two teachers, both vectorised over pairs (one numpy pass, no loop per pair):
   ``0`` is perfectly rational (ties get ``0.5``).
 - :class:`ImperfectOracle`: BPref's simulated teachers (Lee et al., "B-Pref") in one class:
   Boltzmann rationality ``beta``, myopia, mistakes, skipping both-bad queries and equal labels.
+  :data:`BPREF_TEACHERS` names B-Pref's six (oracle, mistake, noisy, skip, myopic, equal) as
+  fields of it; :func:`bpref_teacher` builds one.
 
 :func:`label_pairs` draws labels from an oracle with a seeded generator: ``1`` = first segment
 preferred, ``0`` = second, ``0.5`` = equal, ``nan`` = skipped (drop those pairs before building a
@@ -25,11 +27,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rewardlab.data import Segments
-from rewardlab.errors import ConfigError, message
+from rewardlab.errors import ConfigError, message, unknown
 from rewardlab.preferences._dataset import _check_pairs
 from rewardlab.rewards import RewardSpec
 
-__all__ = ["BoltzmannOracle", "ImperfectOracle", "PreferenceOracle", "label_pairs"]
+__all__ = ["BPREF_TEACHERS", "BoltzmannOracle", "ImperfectOracle", "PreferenceOracle", "bpref_teacher", "label_pairs"]
 
 RewardInput = Any
 """``"env"``, a mapping of factor weights, a :class:`~rewardlab.rewards.RewardSpec` or a batched
@@ -275,9 +277,17 @@ class ImperfectOracle:
        ``0.5``.
 
     BPref's parameters map as ``teacher_beta`` -> ``beta`` (its ``-1`` is ``inf`` here),
-    ``teacher_gamma`` -> ``myopia``, ``teacher_eps_mistake`` -> ``mistake_prob``, and its skip and
-    equal thresholds (BPref scales those by the mean return; pass absolute values here). Unlike
-    BPref, ``equal`` uses ``<=``, so the default ``0.0`` gives exact ties ``0.5``.
+    ``teacher_gamma`` -> ``myopia``, ``teacher_eps_mistake`` -> ``mistake_prob``, and
+    ``teacher_eps_skip`` / ``teacher_eps_equal`` -> ``skip_fraction`` / ``equal_fraction``. BPref
+    multiplies those by a *margin*, the mean true return of the agent's recent training episodes
+    scaled to the segment length, i.e. the mean return of a segment of the current agent; here the
+    margin is measured on the segments being labelled (a stage's segments of the current agent in
+    the online loop) and from their worst one, ``G_mean - G_min``, so that the rule does not change
+    when every reward is shifted. On BPref's own tasks (DMC rewards in ``[0, 1]``, a worst segment
+    near 0) this is BPref's threshold; on an env with negative rewards (Pendulum) BPref's literal
+    rule would skip nearly every pair. Absolute thresholds (``skip_threshold``,
+    ``equal_threshold``) apply as well when set. Unlike BPref, ``equal`` uses ``<=``, so the default
+    ``0.0`` gives exact ties ``0.5``.
 
     Raises:
         ConfigError: ``beta`` negative, ``mistake_prob`` outside ``[0, 1]``, ``myopia`` outside
@@ -303,6 +313,11 @@ class ImperfectOracle:
     """Skip the pair (label ``nan``) when both undiscounted returns are below this; ``None`` = never."""
     equal_threshold: float = field(default=0.0)
     """Label ``0.5`` when ``|G_a - G_b| <= equal_threshold`` (undiscounted returns), ``>= 0``."""
+    skip_fraction: float | None = None
+    """BPref's ``eps_skip``, relative to the segments being labelled: skip when both returns are below
+    ``G_min + skip_fraction * (G_mean - G_min)`` over those segments; ``None`` = off (see below)."""
+    equal_fraction: float | None = None
+    """BPref's ``eps_equal``, relative: label ``0.5`` when ``|G_a - G_b| <= equal_fraction * (G_mean - G_min)``."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reward", _check_reward(self.reward))
@@ -331,6 +346,14 @@ class ImperfectOracle:
             fix="Pass 0.0 to label only exact ties as equal.",
         )  # fmt: skip
         object.__setattr__(self, "equal_threshold", eq)
+        for name in ("skip_fraction", "equal_fraction"):
+            value = getattr(self, name)
+            if value is not None:
+                value = _number(
+                    name, value, 0.0, math.inf, lo_open=False, hi_open=True,
+                    fix="BPref uses 0.1; pass None to turn the rule off.",
+                )  # fmt: skip
+                object.__setattr__(self, name, value)
 
     def _rule_probability(self, segments: Segments, pairs: Any) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
         """``(M,)`` probability after every rule, and whether it is exact (no draw needed)."""
@@ -352,12 +375,18 @@ class ImperfectOracle:
         exact = math.isinf(self.beta) and eps in (0.0, 1.0)
         exact_arr = np.full(prob.shape, exact)
 
+        margin = float(g.mean() - g.min()) if len(g) else 0.0  # BPref's margin, shift-free (see above)
         equal = np.abs(ga - gb) <= self.equal_threshold
+        if self.equal_fraction is not None:
+            equal |= np.abs(ga - gb) <= self.equal_fraction * margin
         prob = np.where(equal, 0.5, prob)
         exact_arr = exact_arr | equal
+        skip = np.zeros(prob.shape, dtype=bool)
         if self.skip_threshold is not None:
-            skip = np.maximum(ga, gb) < self.skip_threshold
-            prob = np.where(skip, np.nan, prob)
+            skip |= np.maximum(ga, gb) < self.skip_threshold
+        if self.skip_fraction is not None:
+            skip |= np.maximum(ga, gb) < g.min() + self.skip_fraction * margin
+        prob = np.where(skip, np.nan, prob)
         return prob, exact_arr
 
     def probability(self, segments: Segments, pairs: Any) -> NDArray[np.float64]:
@@ -387,4 +416,35 @@ class ImperfectOracle:
             "myopia": self.myopia,
             "skip_threshold": self.skip_threshold,
             "equal_threshold": self.equal_threshold,
+            "skip_fraction": self.skip_fraction,
+            "equal_fraction": self.equal_fraction,
         }
+
+
+BPREF_TEACHERS: dict[str, dict[str, float]] = {
+    "oracle": {},
+    "mistake": {"mistake_prob": 0.1},
+    "noisy": {"beta": 1.0},
+    "skip": {"skip_fraction": 0.1},
+    "myopic": {"myopia": 0.9},
+    "equal": {"equal_fraction": 0.1},
+}
+"""B-Pref's six simulated teachers (Lee et al., 2021) as :class:`ImperfectOracle` fields: the
+perfectly rational oracle, 10% of labels flipped, Boltzmann-rational with ``beta = 1``, skipping
+queries whose segments are both poor (``eps_skip = 0.1``), myopic with ``gamma = 0.9``, and equal
+when the returns are close (``eps_equal = 0.1``)."""
+
+
+def bpref_teacher(name: str, reward: RewardInput = "env") -> ImperfectOracle:
+    """The B-Pref teacher ``name`` (:data:`BPREF_TEACHERS`) valuing ``reward``.
+
+    Raises:
+        UnknownNameError: ``name`` is not one of the six (with the closest suggested).
+
+    Example:
+        >>> bpref_teacher("myopic").myopia
+        0.9
+    """
+    if name not in BPREF_TEACHERS:
+        raise unknown("teacher", str(name), BPREF_TEACHERS, "a B-Pref teacher")
+    return ImperfectOracle(reward=reward, **BPREF_TEACHERS[name])

@@ -115,7 +115,14 @@ from rewardlab.preferences._active import select_pairs
 from rewardlab.preferences._bradley_terry import train_reward_model
 from rewardlab.preferences._dataset import PreferenceDataset
 from rewardlab.preferences._human import HUMAN_DIR, HumanTeacher
-from rewardlab.preferences._oracles import BoltzmannOracle, ImperfectOracle, PreferenceOracle, label_pairs
+from rewardlab.preferences._oracles import (
+    BPREF_TEACHERS,
+    BoltzmannOracle,
+    ImperfectOracle,
+    PreferenceOracle,
+    bpref_teacher,
+    label_pairs,
+)
 from rewardlab.preferences._serve import check_bind
 from rewardlab.rewards import FeatureSpec, Learned, LearningReward, RewardModel
 from rewardlab.runs import (
@@ -279,9 +286,10 @@ class RLHFConfig(Config):
     oracle: Annotated[Mapping[str, Any], SkipValidation] = Field(
         default_factory=lambda: {"kind": "boltzmann", "temperature": 1.0}
     )
-    """Synthetic labeller: ``{"kind": "boltzmann", "temperature": 1.0, "reward": "env", "gamma": 1.0}``
-    or ``{"kind": "imperfect", "beta": ..., "mistake_prob": ..., ...}`` (the fields of
-    :class:`BoltzmannOracle` / :class:`ImperfectOracle`)."""
+    """Synthetic labeller: ``{"kind": "boltzmann", "temperature": 1.0, "reward": "env", "gamma": 1.0}``,
+    ``{"kind": "imperfect", "beta": ..., "mistake_prob": ..., ...}`` (the fields of
+    :class:`BoltzmannOracle` / :class:`ImperfectOracle`) or one of B-Pref's six teachers,
+    ``{"kind": "bpref", "teacher": "oracle" | "mistake" | "noisy" | "skip" | "myopic" | "equal"}``."""
     teacher: Annotated[str, OneOf(_TEACHERS, "a teacher")] = "synthetic"
     """Who labels the queries: ``"synthetic"`` (the ``oracle``), ``"human"`` (a person on the labelling
     page, :mod:`rewardlab.preferences._human`: each stage publishes its pairs and waits for them) or
@@ -454,7 +462,11 @@ class RLHFConfig(Config):
 
 
 def build_oracle(spec: Any) -> PreferenceOracle:
-    """An oracle from itself or a dict ``{"kind": "boltzmann" | "imperfect", ...its fields}``."""
+    """An oracle from itself or a dict ``{"kind": "boltzmann" | "imperfect" | "bpref", ...its fields}``.
+
+    ``{"kind": "bpref", "teacher": "skip"}`` is one of B-Pref's six teachers
+    (:data:`~rewardlab.preferences._oracles.BPREF_TEACHERS`), with an optional ``"reward"``.
+    """
     if isinstance(spec, PreferenceOracle):
         return spec
     if not isinstance(spec, Mapping) or "kind" not in spec:
@@ -462,10 +474,17 @@ def build_oracle(spec: Any) -> PreferenceOracle:
             message("oracle", 'a dict with a "kind"', spec, 'Pass {"kind": "boltzmann", "temperature": 1.0}.')
         )
     kind = spec["kind"]
-    if kind not in _ORACLES:
-        raise unknown("oracle.kind", str(kind), _ORACLES, "an oracle kind")
-    cls = _ORACLES[kind]
     kwargs = {k: v for k, v in spec.items() if k != "kind"}
+    if kind == "bpref":
+        for key in kwargs:
+            if key not in ("teacher", "reward"):
+                raise unknown(f"oracle.{key}", key, ("teacher", "reward"), "a field of a B-Pref teacher")
+        if "teacher" not in kwargs:
+            raise ConfigError(message("oracle.teacher", f"one of {sorted(BPREF_TEACHERS)}", None))
+        return bpref_teacher(kwargs["teacher"], kwargs.get("reward", "env"))
+    if kind not in _ORACLES:
+        raise unknown("oracle.kind", str(kind), [*_ORACLES, "bpref"], "an oracle kind")
+    cls = _ORACLES[kind]
     allowed = {f.name for f in dataclasses.fields(cls)}
     for key in kwargs:
         if key not in allowed:

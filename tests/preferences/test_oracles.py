@@ -10,10 +10,13 @@ from hypothesis import strategies as st
 
 from rewardlab.errors import ConfigError, UnknownNameError
 from rewardlab.preferences import (
+    BPREF_TEACHERS,
     BoltzmannOracle,
     ImperfectOracle,
     PreferenceDataset,
     Segments,
+    bpref_teacher,
+    build_oracle,
     collect_segments,
     label_pairs,
 )
@@ -240,3 +243,45 @@ def test_labels_plug_into_a_preference_dataset(tmp_path):
     np.testing.assert_array_equal(loaded.labels, labels[keep])
     assert loaded.provenance[0]["oracle"] == "imperfect"
     json.dumps(BoltzmannOracle({"angle_cost": -1.0}).provenance())
+
+
+# --- B-Pref's six teachers ----------------------------------------------------------------------
+
+
+def test_bpref_relative_skip_and_equal_are_bprefs_thresholds_when_the_worst_segment_scores_zero():
+    # returns 0, 1, ..., 9: mean 4.5 and a worst segment of 0, so the margin is BPref's (the mean)
+    seg = returns_segments(np.arange(10.0))
+    pairs = [[0, 0], [0, 1], [1, 0], [3, 0], [9, 8], [5, 4], [2, 9]]
+    skip = ImperfectOracle(skip_fraction=0.25).probability(seg, pairs)  # skip below 0.25 * 4.5 = 1.125
+    np.testing.assert_array_equal(np.isnan(skip), [True, True, True, False, False, False, False])
+    equal = ImperfectOracle(equal_fraction=0.25).probability(seg, pairs)  # equal within 1.125
+    np.testing.assert_array_equal(equal, [0.5, 0.5, 0.5, 1.0, 0.5, 0.5, 0.0])
+
+
+def test_bpref_relative_rules_do_not_change_when_every_reward_is_shifted_or_scaled():
+    rng = np.random.default_rng(0)
+    rewards = rng.normal(size=(30, 5))
+    pairs = rng.integers(0, 30, size=(200, 2))
+    for name in ("skip", "equal"):
+        oracle = bpref_teacher(name)
+        base = oracle.probability(make_segments(rewards), pairs)
+        moved = oracle.probability(make_segments(3.0 * rewards - 7.0), pairs)
+        np.testing.assert_array_equal(base, moved)
+        assert 0 < np.isnan(base).sum() < len(pairs) if name == "skip" else 0 < (base == 0.5).sum() < len(pairs)
+
+
+def test_bpref_teachers_are_the_six_of_the_paper_and_the_cli_offers_them():
+    from rewardlab.cli._common import BPREF_TEACHER_NAMES
+
+    assert tuple(BPREF_TEACHERS) == BPREF_TEACHER_NAMES
+    assert bpref_teacher("oracle") == ImperfectOracle()
+    assert bpref_teacher("mistake").mistake_prob == 0.1 and bpref_teacher("noisy").beta == 1.0
+    assert bpref_teacher("myopic").myopia == 0.9
+    assert (bpref_teacher("skip").skip_fraction, bpref_teacher("equal").equal_fraction) == (0.1, 0.1)
+    assert build_oracle({"kind": "bpref", "teacher": "noisy", "reward": {"r": 1.0}}).reward == {"r": 1.0}
+    with pytest.raises(UnknownNameError, match="Did you mean 'myopic'"):
+        build_oracle({"kind": "bpref", "teacher": "myopia"})
+    with pytest.raises(UnknownNameError, match=r"oracle\.beta"):
+        build_oracle({"kind": "bpref", "teacher": "noisy", "beta": 2.0})
+    with pytest.raises(ConfigError, match="skip_fraction"):
+        ImperfectOracle(skip_fraction=-0.1)
