@@ -342,6 +342,8 @@ class RLHFConfig(Config):
     """torch and BLAS threads of this process."""
     progress: StrictBool = True
     """Show a progress bar over the stages."""
+    meta: Annotated[dict[str, Any], Strict()] = Field(default_factory=dict)
+    """Free-form JSON saved in ``config.json`` (a sweep records its trial and fingerprint here)."""
 
     _suite_env: suite.SuiteEnv = PrivateAttr()
     _oracle: PreferenceOracle = PrivateAttr()

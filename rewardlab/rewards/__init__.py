@@ -3,8 +3,9 @@
 Kinds: :class:`Env` (ground truth), :class:`Terms` (weighted factors with transforms),
 :class:`Shaped` (potential-based shaping of any reward), :class:`Code` (your own function),
 :class:`Learned` (a reward model trained from preferences), :class:`Hierarchical` (HERON: a
-reward model trained from a ranking of the env's reward factors) and :class:`Table` (a sparse table
-over the states of an env's exact model, as :func:`rewardlab.design.explicable` writes).
+reward model trained from a ranking of the env's reward factors), :class:`Table` (a sparse table
+over the states of an env's exact model, as :func:`rewardlab.design.explicable` writes) and
+:class:`OnlineRLHF` (``rlhf``: the online preference loop as a sweep variant; run, not built).
 Specs load from TOML (:func:`load`) or dicts (:func:`from_dict`) and are validated on load.
 
 Also the reward network: :class:`RewardModel` (an ensemble of MLPs over :class:`FeatureSpec`
@@ -23,7 +24,15 @@ Example:
 """
 
 from rewardlab.rewards._kinds import Code, Env, LogSigmoid, Shaped, Term, Terms
-from rewardlab.rewards._learned import Hierarchical, Learned, LearningReward, ModelReward, Preferences, factor_values
+from rewardlab.rewards._learned import (
+    Hierarchical,
+    Learned,
+    LearningReward,
+    ModelReward,
+    OnlineRLHF,
+    Preferences,
+    factor_values,
+)
 from rewardlab.rewards._network import MODEL_FORMAT_VERSION, FeatureSpec, RewardModel, TrainReport, check_bool
 from rewardlab.rewards._spec import (
     Array,
@@ -57,6 +66,7 @@ __all__ = [
     "ModelReward",
     "ModelStore",
     "Number",
+    "OnlineRLHF",
     "Preferences",
     "RewardFn",
     "RewardFunction",

@@ -1,4 +1,4 @@
-"""The reward kinds backed by a torch reward model: ``learned`` and ``hierarchical``.
+"""The reward kinds backed by a torch reward model: ``learned``, ``hierarchical`` and ``rlhf``.
 
 Owns the two specs (data, validated on construction), :class:`Preferences` (the validated
 ``preferences`` table of ``learned``, a :class:`~rewardlab.config.Config`), :class:`ModelReward`
@@ -10,7 +10,9 @@ checks it with ``isinstance``).
 ``learned`` loads a saved model (safetensors + JSON, never unpickled). Training one, from
 synthetic labels (``learned`` with ``preferences``) or from a ranking of the env's reward factors
 (``hierarchical``, HERON, Bukharin et al.), is :mod:`rewardlab.preferences`' job: it registers the
-builders of both kinds (:func:`~rewardlab.rewards.register_trainer`).
+builders of both kinds (:func:`~rewardlab.rewards.register_trainer`). ``rlhf``
+(:class:`OnlineRLHF`) names the online preference loop as a sweep variant: its model and its
+agent learn together, so it is run, not built.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from rewardlab.rewards._spec import (
     trainer,
 )
 
-__all__ = ["Hierarchical", "Learned", "LearningReward", "ModelReward", "Preferences", "factor_values"]
+__all__ = ["Hierarchical", "Learned", "LearningReward", "ModelReward", "OnlineRLHF", "Preferences", "factor_values"]
 
 
 def factor_values(
@@ -580,3 +582,46 @@ class Hierarchical(RewardSpec):
     @property
     def label(self) -> str:
         return "heron(" + ">".join(self.ranking) + ")"
+
+
+class OnlineRLHF(RewardSpec):
+    """A reward learned from preferences *while* its agent trains (Christiano et al., 2017): ``kind = "rlhf"``.
+
+    Unlike the other kinds it is not a function to build before training: the online loop
+    (:func:`rewardlab.preferences.run_rlhf`) queries labels on the current agent's segments, updates
+    the reward model and trains the agent in stages. So this kind is what a sweep variant says to
+    run that loop (``[variants.<name>] kind = "rlhf"``, the loop's settings as its other keys:
+    ``label_budget``, ``n_iterations``, ``oracle``, ``query``, ``features``, ...); the sweep checks
+    them against :class:`~rewardlab.preferences.RLHFConfig` before any trial. :meth:`build` refuses.
+    """
+
+    kind = "rlhf"
+
+    settings: Annotated[dict[str, Any], Hint(expect="a table of the online loop's settings")] = Field(
+        default_factory=dict
+    )
+    """The loop's settings (:class:`~rewardlab.preferences.RLHFConfig` fields), as written."""
+
+    def build(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> RewardFunction:
+        raise SpecError(
+            message(
+                "reward.kind",
+                "a reward that exists before training",
+                "rlhf",
+                "An rlhf reward learns while its agent trains: run it with `rewardlab rlhf` or as a sweep variant.",
+            )
+        )
+
+    def check(self, env: str | suite.SuiteEnv, spaces: tuple[Any, Any] | None = None) -> None:
+        return None  # the sweep checks the settings with RLHFConfig (a layer above this one)
+
+    def _fields(self) -> dict[str, Any]:
+        return dict(self.settings)
+
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any], where: str) -> OnlineRLHF:
+        return cls(settings=dict(fields))
+
+    @property
+    def label(self) -> str:
+        return f"rlhf({self.settings.get('label_budget', '?')}labels)"

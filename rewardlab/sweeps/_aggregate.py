@@ -586,6 +586,14 @@ def _distances(
     A variant whose reward would train a model the sweep did not store is left out (noted).
     """
     skip = _untrained(variants, env, store, notes)
+    for v, reward in variants.items():
+        if isinstance(reward, Mapping) and reward.get("kind") == "rlhf":  # learned per seed, while training
+            skip.add(v)
+            notes.append(
+                f"{env}/{v}: no distance: an rlhf reward is learned during each seed's training, so there is "
+                "no one reward to compare; each run's metrics.jsonl has its model's distance to the ground "
+                "truth at every stage (distance_epic, distance_starc_val)."
+            )
     names = [v for v in variants if v not in skip]
     out: dict[str, tuple[float, float, float, bool]] = {}
     if not names:

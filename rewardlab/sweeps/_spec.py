@@ -41,6 +41,7 @@ from rewardlab.agents import PresetInt, check_hyperparams
 from rewardlab.config import Config, Hint, NonNegativeInt, OneOf, PositiveInt, Real, fail
 from rewardlab.data import ALGORITHMS
 from rewardlab.errors import ConfigError, RewardLabError, message, suggest
+from rewardlab.preferences import RLHFConfig
 from rewardlab.rewards import Env, RewardSpec, Term, Terms, from_dict
 from rewardlab.training import TrainConfig
 
@@ -53,6 +54,27 @@ __all__ = ["ABLATION_KINDS", "SWEEP_JSON", "Ablation", "SweepSpec", "Trial", "lo
 
 REWARD_MODELS = "reward_models"
 """The folder of a sweep where the reward models its variants train are stored (trained once)."""
+RLHF_SETTINGS = (
+    "label_budget",
+    "n_iterations",
+    "initial_fraction",
+    "segment_length",
+    "segments_per_iteration",
+    "query",
+    "ensemble",
+    "hidden",
+    "features",
+    "reward_epochs",
+    "reward_lr",
+    "val_fraction",
+    "reward_normalization",
+    "oracle",
+    "relabel",
+    "monitor_transitions",
+)
+"""The :class:`~rewardlab.preferences.RLHFConfig` fields an ``rlhf`` variant may set; the trial sets
+the rest (env, agent, seed, timesteps, envs, evaluation episodes, where the run goes). A person
+cannot teach a sweep (``teacher`` is always the synthetic ``oracle``)."""
 
 ABLATION_KINDS = ("add_one", "leave_one_out", "weight_grid")
 _KINDS = f"one of {list(ABLATION_KINDS)}"
@@ -322,12 +344,18 @@ class Trial(Config):
         data = {k: v for k, v in self.to_dict().items() if k != "id"}
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-    def config(self, runs_dir: str, sweep_name: str) -> TrainConfig:
+    def config(self, runs_dir: str, sweep_name: str) -> TrainConfig | RLHFConfig:
         """The :class:`~rewardlab.training.TrainConfig` of this trial (its values validated; its
-        :meth:`~rewardlab.training.TrainConfig.check` is the sweep's validation step).
+        :meth:`~rewardlab.training.TrainConfig.check` is the sweep's validation step), or for an
+        ``rlhf`` variant the :class:`~rewardlab.preferences.RLHFConfig` of the online loop.
 
         Reward models the trial's reward trains are shared through the sweep's ``reward_models/``.
+
+        Raises:
+            ConfigError: an ``rlhf`` variant sets something that is not one of :data:`RLHF_SETTINGS`.
         """
+        if self.reward.get("kind") == "rlhf":
+            return self._rlhf_config(runs_dir, sweep_name)
         return TrainConfig(
             env=self.env,
             reward=self.reward,
@@ -344,15 +372,50 @@ class Trial(Config):
             threads=1,
             progress_bar=False,
             reward_models=str(Path(runs_dir) / sweep_name / REWARD_MODELS),
-            meta={
-                "sweep": sweep_name,
-                "trial": self.id,
-                "variant": self.variant,
-                "env": self.env,
-                "agent": self.agent,
-                "seed": self.seed,
-                "fingerprint": self.fingerprint,
-            },
+            meta=self._meta(sweep_name),
+        )
+
+    def _meta(self, sweep_name: str) -> dict[str, Any]:
+        return {
+            "sweep": sweep_name,
+            "trial": self.id,
+            "variant": self.variant,
+            "env": self.env,
+            "agent": self.agent,
+            "seed": self.seed,
+            "fingerprint": self.fingerprint,
+        }
+
+    def _rlhf_config(self, runs_dir: str, sweep_name: str) -> RLHFConfig:
+        settings = {k: v for k, v in self.reward.items() if k != "kind"}
+        for key in settings:
+            if key not in RLHF_SETTINGS:
+                raise ConfigError(
+                    message(
+                        f"variants.{self.variant}.{key}",
+                        "a setting of the online loop",
+                        key,
+                        suggest(key, RLHF_SETTINGS),
+                    )
+                )
+        if "hidden" in settings and isinstance(settings["hidden"], list):
+            settings["hidden"] = tuple(settings["hidden"])
+        extra: dict[str, Any] = {"total_timesteps": self.timesteps} if self.timesteps is not None else {}
+        return RLHFConfig(
+            env=self.env,
+            agent=self.algo,
+            seed=self.seed,
+            n_envs=self.n_envs,
+            eval_episodes=self.eval_episodes,
+            hyperparams=dict(self.hyperparams),
+            runs_dir=runs_dir,
+            group=sweep_name,
+            run_name=self.id,
+            threads=1,
+            progress=False,
+            meta=self._meta(sweep_name),
+            **extra,
+            **settings,
         )
 
 

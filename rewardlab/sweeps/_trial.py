@@ -1,10 +1,11 @@
 """One trial of a sweep: the function every backend runs in its workers.
 
-Owns :func:`run_trial` (train one trial, record a failure in its run directory, return a plain
-summary) and :func:`run_trial_shipped`, its form for a node that may not see the driver's
-``runs_dir``: the trial runs in a node-local scratch folder and its files travel back with the
-summary, as one archive that :func:`unpack_trial` puts in place on the driver (atomically). The
-backends import it; the runner (:mod:`rewardlab.sweeps._run`) imports both.
+Owns :func:`run_trial` (train one trial, or run the online RLHF loop of an ``rlhf`` variant;
+record a failure in its run directory, return a plain summary) and :func:`run_trial_shipped`,
+its form for a node that may not see the driver's ``runs_dir``: the trial runs in a node-local
+scratch folder and its files travel back with the summary, as one archive that
+:func:`unpack_trial` puts in place on the driver (atomically). The backends import it; the
+runner (:mod:`rewardlab.sweeps._run`) imports both.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardlab.errors import RunBusyError, StorageError
+from rewardlab.preferences import RLHFConfig, run_rlhf
 from rewardlab.runs import RunDir, fault, storage_error, write_json
 from rewardlab.sweeps._spec import REWARD_MODELS, Trial
 from rewardlab.training import train
@@ -89,7 +91,8 @@ def run_trial(trial: dict[str, Any], runs_dir: str, sweep_name: str) -> dict[str
     summary: dict[str, Any] = {"id": spec.id, "attempts": attempt}
     fault("sweep:trial")
     try:
-        result = train(spec.config(runs_dir, sweep_name))
+        config = spec.config(runs_dir, sweep_name)
+        result = run_rlhf(config) if isinstance(config, RLHFConfig) else train(config)
         summary.update(
             status="done", final_env_return=result.final.env_return, final_proxy_return=result.final.proxy_return
         )

@@ -1256,8 +1256,8 @@ ERROR_TEXTS: dict[str, str] = {
     "file-term-reward-not-table": "SpecError: `reward.terms.angle_cost.reward` must be a table (dict) with a "
     '`kind` field (got 5). Write e.g. {"kind": "env"}.',
     "file-term-reward-no-kind": "SpecError: `reward.terms.angle_cost.reward.kind` must be present (got None). "
-    "Add kind = one of ['code', 'env', 'hierarchical', 'learned', 'shaped', "
-    "'table', 'terms'].",  # 'table' is a kind added since this table was recorded (EXPRD)
+    "Add kind = one of ['code', 'env', 'hierarchical', 'learned', 'rlhf', 'shaped', "
+    "'table', 'terms'].",  # 'table' (EXPRD) and 'rlhf' (the online loop as a sweep variant) came later
     "file-term-reward-unknown-kind": "UnknownNameError: `reward.terms.angle_cost.reward.kind` must be a reward "
     "kind (got 'lerned'). Did you mean 'learned'?",
     "file-term-reward-bad-gamma": "SpecError: `gamma` must be in (0, 1] (got 2.0). Use the agent's discount, "
