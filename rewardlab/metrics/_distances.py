@@ -171,8 +171,11 @@ def _starc_val_compact(
     """
     n_entries = mdp.n_states * mdp.n_actions * mdp.n_states
     standardized = []
-    for param, reward in (("reward1", reward1), ("reward2", reward2)):
-        advantage, magnitude = _val_advantage(reward, param, mdp, policy)
+    # both rewards share the policy: P_π and I − γP_π are built (and, dense, factorised) once
+    pairs = [_val_expected(reward, param, mdp) for param, reward in (("reward1", reward1), ("reward2", reward2))]
+    values = mdp._values_many(policy, [r_bar for r_bar, _ in pairs])
+    for (r_bar, magnitude), v in zip(pairs, values, strict=True):
+        advantage = r_bar + mdp.gamma * mdp.next_expectation(v) - v[:, None]
         size = _entry_norm(advantage, p_norm, mdp.n_states)
         scale = magnitude * (1.0 if p_norm == math.inf else n_entries ** (1.0 / p_norm))
         if size <= ZERO_TOL * scale or size == 0.0:  # the zero rule of _standardize
@@ -183,7 +186,14 @@ def _starc_val_compact(
 
 
 def _val_advantage(reward: Any, param: str, mdp: TabularMDP, policy: np.ndarray) -> tuple[np.ndarray, float]:
-    """VAL's ``A^π_R(s, a)`` as an ``(S, A)`` array, and ``max |R|``.
+    """VAL's ``A^π_R(s, a)`` as an ``(S, A)`` array, and ``max |R|``."""
+    r_bar, magnitude = _val_expected(reward, param, mdp)
+    values = mdp._values(policy, r_bar)
+    return r_bar + mdp.gamma * mdp.next_expectation(values) - values[:, None], magnitude
+
+
+def _val_expected(reward: Any, param: str, mdp: TabularMDP) -> tuple[np.ndarray, float]:
+    """``r̄(s, a)`` of a tabular reward as an ``(S, A)`` array, and ``max |R|``.
 
     ``r̄(s, a) = R(s, a) · Σ_{s'} τ(s, a, s')`` for an ``(S, A)`` or ``(S,)`` reward (the row sum, not
     1, so that the result matches the broadcast ``(S, A, S)`` table up to rounding).
@@ -199,9 +209,7 @@ def _val_advantage(reward: Any, param: str, mdp: TabularMDP, policy: np.ndarray)
         r_bar = mdp.expected_reward(arr)
     else:  # reward_table rejects the shape with the usual message
         r_bar = mdp.expected_reward(mdp.reward_table(arr, param))
-    values = mdp._values(policy, r_bar)
-    advantage = r_bar + mdp.gamma * mdp.next_expectation(values) - values[:, None]
-    return advantage, float(np.max(np.abs(arr)))
+    return r_bar, float(np.max(np.abs(arr)))
 
 
 def _entry_norm(x: np.ndarray, p: float, repeats: int) -> float:

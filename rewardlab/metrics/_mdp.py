@@ -318,18 +318,30 @@ class TabularMDP:
 
     def _solve(self, p_pi: np.ndarray | sp.csr_matrix, r_pi: np.ndarray) -> np.ndarray:
         """Solve ``(I − γ P_π) V = r_π`` for ``V``; ``(S,)``."""
+        return self._solve_many(p_pi, [r_pi])[0]
+
+    def _solve_many(self, p_pi: np.ndarray | sp.csr_matrix, r_pis: list[np.ndarray]) -> list[np.ndarray]:
+        """Solve ``(I − γ P_π) V = r`` for each right-hand side ``r``, building the system once.
+
+        Dense: one LU factorisation for all of them; sparse: one system matrix, a GMRES run each.
+        """
         n_s = self.n_states
         if not sp.issparse(p_pi):
-            return np.linalg.solve(np.eye(n_s) - self.gamma * np.asarray(p_pi), r_pi)
+            solutions = np.linalg.solve(np.eye(n_s) - self.gamma * np.asarray(p_pi), np.stack(r_pis, axis=1))
+            return [np.ascontiguousarray(solutions[:, i]) for i in range(len(r_pis))]
         system = sp.csr_matrix(sp.identity(n_s, format="csr") - self.gamma * p_pi)
-        if not np.any(r_pi):
-            return np.zeros(n_s)
-        # I − γP_π is strictly diagonally dominant, so GMRES converges fast; its condition number
-        # is at most (1 + γ)/(1 − γ), so a 1e-13 residual gives V to ~1e-11 relative at γ = 0.99.
-        solution, info = spla.gmres(system, r_pi, rtol=_GMRES_RTOL, atol=0.0, restart=min(n_s, 60), maxiter=1000)
-        if info != 0:  # pragma: no cover - a safety net; GMRES converges on these systems
-            solution = spla.spsolve(sp.csc_matrix(system), r_pi)
-        return np.asarray(solution, dtype=np.float64)
+        out = []
+        for r_pi in r_pis:
+            if not np.any(r_pi):
+                out.append(np.zeros(n_s))
+                continue
+            # I − γP_π is strictly diagonally dominant, so GMRES converges fast; its condition number
+            # is at most (1 + γ)/(1 − γ), so a 1e-13 residual gives V to ~1e-11 relative at γ = 0.99.
+            solution, info = spla.gmres(system, r_pi, rtol=_GMRES_RTOL, atol=0.0, restart=min(n_s, 60), maxiter=1000)
+            if info != 0:  # pragma: no cover - a safety net; GMRES converges on these systems
+                solution = spla.spsolve(sp.csc_matrix(system), r_pi)
+            out.append(np.asarray(solution, dtype=np.float64))
+        return out
 
     def evaluate(self, policy: Any, reward: Any) -> np.ndarray:
         """Exact ``V^π`` of an ``(S, A)`` policy under a tabular reward; returns ``(S,)``.
@@ -340,8 +352,12 @@ class TabularMDP:
         return self._values(self.check_policy(policy), self.expected_reward(self.reward_table(reward)))
 
     def _values(self, policy: np.ndarray, r_bar: np.ndarray) -> np.ndarray:
-        r_pi = np.einsum("sa,sa->s", policy, r_bar)
-        return self._solve(self.policy_transitions(policy), r_pi)
+        return self._values_many(policy, [r_bar])[0]
+
+    def _values_many(self, policy: np.ndarray, r_bars: list[np.ndarray]) -> list[np.ndarray]:
+        """``V^π`` of one policy under several ``(S, A)`` expected rewards, building ``P_π`` once."""
+        r_pis = [np.einsum("sa,sa->s", policy, r_bar) for r_bar in r_bars]
+        return self._solve_many(self.policy_transitions(policy), r_pis)
 
     def q_values(self, policy: Any, reward: Any) -> np.ndarray:
         """``Q^π(s, a) = r̄(s, a) + γ (τ V^π)(s, a)`` of an ``(S, A)`` policy; returns ``(S, A)``."""
