@@ -1,9 +1,10 @@
-"""Reproduce the random-MDP experiment of STARC (Skalse et al., ICLR 2024) with exact metrics.
+"""Reproduce the random-MDP experiment of STARC (Skalse et al., ICLR 2024), exactly and as the paper ran it.
 
 One command::
 
-    .venv/bin/python scripts/starc_random_mdps.py                 # paper size: 16 MDPs x 64 pairs x 16 steps
-    .venv/bin/python scripts/starc_random_mdps.py --quick         # a smoke run, a few seconds
+    .venv/bin/python scripts/starc_random_mdps.py                   # exact: 16 MDPs x 64 pairs x 16 steps
+    .venv/bin/python scripts/starc_random_mdps.py --protocol paper  # 3 runs x 64 MDPs x 16 pairs x 16 steps
+    .venv/bin/python scripts/starc_random_mdps.py --quick           # a smoke run, seconds (either protocol)
 
 How well does each reward distance predict regret? On random MDPs (32 states, 4 actions, γ = 0.95,
 sparse random transitions), draw reward pairs (R₁, R₂), walk from R₁ towards R₂ in 16 steps,
@@ -19,9 +20,39 @@ and report the Pearson correlation of each distance with regret over all pairs, 
 bootstrap interval (reward pairs resampled as clusters: the 16 steps of one pair are not
 independent).
 
+Two protocols (``--protocol``); the distances are exact in both:
+
+* ``exact`` (default): regret of the exactly optimal policies, with exact returns.
+* ``paper``: also the paper's regret estimate, and the table puts the correlations with the
+  rollout regret and with the exact regret side by side (same pairs, same bootstrap resamples).
+  As the authors' code does it:
+
+  - **policies** by value iteration from V = 0 until ``‖V_{k+1} − V_k‖₂ < 1e-5`` (at most 10,000
+    sweeps), greedy for the last sweep's Q, ties to the first action; the worst policy is value
+    iteration on −R (``src/distance/rollout.py``, ``optimize``; its Q-learning is commented out);
+  - **returns** by Monte Carlo: |A| repetitions of one episode from each state (128 episodes: a
+    uniform μ₀, stratified), each ``T = round(ln 1e-5 / ln γ) = 224`` steps of the deterministic
+    policy, the discounted sum ``Σ_{t<T} γᵗ R(sₜ, aₜ, sₜ₊₁)``, then the mean
+    (``rollout.py``, ``policy_returns``). ``J₁(π₁)`` and ``J₁(π_worst)`` are estimated once per pair
+    and reused for all 16 steps; for each step ``Jᵢ(π₁)``, ``Jᵢ(πᵢ)`` with ``J₁(πᵢ)`` (the same
+    episodes) and ``Jᵢ(π_worst,ᵢ)`` are fresh estimates; the optimal returns are rolled out too
+    (``src/experiments/interpolated.py``). Returns under Rᵢ come from the same episodes' returns
+    under R₁ and R₂ (linearity), which is what summing Rᵢ along them gives;
+  - **regret** ``(J₁(π₁) − J₁(πᵢ)) / (J₁(π₁) − J₁(π_worst))`` and the converse, a span of exactly 0
+    replaced by 1, **not clipped** (noise can make it negative), averaged over both directions;
+  - **pooling**: every (R₁, Rᵢ) row of every run in one table, one Pearson r per distance
+    (``src/visualize.ipynb``, which draws ``results/final/correlations.pdf``: 49,152 rows, three
+    times one run of 64 MDPs x 16 pairs x 16 steps, the ``num_envs`` x ``num_rewards`` of
+    ``interpolated.py`` at the commits whose column names that notebook reads; 128 x 8 at HEAD,
+    the same 16,384 rows). ``--runs`` runs of ``--n-mdps`` MDPs each are pooled the same way.
+
+  The paper's figure reads (``visualize.ipynb``): VAL-2-2 0.856, VAL-1-1 0.873, EPIC-2-2 0.778,
+  DARD-2-2 0.782; VAL above EPIC for 40 of 42 norm/metric choices (its 36 include τ-weighted
+  norms, not computed here); its MinimalPotential is not the exact STARC-minimal of this script.
+
 The setup follows the authors' experiment code (lucyfarnik/starc, ``src/experiments/interpolated.py``,
-``src/env/env.py``, ``src/env/reward.py``). Choices, where that code leaves room or where this
-script departs from it:
+``src/env/env.py``, ``src/env/reward.py``, ``src/distance/rollout.py``). Choices, where that code
+leaves room or where this script departs from it:
 
 * **Transitions**: ``z ~ N(0, 1)^{S×A×S}``; τ(s, a, ·) ∝ exp(z) on the entries with z > 1 (the code's
   threshold for S < 50; 1.5 below 100, 1.8 above) and **exactly 0** elsewhere. The code puts
@@ -32,8 +63,8 @@ script departs from it:
   *sparsified* (entries ≤ 3 set to 0; 3.5 / 3.8 for larger S), with probability 0.7 *scaled* by
   ``10·U(0, 1)``, with probability 0.3 *shifted* by ``+10·U(0, 1)``, with probability 0.5
   *potential-shaped* with ``Φ = 10·U(0, 1)·N(0, 1)^S + U(0, 1)``. A sparsified reward can be all 0
-  (probability ≈ 0.4 %): its regret is then 0 by rewardlab's convention (the authors' code divides
-  by 0 there).
+  (probability ≈ 0.4 %): its exact regret is then 0 by rewardlab's convention (the authors' code
+  divides by a span of 1 there, and its rollout regret is 0 too).
 * **Steps** i = 1..16 as in the code (i = 0 would only add (0, 0) points); each R₂ is a fresh
   random reward drawn the same way.
 * **Exact** everything: every canonicalisation is linear, so ``c(Rᵢ) = c(R₁) + (i/16)(c(R₂) − c(R₁))``
@@ -41,12 +72,15 @@ script departs from it:
   iteration with exact linear solves and the tie-break of ``TabularMDP.optimal_policy``. The
   first ``--check`` pairs of every MDP are recomputed with the public functions
   (``starc_distance``, ``epic_distance``, ``dard_distance``, ``regret``) and must agree to 1e-8.
-* The authors use the NumPy legacy RNG with seed 42; this script uses ``SeedSequence(seed)``,
-  one child per MDP, so numbers match theirs only statistically.
+* The authors use the NumPy legacy RNG with seed 42 (set in the parent of a ``multiprocessing``
+  pool); this script uses ``SeedSequence(seed)``, one child per MDP (child k of run r is number
+  ``r·n_mdps + k``; the rollouts draw from a grandchild), so numbers match theirs only
+  statistically. The same seed gives the same MDPs and rewards under both protocols.
 
 Outputs (``--out``, default ``runs/starc_random_mdps/<time>/``): ``config.json``, ``results.csv``
-(one row per (R₁, Rᵢ) pair: every distance and both regrets), ``correlations.csv`` and
-``scatter.png`` (distance vs regret, one panel per family, its L2-L2 variant).
+(one row per (R₁, Rᵢ) pair: every distance and the regrets; ``regret_rollout*`` with the paper
+protocol), ``correlations.csv`` and ``scatter.png`` (distance vs exact regret, one panel per
+family, its L2-L2 variant).
 """
 
 from __future__ import annotations
@@ -54,8 +88,8 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import io
 import itertools
-import json
 import math
 import sys
 import time
@@ -66,6 +100,7 @@ from pathlib import Path
 import numpy as np
 
 from rewardlab.metrics import TabularMDP, canonicalize, dard_distance, epic_distance, regret, starc_distance
+from rewardlab.runs import write_atomic, write_json
 
 ORDERS: tuple[float, ...] = (1.0, 2.0, math.inf)
 FAMILIES = {"EPIC": "epic", "DARD": "dard", "STARC-VAL": "val", "STARC-minimal": "minimal"}
@@ -75,14 +110,24 @@ TRIVIAL_TOL = 1e-9  # regret's trivial-reward tolerance
 CHECK_TOL = 1e-8
 
 
+PROTOCOLS = ("exact", "paper")
+VI_TOL = 1e-5  # the authors' value-iteration stop: ‖V_{k+1} − V_k‖₂ below this
+VI_SWEEPS = 10_000  # and at most this many sweeps
+HORIZON_DISCOUNT = 1e-5  # the authors' episode length: the step where γᵗ falls below this
+
+
 @dataclass
 class Config:
     """The experiment's settings; each field is a ``--flag`` (underscores become dashes)."""
 
+    protocol: str = "exact"
+    """``exact``: exact regret only; ``paper``: also the paper's rollout regret, side by side."""
     n_mdps: int = 16
-    """Random MDPs (the paper: 16)."""
+    """Random MDPs per run (64 with --protocol paper)."""
     n_rewards: int = 64
-    """Reward pairs (R₁, R₂) per MDP (the paper: 64)."""
+    """Reward pairs (R₁, R₂) per MDP (16 with --protocol paper)."""
+    runs: int = 1
+    """Runs pooled into one table, each of --n-mdps fresh MDPs (3 with --protocol paper)."""
     n_steps: int = 16
     """Interpolation steps i = 1..n_steps from R₁ to R₂ (the paper: 16)."""
     n_states: int = 32
@@ -91,19 +136,34 @@ class Config:
     """|A| (the paper: 4)."""
     gamma: float = 0.95
     """Discount γ (the paper: 0.95)."""
+    episodes_per_state: int | None = None
+    """--protocol paper: episodes from each start state per return estimate (None: |A|, the paper's)."""
+    horizon: int | None = None
+    """--protocol paper: steps per episode (None: round(ln 1e-5 / ln γ), the paper's; 224 at γ = 0.95)."""
     seed: int = 0
-    """Root seed; MDP k uses child k of ``numpy.random.SeedSequence(seed)``."""
+    """Root seed; MDP k of run r uses child r·n_mdps + k of ``numpy.random.SeedSequence(seed)``."""
     check: int = 1
     """Pairs per MDP recomputed with rewardlab's public functions as a cross-check (0: none)."""
     bootstrap: int = 1000
     """Bootstrap resamples for the 95 % intervals of the correlations."""
+    drop_trivial: bool = False
+    """Leave out the pairs whose R₁ or R₂ is trivial (c(R) = 0: every policy is optimal; their rollout regret is
+    noise over noise, their exact regret 0 by convention)."""
     out: str | None = None
     """Output folder; ``runs/starc_random_mdps/<time>/`` when omitted."""
     quick: bool = False
-    """Smoke-run sizes: 2 MDPs x 8 pairs x 16 steps, 200 bootstrap resamples (explicit flags win)."""
+    """Smoke-run sizes: 2 MDPs x 8 pairs x 16 steps, 1 run, 200 bootstrap resamples (explicit flags win)."""
 
 
-QUICK = {"n_mdps": 2, "n_rewards": 8, "bootstrap": 200}
+PROTOCOL_SIZES: dict[str, dict[str, int]] = {"exact": {}, "paper": {"n_mdps": 64, "n_rewards": 16, "runs": 3}}
+QUICK = {"n_mdps": 2, "n_rewards": 8, "runs": 1, "bootstrap": 200}
+
+
+def episode_settings(cfg: Config) -> tuple[int, int]:
+    """``(episodes per start state, steps per episode)`` of the rollout regret, defaults resolved."""
+    reps = cfg.n_actions if cfg.episodes_per_state is None else cfg.episodes_per_state
+    horizon = round(math.log(HORIZON_DISCOUNT) / math.log(cfg.gamma)) if cfg.horizon is None else cfg.horizon
+    return reps, horizon
 
 
 def distance_names() -> list[str]:
@@ -299,16 +359,155 @@ def library_check(
     return worst
 
 
+# --- the paper's protocol: value-iteration policies, Monte-Carlo returns --------------------------
+
+
+def value_iteration(t: np.ndarray, gamma: float, r_bar: np.ndarray, tol: float = VI_TOL) -> np.ndarray:
+    """Greedy policies ``(B, S)`` of value iteration on ``(B, S, A)`` r̄, as the authors' ``optimize``.
+
+    Each batch element stops on its own, at the first sweep with ``‖V_{k+1} − V_k‖₂ < tol``
+    (at most ``VI_SWEEPS``), and acts greedily for that sweep's Q (computed from ``V_k``).
+    """
+    n_b, n_s, n_a = r_bar.shape
+    t_next = t.reshape(n_s * n_a, n_s).T  # V @ t_next = Σ_s' τ(s, a, s') V(s'), flattened (s, a)
+    values = np.zeros((n_b, n_s))
+    choice = np.zeros((n_b, n_s), dtype=np.int64)
+    live = np.arange(n_b)
+    for _ in range(VI_SWEEPS):
+        q = r_bar[live] + gamma * (values[live] @ t_next).reshape(-1, n_s, n_a)
+        new = q.max(axis=2)
+        done = np.linalg.norm(values[live] - new, axis=1) < tol
+        values[live] = new
+        choice[live[done]] = np.argmax(q[done], axis=2)
+        live = live[~done]
+        if live.size == 0:
+            return choice
+    print(f"warning: value iteration did not converge for {live.size} rewards in {VI_SWEEPS} sweeps")
+    choice[live] = np.argmax(q[~done], axis=2)
+    return choice
+
+
+class TransitionSampler:
+    """Draws ``s' ~ τ(s, a, ·)`` for many (s, a) at once, by Walker's alias method (Vose's tables).
+
+    Row ``k = s·|A| + a`` has |S| columns; a draw ``u ~ U[0, 1)`` picks column ``j = ⌊u·|S|⌋`` and
+    keeps j when the rest ``u·|S| − j`` (again uniform) is below ``keep[k, j]``, else takes
+    ``alias[k, j]``. A next state with τ = 0 has ``keep = 0`` and is never drawn.
+    """
+
+    def __init__(self, t: np.ndarray) -> None:
+        rows = t.reshape(-1, t.shape[2])
+        self.width = rows.shape[1]
+        keep = np.ones(rows.shape)
+        alias = np.tile(np.arange(self.width), (rows.shape[0], 1))
+        for k, row in enumerate(rows):
+            scaled = row * (self.width / row.sum())
+            small = [j for j in range(self.width) if scaled[j] < 1.0]
+            large = [j for j in range(self.width) if scaled[j] >= 1.0]
+            while small and large:
+                lo, hi = small.pop(), large.pop()
+                keep[k, lo], alias[k, lo] = scaled[lo], hi
+                scaled[hi] -= 1.0 - scaled[lo]
+                (small if scaled[hi] < 1.0 else large).append(hi)
+            for j in small:  # only rounding leaves one here, its share 1 up to 1e-15
+                if row[j] == 0:  # never draw an impossible state
+                    keep[k, j], alias[k, j] = 0.0, int(np.argmax(row))
+        self.keep: np.ndarray = keep.ravel()
+        self.alias: np.ndarray = alias.ravel()
+
+    def __call__(self, row: np.ndarray, u: np.ndarray) -> np.ndarray:
+        x = u * self.width
+        col = x.astype(np.int64)
+        at = row * self.width + col
+        return np.where(x - col < self.keep[at], col, self.alias[at])
+
+
+def rollout_returns(
+    sampler: TransitionSampler,
+    policies: np.ndarray,
+    rewards: Sequence[np.ndarray],
+    reward_of: np.ndarray,
+    reps: int,
+    horizon: int,
+    gamma: float,
+    rng: np.random.Generator,
+) -> list[np.ndarray]:
+    """Monte-Carlo returns of deterministic ``(N, S)`` policies, as the authors' ``policy_returns``.
+
+    Policy n runs ``reps`` episodes from each state (a stratified uniform μ₀), ``horizon`` steps
+    each, and its estimate under reward ``rewards[j][reward_of[n]]`` (each ``(P, S, A, S)``) is the
+    mean discounted return of those episodes, all rewards read along the same episodes.
+
+    Returns:
+        One ``(N,)`` array per reward in ``rewards``.
+    """
+    n_pol, n_s = policies.shape
+    n_a = rewards[0].shape[2]
+    per = reps * n_s
+    state = np.tile(np.arange(n_s), n_pol * reps)
+    owner = np.repeat(np.arange(n_pol), per)
+    pol_at = owner * n_s
+    flat_pol = policies.ravel()
+    reward_at = reward_of[owner] * (n_s * n_a * n_s)
+    flats = [r.reshape(-1) for r in rewards]
+    totals = [np.zeros(state.size) for _ in rewards]
+    disc = 1.0
+    for _ in range(horizon):
+        row = state * n_a + flat_pol[pol_at + state]
+        nxt = sampler(row, rng.random(state.size))
+        at = reward_at + row * n_s + nxt
+        for total, flat in zip(totals, flats, strict=True):
+            total += disc * flat[at]
+        state = nxt
+        disc *= gamma
+    return [total.reshape(n_pol, per).mean(axis=1) for total in totals]
+
+
+def rollout_regrets(
+    r1: np.ndarray, r2: np.ndarray, bmdp: BatchedMDP, steps: np.ndarray, cfg: Config, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's estimates of ``regret(R₁, Rₜ)`` and ``regret(Rₜ, R₁)``, each ``(P, K)``."""
+    n_pairs, n_steps = r1.shape[0], steps.size
+    reps, horizon = episode_settings(cfg)
+    rb1 = np.einsum("sat,psat->psa", bmdp.t, r1)
+    rb2 = np.einsum("sat,psat->psa", bmdp.t, r2)
+    rbt = (rb1[:, None] + steps[None, :, None, None] * (rb2 - rb1)[:, None]).reshape(-1, bmdp.n_s, bmdp.n_a)
+    pi1 = value_iteration(bmdp.t, bmdp.gamma, np.concatenate([rb1, -rb1]))
+    pit = value_iteration(bmdp.t, bmdp.gamma, np.concatenate([rbt, -rbt]))
+    rep = np.repeat(np.arange(n_pairs), n_steps)  # pair of each flattened (pair, step)
+    n_t = rep.size
+    # rollout sets: π₁ and π_worst of R₁ once per pair; per step π₁ again, πᵢ and π_worst of Rᵢ
+    policies = np.concatenate([pi1, pi1[:n_pairs][rep], pit[:n_t], pit[n_t:]])
+    pair_of = np.concatenate([np.arange(n_pairs), np.arange(n_pairs), rep, rep, rep])
+    g1, g2 = rollout_returns(TransitionSampler(bmdp.t), policies, [r1, r2], pair_of, reps, horizon, bmdp.gamma, rng)
+    frac = np.tile(steps, n_pairs)
+
+    def under_rt(sl: slice) -> np.ndarray:
+        return g1[sl] + frac * (g2[sl] - g1[sl])
+
+    j1_best, j1_worst = g1[:n_pairs][rep], g1[n_pairs : 2 * n_pairs][rep]
+    a, b, c = (slice(2 * n_pairs + k * n_t, 2 * n_pairs + (k + 1) * n_t) for k in range(3))
+    jt_of_1, j1_of_t, jt_best, jt_worst = under_rt(a), g1[b], under_rt(b), under_rt(c)
+    span1, span2 = j1_best - j1_worst, jt_best - jt_worst
+    forward = (j1_best - j1_of_t) / np.where(span1 == 0, 1.0, span1)
+    backward = (jt_best - jt_of_1) / np.where(span2 == 0, 1.0, span2)
+    return forward.reshape(n_pairs, n_steps), backward.reshape(n_pairs, n_steps)
+
+
 # --- the experiment -----------------------------------------------------------------------------
 
 
 def run(cfg: Config) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Run every MDP; return the per-pair columns (``mdp``, ``pair``, ``step``, regrets, distances)."""
+    """Run every MDP of every run; return the per-pair columns (run, mdp, pair, step, regrets, distances)."""
     steps = np.arange(1, cfg.n_steps + 1) / cfg.n_steps
     names = distance_names()
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in ["mdp", "pair", "step", "regret_12", "regret_21", *names]}
+    paper = cfg.protocol == "paper"
+    keys = ["run", "mdp", "pair", "step", "trivial", "regret_12", "regret_21"]
+    keys += ["regret_rollout_12", "regret_rollout_21"] if paper else []
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in [*keys, *names]}
     worst_check = 0.0
-    for m, child in enumerate(np.random.SeedSequence(cfg.seed).spawn(cfg.n_mdps)):
+    n_total = cfg.runs * cfg.n_mdps
+    for m, child in enumerate(np.random.SeedSequence(cfg.seed).spawn(n_total)):
         rng = np.random.default_rng(child)
         t = random_transitions(rng, cfg.n_states, cfg.n_actions)
         mdp = TabularMDP(t, gamma=cfg.gamma)
@@ -321,6 +520,13 @@ def run(cfg: Config) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
             one = {k: v[p] for k, v in dists.items()}
             worst_check = max(worst_check, library_check(r1[p], r2[p], mdp, steps, one, (fwd[p], bwd[p])))
         shape = (cfg.n_rewards, cfg.n_steps)
+        trivial = np.array([is_trivial(a, mdp) or is_trivial(b, mdp) for a, b in zip(r1, r2, strict=True)])
+        cols["trivial"].append(np.broadcast_to(trivial[:, None], shape))
+        if paper:
+            roll_fwd, roll_bwd = rollout_regrets(r1, r2, bmdp, steps, cfg, np.random.default_rng(child.spawn(1)[0]))
+            cols["regret_rollout_12"].append(roll_fwd)
+            cols["regret_rollout_21"].append(roll_bwd)
+        cols["run"].append(np.full(shape, m // cfg.n_mdps))
         cols["mdp"].append(np.full(shape, m))
         cols["pair"].append(np.broadcast_to(np.arange(cfg.n_rewards)[:, None], shape))
         cols["step"].append(np.broadcast_to(np.arange(1, cfg.n_steps + 1)[None, :], shape))
@@ -328,60 +534,75 @@ def run(cfg: Config) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         cols["regret_21"].append(bwd)
         for name in names:
             cols[name].append(dists[name])
+        if paper and (m + 1) % max(1, n_total // 10) == 0:
+            print(f"  {m + 1}/{n_total} MDPs", flush=True)
     if worst_check > CHECK_TOL:
         raise RuntimeError(f"batched values differ from rewardlab.metrics by {worst_check:.3g} (> {CHECK_TOL})")
     if cfg.check:
         print(f"cross-check against rewardlab.metrics public functions: max |diff| = {worst_check:.2g}")
     flat = {k: np.concatenate([np.ravel(v) for v in vs]) for k, vs in cols.items()}
+    if cfg.drop_trivial:
+        flat = {k: v[flat["trivial"] == 0] for k, v in flat.items()}
     flat["regret"] = 0.5 * (flat["regret_12"] + flat["regret_21"])
+    if paper:
+        flat["regret_rollout"] = 0.5 * (flat["regret_rollout_12"] + flat["regret_rollout_21"])
     return flat, {name: flat[name] for name in names}
+
+
+def is_trivial(reward: np.ndarray, mdp: TabularMDP) -> bool:
+    """``c_VAL(R) = 0`` up to rewardlab's relative 1e-9: every policy has the same return."""
+    return bool(np.abs(canonicalize(reward, mdp, "val")).max() <= ZERO_TOL * np.abs(reward).max())
+
+
+TARGETS = {"rollout_": "regret_rollout", "": "regret"}  # column prefix -> regret column, when present
 
 
 def correlations(
     data: dict[str, np.ndarray], dists: dict[str, np.ndarray], n_boot: int, seed: int
 ) -> list[dict[str, object]]:
-    """Pearson r of each distance with regret, and a 95 % cluster-bootstrap interval (clusters = pairs)."""
+    """Pearson r of each distance with regret, and a 95 % cluster-bootstrap interval (clusters = pairs).
+
+    With a ``regret_rollout`` column (the paper protocol) each row also has ``rollout_pearson_r``,
+    ``rollout_ci95_low`` and ``rollout_ci95_high``, from the same bootstrap resamples.
+    """
     cluster = data["mdp"] * (int(data["pair"].max()) + 1) + data["pair"]
     _, cluster = np.unique(cluster, return_inverse=True)
     n_cl = int(cluster.max()) + 1
-    y = data["regret"]
     rng = np.random.default_rng(seed)
     counts = rng.multinomial(n_cl, np.full(n_cl, 1.0 / n_cl), size=n_boot).astype(float)  # (B, clusters)
 
     def sums(v: np.ndarray) -> np.ndarray:
         return np.bincount(cluster, weights=v, minlength=n_cl)
 
-    ones_s, y_s, yy_s = sums(np.ones_like(y)), sums(y), sums(y * y)
+    n = counts @ sums(np.ones(cluster.size))
+    targets = {prefix: data[col] for prefix, col in TARGETS.items() if col in data}
+    moments = {prefix: (counts @ sums(y), counts @ sums(y * y)) for prefix, y in targets.items()}
     rows = []
     for name, x in dists.items():
-        r = float(np.corrcoef(x, y)[0, 1]) if np.std(x) > 0 and np.std(y) > 0 else math.nan
-        n, sx, sy, sxx, syy, sxy = (counts @ s for s in (ones_s, sums(x), y_s, sums(x * x), yy_s, sums(x * y)))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            boot = (n * sxy - sx * sy) / np.sqrt((n * sxx - sx * sx) * (n * syy - sy * sy))
-        lo, hi = np.nanpercentile(boot, [2.5, 97.5]) if n_boot else (math.nan, math.nan)
         parts = name.split("-")
         family = name[: -len("-pearson")] if name.endswith("-pearson") else "-".join(parts[:-2])
         norm, metric = ("pearson", "pearson") if name.endswith("-pearson") else (parts[-2], parts[-1])
-        rows.append(
-            {
-                "distance": name,
-                "family": family,
-                "norm": norm,
-                "metric": metric,
-                "pearson_r": r,
-                "ci95_low": float(lo),
-                "ci95_high": float(hi),
-            }
-        )
+        row: dict[str, object] = {"distance": name, "family": family, "norm": norm, "metric": metric}
+        sx, sxx = counts @ sums(x), counts @ sums(x * x)
+        for prefix, y in targets.items():
+            r = float(np.corrcoef(x, y)[0, 1]) if np.std(x) > 0 and np.std(y) > 0 else math.nan
+            sy, syy = moments[prefix]
+            sxy = counts @ sums(x * y)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                boot = (n * sxy - sx * sy) / np.sqrt((n * sxx - sx * sx) * (n * syy - sy * sy))
+            lo, hi = np.nanpercentile(boot, [2.5, 97.5]) if n_boot else (math.nan, math.nan)
+            row.update({f"{prefix}pearson_r": r, f"{prefix}ci95_low": float(lo), f"{prefix}ci95_high": float(hi)})
+        rows.append(row)
     rows.sort(key=lambda row: -np.nan_to_num(float(row["pearson_r"]), nan=-2.0))  # type: ignore[arg-type]
     return rows
 
 
 def write_csv(path: Path, rows: Sequence[dict[str, object]]) -> None:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(path, buf.getvalue())
 
 
 def scatter(path: Path, data: dict[str, np.ndarray], rows: list[dict[str, object]]) -> None:
@@ -408,15 +629,46 @@ def scatter(path: Path, data: dict[str, np.ndarray], rows: list[dict[str, object
         ax.set_ylabel("normalised regret, mean of both directions", fontsize=10)
     n_mdps = int(data["mdp"].max()) + 1
     fig.suptitle(f"Random MDPs: distance vs regret ({y.size} reward pairs, {n_mdps} MDPs)", fontsize=14)
-    fig.savefig(path, dpi=110)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
+    write_atomic(path, png.getvalue())
     plt.close(fig)
 
 
 def print_table(rows: list[dict[str, object]]) -> None:
-    print(f"\n{'distance':<22}{'pearson r':>10}  {'95% CI'}")
+    """The correlations; with rollout columns, r with the rollout regret and with the exact one side by side."""
+    prefixes = [prefix for prefix in TARGETS if f"{prefix}pearson_r" in rows[0]]
+    heads = {"rollout_": "rollout regret", "": "exact regret"}
+    if len(prefixes) == 1:
+        print(f"\n{'distance':<22}{'pearson r':>10}  {'95% CI'}")
+    else:
+        print(f"\n{'':<22}" + "".join(f"{'r with ' + heads[p]:<28}" for p in prefixes))
+        print(f"{'distance':<22}" + f"{'r':>7}  {'95% CI':<19}" * len(prefixes))
     for row in rows:
-        r, lo, hi = (float(row[k]) for k in ("pearson_r", "ci95_low", "ci95_high"))  # type: ignore[arg-type]
-        print(f"{row['distance']!s:<22}{r:>10.3f}  [{lo:.3f}, {hi:.3f}]")
+        cells = []
+        for prefix in prefixes:
+            r, lo, hi = (float(row[f"{prefix}{k}"]) for k in ("pearson_r", "ci95_low", "ci95_high"))  # type: ignore[arg-type]
+            cells.append(
+                f"{r:>10.3f}  [{lo:.3f}, {hi:.3f}]" if len(prefixes) == 1 else f"{r:>7.3f}  [{lo:.3f}, {hi:.3f}]  "
+            )
+        print(f"{row['distance']!s:<22}" + "".join(cells).rstrip())
+
+
+def rollout_summary(data: dict[str, np.ndarray]) -> str:
+    """How far the rollout regret is from the exact one, in words: all rows, then without trivial rewards."""
+    lines = ["\nrollout regret vs exact regret:"]
+    keep = data["trivial"] == 0
+    for label, rows in (("all rows", np.ones(keep.size, dtype=bool)), ("no trivial R1, R2", keep)):
+        if rows.sum() < 2 or (label != "all rows" and rows.all()):
+            continue
+        est, exact = data["regret_rollout"][rows], data["regret"][rows]
+        outside = (est < 0) | (est > 1)
+        lines.append(
+            f"  {label} ({rows.mean():.1%}): Pearson r {np.corrcoef(est, exact)[0, 1]:.3f}, mean |difference|"
+            f" {np.abs(est - exact).mean():.4f}, {outside.mean():.1%} outside [0, 1] (min {est.min():.3g},"
+            f" max {est.max():.3g}), {(np.abs(est - exact) > 0.5).sum()} off by more than 0.5"
+        )
+    return "\n".join(lines)
 
 
 def parse(argv: Sequence[str] | None) -> Config:
@@ -428,19 +680,22 @@ def parse(argv: Sequence[str] | None) -> Config:
         flag = "--" + field.name.replace("_", "-")
         if field.type in ("bool", bool):
             parser.add_argument(flag, action="store_true", help=_escape(docs.get(field.name, "")))
+        elif field.name == "protocol":
+            parser.add_argument(flag, choices=PROTOCOLS, default=None, help=_escape(docs[field.name]))
         else:
-            kind = {"int": int, "float": float}.get(str(field.type), str)
+            kind = int if "int" in str(field.type) else float if "float" in str(field.type) else str
             parser.add_argument(
                 flag, type=kind, default=None, help=_escape(f"{docs.get(field.name, '')} (default: {field.default})")
             )
     ns = vars(parser.parse_args(argv))
-    cfg = Config(quick=ns.pop("quick"))
-    base = {**dataclasses.asdict(cfg), **(QUICK if cfg.quick else {})}
+    quick, protocol = ns.pop("quick"), ns.pop("protocol") or Config.protocol
+    base = {**dataclasses.asdict(Config()), **PROTOCOL_SIZES[protocol], **(QUICK if quick else {})}
     base.update({k: v for k, v in ns.items() if v is not None})
-    cfg = Config(**base)
-    for name in ("n_mdps", "n_rewards", "n_steps", "n_states", "n_actions"):
-        if getattr(cfg, name) < 1:
-            parser.error(f"`--{name.replace('_', '-')}` must be at least 1 (got {getattr(cfg, name)!r})")
+    cfg = Config(**{**base, "quick": quick, "protocol": protocol})
+    for name in ("n_mdps", "n_rewards", "runs", "n_steps", "n_states", "n_actions", "episodes_per_state", "horizon"):
+        value = getattr(cfg, name)
+        if value is not None and value < 1:
+            parser.error(f"`--{name.replace('_', '-')}` must be at least 1 (got {value!r})")
     if not 0.0 < cfg.gamma < 1.0:
         parser.error(f"`--gamma` must be in (0, 1) (got {cfg.gamma!r})")
     return cfg
@@ -470,27 +725,40 @@ def main(argv: Sequence[str] | None = None) -> Path:
     """Run the experiment and write its files; returns the output folder."""
     cfg = parse(argv)
     out = Path(cfg.out) if cfg.out else Path("runs/starc_random_mdps") / time.strftime("%Y%m%d-%H%M%S")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
-    n_pairs = cfg.n_mdps * cfg.n_rewards * cfg.n_steps
+    write_json(out / "config.json", dataclasses.asdict(cfg))
+    n_pairs = cfg.runs * cfg.n_mdps * cfg.n_rewards * cfg.n_steps
+    runs = f"{cfg.runs} runs x " if cfg.runs > 1 else ""
     print(
-        f"STARC random-MDP experiment: {cfg.n_mdps} MDPs x {cfg.n_rewards} reward pairs x {cfg.n_steps} steps"
-        f" = {n_pairs} (R1, Ri) pairs; |S| = {cfg.n_states}, |A| = {cfg.n_actions}, gamma = {cfg.gamma}"
+        f"STARC random-MDP experiment ({cfg.protocol} protocol): {runs}{cfg.n_mdps} MDPs x {cfg.n_rewards} reward"
+        f" pairs x {cfg.n_steps} steps = {n_pairs} (R1, Ri) pairs; |S| = {cfg.n_states}, |A| = {cfg.n_actions},"
+        f" gamma = {cfg.gamma}"
     )
+    if cfg.protocol == "paper":
+        reps, horizon = episode_settings(cfg)
+        print(f"rollout regret: {reps * cfg.n_states} episodes of {horizon} steps per return estimate")
     start = time.perf_counter()
     data, dists = run(cfg)
     elapsed = time.perf_counter() - start
-    cols = ["mdp", "pair", "step", "regret", "regret_12", "regret_21", *dists]
-    with (out / "results.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(cols)
-        table = np.column_stack([data[c] for c in cols])
-        for row in table:
-            writer.writerow([int(v) for v in row[:3]] + [f"{v:.10g}" for v in row[3:]])
+    if cfg.drop_trivial:
+        print(f"left out the pairs with a trivial R1 or R2: {data['mdp'].size} of {n_pairs} (R1, Ri) rows kept")
+    regrets = [
+        c
+        for c in ("regret", "regret_12", "regret_21", *(f"regret_rollout{x}" for x in ("", "_12", "_21")))
+        if c in data
+    ]
+    cols = ["run", "mdp", "pair", "step", "trivial", *regrets, *dists]
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf)
+    writer.writerow(cols)
+    for row in np.column_stack([data[c] for c in cols]):
+        writer.writerow([int(v) for v in row[:5]] + [f"{v:.10g}" for v in row[5:]])
+    write_atomic(out / "results.csv", buf.getvalue())
     rows = correlations(data, dists, cfg.bootstrap, cfg.seed)
     write_csv(out / "correlations.csv", rows)
     scatter(out / "scatter.png", data, rows)
     print_table(rows)
+    if "regret_rollout" in data:
+        print(rollout_summary(data))
     total = time.perf_counter() - start
     print(f"\ncompute {elapsed:.1f} s, total {total:.1f} s; files in {out}/")
     return out

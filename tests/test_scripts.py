@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import subprocess
 import sys
@@ -56,3 +57,60 @@ def test_starc_random_mdps_table_has_no_paper_column(capsys) -> None:
     out = capsys.readouterr().out
     assert "paper" not in out and "n/a" not in out
     assert "STARC-VAL-2-2" in out and "0.800" in out and "[0.700, 0.900]" in out
+
+
+def _small_mdp(script, seed: int, n_s: int = 5, n_a: int = 2, gamma: float = 0.9):
+    rng = np.random.default_rng(seed)
+    t = script.random_transitions(rng, n_s, n_a)
+    return rng, t, rl.metrics.TabularMDP(t, gamma=gamma)
+
+
+def test_starc_paper_value_iteration_finds_the_exact_optimal_policies() -> None:
+    script = _load("starc_random_mdps")
+    rng, t, mdp = _small_mdp(script, 1)
+    rewards = rng.standard_normal((6, 5, 2, 5))
+    r_bar = np.einsum("sat,psat->psa", t, rewards)
+    found = script.value_iteration(t, mdp.gamma, np.concatenate([r_bar, -r_bar]))
+    for k, reward in enumerate([*rewards, *-rewards]):
+        assert found[k].tolist() == np.asarray(mdp.optimal_policy(reward)).argmax(axis=1).tolist()
+
+
+def test_starc_paper_rollout_returns_match_exact_returns_within_monte_carlo_error() -> None:
+    script = _load("starc_random_mdps")
+    rng, t, mdp = _small_mdp(script, 2)
+    rewards = rng.standard_normal((2, 5, 2, 5))
+    policy = rng.integers(0, 2, size=5)
+    copies = 40  # independent estimates of the same two returns, for their standard error
+    horizon = round(np.log(1e-5) / np.log(mdp.gamma))
+    g1, g2 = script.rollout_returns(
+        script.TransitionSampler(t), np.tile(policy, (copies, 1)), [rewards[:1], rewards[1:]], np.zeros(copies, int),
+        reps=200, horizon=horizon, gamma=mdp.gamma, rng=rng,
+    )  # fmt: skip
+    one_hot = np.eye(2)[policy]
+    for estimates, reward in ((g1, rewards[0]), (g2, rewards[1])):
+        exact = mdp.expected_return(one_hot, reward)  # μ₀ uniform: the mean over start states
+        se = estimates.std(ddof=1) / np.sqrt(copies)
+        assert 0 < se < 0.05  # returns span several units (|R| ~ 1, 1/(1 − γ) = 10): a bias would show
+        assert abs(estimates.mean() - exact) < 5 * se + 1e-4  # 1e-4: the truncation at γ^T = 1e-5
+
+
+def test_starc_paper_protocol_agrees_with_exact_regret_and_tables_both(tmp_path, capsys, monkeypatch) -> None:
+    script = _load("starc_random_mdps")
+    # Gaussian rewards: never trivial. A trivial reward (the generator's sparsified ones often are: no
+    # entry above 3 on a possible transition) has exact regret 0 by convention and noise over noise in
+    # the rollouts, so only non-trivial pairs must agree.
+    monkeypatch.setattr(script, "random_reward", lambda rng, n_s, n_a, gamma: rng.standard_normal((n_s, n_a, n_s)))
+    args = "--protocol paper --n-states 5 --n-actions 2 --gamma 0.9 --n-mdps 2 --n-rewards 4 --n-steps 4"
+    out = script.main([*args.split(), "--episodes-per-state", "400", "--bootstrap", "50", "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert "r with rollout regret" in printed and "r with exact regret" in printed
+    rows = list(csv.DictReader((out / "results.csv").read_text().splitlines()))
+    assert len(rows) == 3 * 2 * 4 * 4  # the paper's 3 runs pooled, 2 MDPs x 4 pairs x 4 steps each
+    assert {r["run"] for r in rows} == {"0", "1", "2"} and len({r["mdp"] for r in rows}) == 6
+    exact = np.array([float(r["regret"]) for r in rows])
+    rollout = np.array([float(r["regret_rollout"]) for r in rows])
+    assert exact.std() > 0.1  # pairs with real regret, not all zeros
+    assert np.abs(rollout - exact).max() < 0.05  # 2000 episodes per return: they must agree
+    table = {r["distance"]: r for r in csv.DictReader((out / "correlations.csv").read_text().splitlines())}
+    for name in ("STARC-VAL-2-2", "EPIC-2-2", "DARD-pearson"):
+        assert abs(float(table[name]["rollout_pearson_r"]) - float(table[name]["pearson_r"])) < 0.05
