@@ -342,10 +342,22 @@ def _tell(optuna: Any, study: Any, spec: TuneSpec, trial: Any, outcome: _Outcome
         trial.set_user_attr("gap", outcome.gap)
         trial.set_user_attr("constraint", [outcome.gap - spec.max_gap] if spec.max_gap is not None else [0.0])
     states = optuna.trial.TrialState
-    if outcome.state == "complete":
-        study.tell(trial, outcome.value)
-    else:
-        study.tell(trial, state=states.PRUNED if outcome.state == "pruned" else states.FAIL)
+    try:
+        if outcome.state == "complete":
+            study.tell(trial, outcome.value)
+        else:
+            study.tell(trial, state=states.PRUNED if outcome.state == "pruned" else states.FAIL)
+    except RuntimeError as exc:
+        # Optuna's grid sampler stops the study once its last grid point is told, and stopping raises
+        # outside `optimize`; the trial is stored before that (Study.tell's `finally`): the grid is done.
+        if not (_grid_exhausted(optuna, study) and "Study.stop" in str(exc)):
+            raise
+
+
+def _grid_exhausted(optuna: Any, study: Any) -> bool:
+    """True when the study's sampler is a grid whose every point has been proposed."""
+    sampler = study.sampler
+    return isinstance(sampler, optuna.samplers.GridSampler) and bool(sampler.is_exhausted(study))
 
 
 def _reopen(optuna: Any, study: Any, frozen: Any) -> Any:
@@ -467,7 +479,8 @@ def run_tune(
             for t, outcome in zip(frozen, outcomes, strict=True):
                 _say(progress, _line(t.number, spec, outcome))
             adopted += len(frozen)
-        while len(study.get_trials(deepcopy=False)) < spec.trials:
+        # a grid smaller than `trials` ends the search early (Optuna would propose its points again)
+        while len(study.get_trials(deepcopy=False)) < spec.trials and not _grid_exhausted(optuna, study):
             lives = []
             for _ in range(min(spec.batch, spec.trials - len(study.get_trials(deepcopy=False)))):
                 live = study.ask()

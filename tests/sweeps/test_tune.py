@@ -372,6 +372,16 @@ def test_every_sampler_runs_a_tiny_tune_end_to_end(tmp_path, sampler):
     assert result.best["reward"]["weights"]["pole_angle"] == -weight
 
 
+def test_a_grid_no_larger_than_the_budget_ends_the_tune_when_every_point_is_tried(tmp_path):
+    # Optuna's grid sampler stops its study at the last point, which raised out of `tell` before
+    space = {"terms": {"pole_angle": {"weight": {"choices": [-1.0, 0.0]}}}}
+    data = {**TINY, "name": "grid2", "sampler": "grid", "seeds": [0], "trials": 3, "space": space}
+    result = run_tune(TuneSpec.from_dict({**data, "reeval": {"top": 0}}), workers=1, runs_dir=tmp_path, progress=False)
+    rows = _table(tmp_path / "grid2")
+    assert sorted(float(r["param:pole_angle.weight"]) for r in rows) == [-1.0, 0.0]  # each point once, then done
+    assert [r["state"] for r in rows] == ["complete", "complete"] and result.best is not None
+
+
 @pytest.mark.parametrize("sampler", ["random", "grid", "gp", "cmaes", "tpe"])
 def test_every_sampler_proposes_candidates_inside_the_space(sampler):
     # Past their random start-up (GP: 10 candidates): each sampler's own proposals, on a made-up score.
