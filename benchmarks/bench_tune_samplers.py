@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--spec", default=str(ROOT / "tunes" / "cartpole_barfi.toml"), help="tune TOML")
     p.add_argument("--trials", type=int, default=40, help="candidates per sampler and seed (default: 40)")
     p.add_argument("--sampler-seeds", type=int, default=3, help="sampler seeds 0..N-1 (default: 3)")
+    p.add_argument("--first-seed", type=int, default=0, help="start at this sampler seed (split a run over processes)")
     p.add_argument("--samplers", nargs="+", default=list(SAMPLERS), choices=SAMPLERS)
     p.add_argument("--timesteps", type=int, default=None, help="training steps per trial (default: the spec's)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="training seeds (default: the spec's)")
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'sampler':<8} {'seed':>4} {'trials to reach the CI':>23} {'best true return':>17} {'wall s':>7}")
     reached: dict[str, list[int | None]] = {s: [] for s in args.samplers}
     best: dict[str, list[float]] = {s: [] for s in args.samplers}
-    for seed in range(args.sampler_seeds):
+    for seed in range(args.first_seed, args.first_seed + args.sampler_seeds):
         for sampler in args.samplers:  # interleaved: a drift in the machine's load touches every sampler alike
             t0 = time.monotonic()
             spec = _spec(base, sampler, seed, args)
