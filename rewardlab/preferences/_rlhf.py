@@ -141,7 +141,7 @@ from rewardlab.runs import (
 from rewardlab.suite import EnvName
 from rewardlab.wrappers import make_vec_env
 
-__all__ = ["RLHFConfig", "RLHFResult", "build_oracle", "label_schedule", "run_rlhf"]
+__all__ = ["LOOP_SETTINGS", "RLHFConfig", "RLHFResult", "build_oracle", "label_schedule", "run_rlhf"]
 
 _QUERIES = ("disagreement", "uniform")
 _TEACHERS = ("synthetic", "human", "mixed")
@@ -161,11 +161,7 @@ _COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_n_calls")
 target-network updates); saved in ``state.json`` under ``"agent"``."""
 _FLOATS = ("_current_progress_remaining", "exploration_rate")
 """SB3 floats the next stage starts from (DQN's epsilon is read when it collects segments)."""
-_RESULT_FIELDS = (
-    "env",
-    "agent",
-    "seed",
-    "total_timesteps",
+LOOP_SETTINGS = (
     "label_budget",
     "n_iterations",
     "initial_fraction",
@@ -180,9 +176,18 @@ _RESULT_FIELDS = (
     "val_fraction",
     "reward_normalization",
     "oracle",
+    "relabel",
+)
+"""The settings of the loop itself (labels, queries, reward model, synthetic teacher), apart from the
+env, the agent and where the run goes: what a sweep's ``rlhf`` variant may set."""
+_RESULT_FIELDS = (
+    "env",
+    "agent",
+    "seed",
+    "total_timesteps",
+    *LOOP_SETTINGS,
     "teacher",
     "human_fraction",
-    "relabel",
     "n_envs",
     "hyperparams",
 )

@@ -41,7 +41,7 @@ from rewardlab.agents import PresetInt, check_hyperparams
 from rewardlab.config import Config, Hint, NonNegativeInt, OneOf, PositiveInt, Real, fail
 from rewardlab.data import ALGORITHMS
 from rewardlab.errors import ConfigError, RewardLabError, message, suggest
-from rewardlab.preferences import RLHFConfig
+from rewardlab.preferences._rlhf import LOOP_SETTINGS, RLHFConfig
 from rewardlab.rewards import Env, RewardSpec, Term, Terms, from_dict
 from rewardlab.training import TrainConfig
 
@@ -54,24 +54,7 @@ __all__ = ["ABLATION_KINDS", "SWEEP_JSON", "Ablation", "SweepSpec", "Trial", "lo
 
 REWARD_MODELS = "reward_models"
 """The folder of a sweep where the reward models its variants train are stored (trained once)."""
-RLHF_SETTINGS = (
-    "label_budget",
-    "n_iterations",
-    "initial_fraction",
-    "segment_length",
-    "segments_per_iteration",
-    "query",
-    "ensemble",
-    "hidden",
-    "features",
-    "reward_epochs",
-    "reward_lr",
-    "val_fraction",
-    "reward_normalization",
-    "oracle",
-    "relabel",
-    "monitor_transitions",
-)
+RLHF_SETTINGS = (*LOOP_SETTINGS, "monitor_transitions")
 """The :class:`~rewardlab.preferences.RLHFConfig` fields an ``rlhf`` variant may set; the trial sets
 the rest (env, agent, seed, timesteps, envs, evaluation episodes, where the run goes). A person
 cannot teach a sweep (``teacher`` is always the synthetic ``oracle``)."""
