@@ -122,7 +122,7 @@ def check_bind(host: str, token: str | None) -> None:
                 "token",
                 f"a secret of 16+ characters when binding {host!r} (not a loopback address)",
                 "<short>" if token else token,
-                "Pass --token (or let `prefs serve` make one), or bind 127.0.0.1.",
+                "Pass --token of 16+ characters (or leave it out and one is made up for you), or bind 127.0.0.1.",
             )
         )
 
