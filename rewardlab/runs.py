@@ -83,6 +83,8 @@ __all__ = [
 
 FAULT_VAR = "REWARDLAB_FAULT"
 """The environment variable naming the fault points where :func:`fault` strikes (tests set it)."""
+HOLD_S = 120.0
+"""Seconds a ``hold`` fault blocks its process (:func:`fault`)."""
 _fault_hits: dict[str, int] = {}
 
 
@@ -92,11 +94,14 @@ def fault(point: str) -> None:
     ``REWARDLAB_FAULT`` holds comma-separated ``point[#n][=action]`` items: at the ``n``-th time
     (default: the first) this process reaches ``point``, ``kill`` (the default) ends the process at
     once, as kill -9 would (no cleanup, no flush: ``os._exit(137)``), and ``enospc`` raises the
-    ``OSError`` of a full disk. Unset (every normal run), this is one dictionary lookup.
+    ``OSError`` of a full disk, and ``hold`` blocks the process there for :data:`HOLD_S` seconds (a
+    run caught mid-work, for a test that stops it; a signal handler that raises ends the wait).
+    Unset (every normal run), this is one dictionary lookup.
 
     The points are named where they are called: ``replace:<file name>`` (after writing a file,
     before renaming it into place), ``rlhf:<step>``, ``train:<step>``, ``sweep:<step>``, ``tune:<step>``,
-    ``serve:label`` (a label fsynced), ``human:event`` (the RLHF loop saw a person's label).
+    ``serve:label`` (a label fsynced), ``human:event`` (the RLHF loop saw a person's label),
+    ``train:evaluated:<run name>`` (one named run has written an evaluation).
     """
     spec = os.environ.get(FAULT_VAR)
     if not spec:
@@ -111,6 +116,9 @@ def fault(point: str) -> None:
             continue
         if action == "enospc":
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), point)
+        if action == "hold":
+            time.sleep(HOLD_S)
+            return
         os._exit(137)
 
 

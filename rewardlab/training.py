@@ -337,6 +337,7 @@ class _EvalCallback(BaseCallback):
         if self.num_timesteps >= self.next_eval:
             self.next_eval += self.eval_freq
             self.evaluate_now()
+            fault(f"train:evaluated:{self.run.path.name}")
             fault("train:before_checkpoint")
             write_checkpoint(self.model, self.run, replay_buffer=self.replay_buffer)
         return not self.stopped_by  # a detector in stop_on fired: stop here (the mitigation)

@@ -108,10 +108,10 @@ def test_a_person_labels_every_stage_and_the_dataset_holds_their_labels(tmp_path
 
 
 def test_killed_while_waiting_the_rerun_serves_the_same_pairs_and_keeps_the_labels(tmp_path: Path) -> None:
-    config = human(tmp_path, label_budget=12, human_timeout_s=3.0)
+    config = human(tmp_path, label_budget=12, human_timeout_s=6.0)
     first = Labeller(f"http://127.0.0.1:{config.port}", name="alice", stop_after=3)  # stage 0 (1) + 2 of stage 1
     first.start()
-    with pytest.raises(LabelTimeout, match=r"(?s)stage 1 waited 3 s for 4 labels.*got 2.*--resume .*tiny"):
+    with pytest.raises(LabelTimeout, match=r"(?s)stage 1 waited 6 s for 4 labels.*got 2.*--resume .*tiny"):
         run_rlhf(config)
     first.halt.set()
     stage_dir = tmp_path / "rlhf" / "tiny" / "human" / "stage_001"

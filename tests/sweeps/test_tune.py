@@ -289,7 +289,11 @@ def test_learning_curves_are_reported_and_a_clearly_bad_candidate_is_pruned(tmp_
 def test_a_pruned_candidate_stops_its_running_seeds(tmp_path, monkeypatch):
     # Successive halving needs no finished candidate: in a batch of two trained at once, the second
     # reports its first evaluation after the first one's, is not in the top half, and is stopped there.
+    # Its seeds hold after their first evaluation (a fault point, not a race with their training), so
+    # they are still running when the pruner decides; the stop signal ends the hold.
     _sabotage(monkeypatch, bad="c0001")
+    holds = [f"train:evaluated:cartpole__c0001__ppo__s{s}=hold" for s in (0, 1)]
+    monkeypatch.setenv("REWARDLAB_FAULT", ",".join(holds))  # the pool's workers inherit it
     data = {**CURVES, "name": "stops", "pruner": "halving", "seeds": [0, 1], "trials": 2, "batch": 2}
     spec = TuneSpec.from_dict({**data, "timesteps": 1024, "eval_freq": 128})
     run_tune(spec, workers=2, runs_dir=tmp_path, progress=False)
