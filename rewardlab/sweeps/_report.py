@@ -389,6 +389,28 @@ def _curves_png(summary: SweepSummary, env: str, agent: str, style: _Style) -> _
     return _save(fig)
 
 
+def _banded_lines(
+    ax: Any, points: list[dict[str, Any]], style: _Style, keys: tuple[str, str, str, str], step: bool = False
+) -> list[str]:
+    """One line per variant of ``points`` (``keys`` = x, y, CI low, CI high) with its CI band; the variants drawn."""
+    x_key, y_key, lo_key, hi_key = keys
+    variants = list(dict.fromkeys(p["variant"] for p in points))
+    for variant in variants:
+        rows = [p for p in points if p["variant"] == variant]
+        x = np.array([p[x_key] for p in rows], dtype=float)
+        kw = style.line(variant)
+        if step:
+            ax.step(x, [p[y_key] for p in rows], where="post", **kw)
+        else:
+            ax.plot(x, [p[y_key] for p in rows], marker="o" if x.size < 3 else None, **kw)
+        lo = np.array([p[lo_key] for p in rows], dtype=float)
+        if style.band(variant) and np.isfinite(lo).any():
+            band = {"step": "post"} if step else {}
+            hi = [p[hi_key] for p in rows]
+            ax.fill_between(x, lo, hi, color=kw["color"], alpha=style.band(variant), lw=0, **band)
+    return variants
+
+
 def _iqm_curves_png(summary: SweepSummary, env: str, agent: str, style: _Style) -> _Figure | None:
     """Sample efficiency: IQM across seeds of the ground-truth return vs env steps, with 95% bootstrap bands."""
     # deferred: matplotlib, only to draw figures
@@ -399,17 +421,9 @@ def _iqm_curves_png(summary: SweepSummary, env: str, agent: str, style: _Style) 
         return None
     fig = Figure(figsize=(10.0, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    variants = list(dict.fromkeys(c["variant"] for c in points))
-    for variant in variants:
-        rows = [c for c in points if c["variant"] == variant]
-        t = np.array([c["timesteps"] for c in rows], dtype=float)
-        kw = style.line(variant)
-        ax.plot(t, [c["env_return_iqm"] for c in rows], marker="o" if t.size < 3 else None, **kw)
-        lo = np.array([c["env_return_iqm_ci_low"] for c in rows], dtype=float)
-        if style.band(variant) and np.isfinite(lo).any():
-            ax.fill_between(
-                t, lo, [c["env_return_iqm_ci_high"] for c in rows], color=kw["color"], alpha=style.band(variant), lw=0
-            )
+    variants = _banded_lines(
+        ax, points, style, ("timesteps", "env_return_iqm", "env_return_iqm_ci_low", "env_return_iqm_ci_high")
+    )
     ax.set_xlabel("environment steps")
     ax.set_ylabel("IQM ground-truth return")
     ax.set_title(f"{env} / {agent}: sample efficiency (IQM across seeds, 95% bootstrap CI)", fontsize=11)
@@ -428,17 +442,7 @@ def _profile_png(summary: SweepSummary, agent: str, style: _Style) -> _Figure | 
         return None
     fig = Figure(figsize=(10.0, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    variants = list(dict.fromkeys(p["variant"] for p in points))
-    for variant in variants:
-        rows = [p for p in points if p["variant"] == variant]
-        tau = np.array([p["tau"] for p in rows], dtype=float)
-        kw = style.line(variant)
-        ax.step(tau, [p["fraction"] for p in rows], where="post", **kw)
-        lo = np.array([p["ci_low"] for p in rows], dtype=float)
-        if style.band(variant) and np.isfinite(lo).any():
-            ax.fill_between(
-                tau, lo, [p["ci_high"] for p in rows], step="post", color=kw["color"], alpha=style.band(variant), lw=0
-            )
+    variants = _banded_lines(ax, points, style, ("tau", "fraction", "ci_low", "ci_high"), step=True)
     ax.set_xlabel("normalised final ground-truth score τ")
     ax.set_ylabel("fraction of runs with score > τ")
     ax.set_ylim(-0.02, 1.02)
