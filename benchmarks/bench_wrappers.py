@@ -8,9 +8,13 @@ Run on demand, never in CI (it takes a few minutes and its numbers depend on the
 (a) ``vecenv``: time per vector step (8 sub-envs) on CartPole-v1, Pendulum-v1, HalfCheetah-v5 and
     Hopper-v5 (MuJoCo; ``--no-mujoco`` leaves them out) of
     raw   - SB3 ``DummyVecEnv`` of plain ``gymnasium.make`` envs, in ``VecMonitor`` (baseline);
+    base  - rewardlab's vector env with no reward wrapper: ``SerialVecEnv`` of the suite's envs
+            (MuJoCo: x position kept in the observation), in ``VecMonitor``;
     single - ``rewardlab.make_vec_env(..., wrapper="single")``: a ``SwapReward`` in every sub-env;
     vector - ``rewardlab.make_vec_env(..., wrapper="vector")``: one batched reward call per step.
-    Actions are pre-generated; rounds are interleaved (raw, single, vector, raw, ...) so that
+    ``vector/raw`` is what a user pays against plain SB3 (the target); ``vector/base`` is the
+    reward wrapper's own cost over the same vector env.
+    Actions are pre-generated; rounds are interleaved (raw, base, single, vector, raw, ...) so that
     machine drift hits every variant alike. Reported: the median time per vector step of each
     variant, env-steps/s, and its ratio to raw measured in the same run.
 
@@ -46,6 +50,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import rewardlab
 from rewardlab import agents, suite
 from rewardlab.rewards import Terms
+from rewardlab.wrappers.vector import SerialVecEnv
 
 N_ENVS = 8
 SEED = 0
@@ -107,6 +112,21 @@ def raw_vec_env(gym_id: str, n_envs: int, seed: int) -> VecEnv:
     return VecMonitor(DummyVecEnv([factory(i) for i in range(n_envs)]))
 
 
+def base_vec_env(spec: suite.SuiteEnv, n_envs: int, seed: int) -> VecEnv:
+    """rewardlab's vector env without a reward wrapper: the suite's envs in SerialVecEnv + VecMonitor."""
+
+    def factory(i: int) -> Callable[[], gym.Env]:
+        def build() -> gym.Env:
+            e = spec.make()
+            e.reset(seed=seed + i)
+            e.action_space.seed(seed + i)
+            return e
+
+        return build
+
+    return VecMonitor(SerialVecEnv([factory(i) for i in range(n_envs)]))
+
+
 def random_actions(venv: VecEnv, steps: int, seed: int) -> np.ndarray:
     """``steps`` batches of random actions for the ``venv``'s sub-envs, drawn in advance."""
     space = venv.action_space
@@ -150,6 +170,7 @@ def bench_vecenv(env_name: str, rounds: int, steps: int) -> dict[str, float]:
     reward = ENV_REWARDS[env_name]
     variants: dict[str, VecEnv] = {
         "raw": raw_vec_env(spec.gym_id, N_ENVS, SEED),
+        "base": base_vec_env(spec, N_ENVS, SEED),
         "single": rewardlab.make_vec_env(env_name, reward, n_envs=N_ENVS, seed=SEED, wrapper="single"),
         "vector": rewardlab.make_vec_env(env_name, reward, n_envs=N_ENVS, seed=SEED, wrapper="vector"),
     }
@@ -161,7 +182,7 @@ def bench_vecenv(env_name: str, rounds: int, steps: int) -> dict[str, float]:
 
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
-        for name, venv in variants.items():  # interleaved: raw, single, vector, raw, ...
+        for name, venv in variants.items():  # interleaved: raw, base, single, vector, raw, ...
             samples[name].append(time_steps(venv, actions))
     for venv in variants.values():
         venv.close()
@@ -180,11 +201,17 @@ def bench_vecenv(env_name: str, rounds: int, steps: int) -> dict[str, float]:
         ratio = med[name] / med["raw"]
         per_round = [a / b for a, b in zip(s, samples["raw"], strict=True)]
         goal = terms_target(env_name)
-        target = f"target <= {goal:.2f}x: {verdict(ratio <= goal)}"
+        target = f"target <= {goal:.2f}x: {verdict(ratio <= goal)}" if name != "base" else ""
         print(
             f"  {name:<8} {fmt_us(med[name]):>12} {eps:12,.0f}   {name}/raw = {ratio:5.2f}x time   "
             f"{statistics.median(per_round):.2f}x [{min(per_round):.2f}..{max(per_round):.2f}]   {target}"
         )
+    own = [a / b for a, b in zip(samples["vector"], samples["base"], strict=True)]
+    print(
+        f"  the vector reward's own cost: vector/base = {med['vector'] / med['base']:5.3f}x time "
+        f"({(med['vector'] - med['base']) * 1e6:.1f} us per vector step), paired per-round "
+        f"{statistics.median(own):.3f}x [{min(own):.3f}..{max(own):.3f}]"
+    )
     return {f"{env_name}.{k}/raw": med[k] / med["raw"] for k in ("single", "vector")}
 
 

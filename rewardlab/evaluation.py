@@ -1,7 +1,7 @@
 """Evaluate an agent on both its (proxy) reward and the env's own ground-truth reward.
 
-Owns :func:`evaluate` and :class:`EvalResult`; the episodes run through the one rollout loop
-(:func:`rewardlab.data.rollout`).
+Owns :func:`evaluate` and :class:`EvalResult`, and :func:`random_policy_return` (the score 0 of
+normalised returns); the episodes run through the one rollout loop (:func:`rewardlab.data.rollout`).
 
 Layer: above :mod:`rewardlab.wrappers`, beside :mod:`rewardlab.agents` (neither imports the
 other): it imports the wrappers, :mod:`rewardlab.rewards`, :mod:`rewardlab.data` and the ground
@@ -10,6 +10,8 @@ floor, nothing higher.
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,12 +21,12 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_wr
 
 from rewardlab import suite
 from rewardlab.config import Record
-from rewardlab.data import AgentPolicy, rollout
+from rewardlab.data import AgentPolicy, RandomPolicy, raw_vec_env, rollout
 from rewardlab.errors import ConfigError, message
 from rewardlab.rewards import RewardFunction, parse
 from rewardlab.wrappers import RewardLike, make_vec_env, reward_function_of, suite_env_of
 
-__all__ = ["EvalResult", "evaluate"]
+__all__ = ["EvalResult", "evaluate", "random_policy_return"]
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,47 @@ def evaluate(
         episodes=episodes,
     )
 
+
+def random_policy_return(env: str | suite.SuiteEnv, n_episodes: int = 50, seed: int = 0) -> float:
+    """The mean ground-truth (env) return of a uniformly random policy over ``n_episodes`` episodes.
+
+    The zero of random/ground-truth normalised scores (B-Pref, rliable's Atari convention). One env,
+    episodes in turn: its first reset gets ``seed`` and the action space is seeded with ``seed``,
+    so the value is reproducible (as ``env.reset(seed=seed)``, ``env.action_space.seed(seed)``,
+    then uniform samples until ``n_episodes`` episodes have ended). NaN if no episode ends within
+    :data:`RANDOM_POLICY_MAX_STEPS` steps (an env without a time limit).
+
+    Raises:
+        ConfigError: ``n_episodes`` is not a positive integer.
+    """
+    if isinstance(n_episodes, bool) or not isinstance(n_episodes, int) or n_episodes < 1:
+        raise ConfigError(message("n_episodes", "a positive integer", n_episodes))
+    return _random_policy_return(suite.get(env).name, n_episodes, seed)
+
+
+@functools.lru_cache(maxsize=64)
+def _random_policy_return(env: str, n_episodes: int, seed: int) -> float:
+    """:func:`random_policy_return`, once per process for each argument (a report reads it per env)."""
+    venv = raw_vec_env(suite.get(env).make())
+    returns: list[float] = []
+    total = 0.0
+    try:
+        for t, step in enumerate(rollout(venv, RandomPolicy(venv.action_space), seed=seed)):
+            if t == RANDOM_POLICY_MAX_STEPS:
+                break
+            total += float(step.rewards[0])
+            if step.ended[0]:
+                returns.append(total)
+                total = 0.0
+                if len(returns) == n_episodes:
+                    break
+    finally:
+        venv.close()
+    return float(np.mean(returns)) if returns else math.nan
+
+
+RANDOM_POLICY_MAX_STEPS = 1_000_000
+"""Steps after which :func:`random_policy_return` stops waiting for episodes to end."""
 
 _FACTOR = "factor:"
 """The prefix of the factor sums :class:`_WithFactors` adds to the terms of each step."""

@@ -114,3 +114,30 @@ def test_starc_paper_protocol_agrees_with_exact_regret_and_tables_both(tmp_path,
     table = {r["distance"]: r for r in csv.DictReader((out / "correlations.csv").read_text().splitlines())}
     for name in ("STARC-VAL-2-2", "EPIC-2-2", "DARD-pearson"):
         assert abs(float(table[name]["rollout_pearson_r"]) - float(table[name]["pearson_r"])) < 0.05
+
+
+def test_bpref_table_reads_a_teacher_sweep(tmp_path, capsys) -> None:
+    from rewardlab.sweeps import SweepSpec, run_sweep
+
+    loop = {"label_budget": 12, "n_iterations": 2, "segment_length": 10, "ensemble": 2, "hidden": [16]}
+    loop["reward_epochs"] = 2
+    teacher = {t: {"kind": "rlhf", **loop, "oracle": {"kind": "bpref", "teacher": t}} for t in ("oracle", "mistake")}
+    spec = SweepSpec.from_dict(
+        {
+            "name": "bpref_tiny", "envs": ["cartpole_fixed"], "seeds": [0], "timesteps": 256, "eval_episodes": 2,
+            "n_envs": 2, "agents": {"ppo": {"n_steps": 32, "batch_size": 64, "n_epochs": 1}},
+            "baseline": "ground_truth",
+            "variants": {"ground_truth": {"kind": "env"}, **{f"{t}_12": v for t, v in teacher.items()}},
+        }
+    )  # fmt: skip
+    result = run_sweep(spec, runs_dir=tmp_path, workers=1, progress=False)
+    assert result.done == 3
+    _load("bpref_table").print_tables([result.sweep_dir], 200)
+    out = capsys.readouterr().out
+    lines = {line.split(" | ")[0]: line for line in out.splitlines() if line.startswith("| ")}
+    assert "cartpole_fixed, 12 labels" in lines["| teacher"]
+    agreement = [line for line in out.split("Labels that agree")[1].splitlines() if line.startswith("| oracle |")]
+    assert agreement[0].split(" | ")[1].startswith("1.000 (")  # the oracle's labels are the truth's order
+    cost = out.split("Cost against the oracle")[1].split("Labels that agree")[0]
+    assert "| mistake | " in cost and "| oracle |" not in cost  # the oracle is the reference, not a row
+    assert "- cartpole_fixed (ppo): score 0 = return " in out  # what 0 and 1 are (min/max here: 256 steps lose)

@@ -22,7 +22,8 @@ Reads what the sweep runner wrote (``sweep.json`` and one folder per trial with
   both finished), a paired t-test with Benjamini-Hochberg significance across variants, and the
   probability of improvement P(variant's run > baseline's run) with its CI;
 * across envs, per (agent, variant), on final returns normalised per env (random/ground-truth
-  when possible, else min/max; :attr:`SweepSummary.normalisation` says which): the IQM and the
+  when possible: 0 = a uniformly random policy, 1 = the baseline; else min/max;
+  :attr:`SweepSummary.normalisation` says which): the IQM and the
   optimality gap with stratified-bootstrap CIs (runs resampled within each env), the probability
   of improvement over the baseline, and the performance profile (fraction of runs above each
   normalised score) with bands. Learning curves also carry the IQM across seeds with its CI.
@@ -53,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from pydantic import BaseModel
 
@@ -60,6 +62,7 @@ from rewardlab import suite
 from rewardlab.compare import compare
 from rewardlab.config import Record
 from rewardlab.errors import ConfigError, RewardLabError, message
+from rewardlab.evaluation import random_policy_return
 from rewardlab.monitors import DETECTORS, detect
 from rewardlab.rewards import ModelStore, RewardSpec, from_dict, use_model_store
 from rewardlab.runs import read_jsonl, read_status, storage_error, write_atomic
@@ -94,6 +97,8 @@ __all__ = [
 ]
 
 NAN = float("nan")
+RANDOM_EPISODES = 50
+"""Episodes of the random policy whose mean return is the 0 of normalised scores."""
 
 SUMMARY_COLUMNS = (
     "env",
@@ -239,6 +244,8 @@ class SweepSummary(Record):
     """Performance profiles: per (agent, variant, tau), the fraction of runs with normalised score above tau."""
     normalisation: dict[str, str] = field(default_factory=dict)
     """Per env: how its final returns were normalised to scores (said in words)."""
+    normalisers: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Per env: the final returns that score 0 and 1 (score = (return - low) / (high - low))."""
     hacking: list[dict[str, Any]] = field(default_factory=list)
     """Per (env, agent, variant): :data:`HACKING_COLUMNS`, the reward-hacking evidence of its done runs."""
     n_bootstrap: int = 2000
@@ -586,14 +593,14 @@ def _distances(
     A variant whose reward would train a model the sweep did not store is left out (noted).
     """
     skip = _untrained(variants, env, store, notes)
-    for v, reward in variants.items():
-        if isinstance(reward, Mapping) and reward.get("kind") == "rlhf":  # learned per seed, while training
-            skip.add(v)
-            notes.append(
-                f"{env}/{v}: no distance: an rlhf reward is learned during each seed's training, so there is "
-                "no one reward to compare; each run's metrics.jsonl has its model's distance to the ground "
-                "truth at every stage (distance_epic, distance_starc_val)."
-            )
+    learned = [v for v, r in variants.items() if isinstance(r, Mapping) and r.get("kind") == "rlhf"]
+    if learned:  # learned per seed, while training: one note for all of them
+        skip.update(learned)
+        notes.append(
+            f"{env}/{', '.join(learned)}: no distance: an rlhf reward is learned during each seed's training, so "
+            "there is no one reward to compare; each run's metrics.jsonl has its model's distance to the ground "
+            "truth at every stage (distance_epic, distance_starc_val)."
+        )
     names = [v for v in variants if v not in skip]
     out: dict[str, tuple[float, float, float, bool]] = {}
     if not names:
@@ -1021,10 +1028,11 @@ def _fill_baseline_tests(
 def _normalisers(groups: _Groups, baseline: str | None) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
     """Per env: ``(low, high)`` mapping final returns to scores ``(x - low) / (high - low)``, and how, in words.
 
-    Random/ground-truth normalisation where it can be had: 0 = the untrained policy (the mean
-    return of every run's evaluation at step 0), 1 = the baseline's mean final return (the agent
-    trained on the ground truth). Otherwise (no baseline, no step-0 evaluation, or the baseline
-    no better than untrained), min/max over every final return on the env.
+    Random/ground-truth normalisation where it can be had (B-Pref; rliable's Atari scores): 0 = a
+    uniformly random policy's mean return (:func:`rewardlab.evaluation.random_policy_return`,
+    50 episodes, seed 0), 1 = the baseline's mean final return (the agent trained on the ground
+    truth). Otherwise (no baseline, the env cannot be built here, or the baseline no better than
+    random), min/max over every final return on the env.
     """
     lows: dict[str, tuple[float, float]] = {}
     words: dict[str, str] = {}
@@ -1033,21 +1041,22 @@ def _normalisers(groups: _Groups, baseline: str | None) -> tuple[dict[str, tuple
         finals = [x for x in (t.final("env_return") for t in done) if not math.isnan(x)]
         if not finals:
             continue
-        starts = []
-        for t in done:
-            steps, values = t.curve("eval_env_return")
-            if steps.size and steps[0] == 0 and not math.isnan(values[0]):
-                starts.append(float(values[0]))
         base = [
             x
             for (e, _, v), members in groups.items()
             if e == env and v == baseline
             for x in _finals_by_seed(members).values()
         ]
-        if starts and base and np.mean(base) > np.mean(starts):
-            lows[env] = (float(np.mean(starts)), float(np.mean(base)))
+        random = NAN
+        if base:
+            try:
+                random = random_policy_return(env, RANDOM_EPISODES)
+            except (RewardLabError, ImportError, gym.error.Error):  # an env this machine cannot build: min/max
+                random = NAN
+        if base and not math.isnan(random) and np.mean(base) > random:
+            lows[env] = (random, float(np.mean(base)))
             words[env] = (
-                "random/ground-truth: 0 = the untrained policy (mean return at step 0), "
+                f"random/ground-truth: 0 = a uniformly random policy's mean return ({RANDOM_EPISODES} episodes), "
                 f"1 = the baseline {baseline}'s mean final return"
             )
         elif max(finals) > min(finals):
@@ -1061,7 +1070,7 @@ def _normalisers(groups: _Groups, baseline: str | None) -> tuple[dict[str, tuple
 
 def _overall(
     groups: _Groups, baseline: str | None, n_boot: int, seed: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str], dict[str, tuple[float, float]]]:
     """Per (agent, variant) across envs: stratified-bootstrap IQM, optimality gap, P(> baseline), profiles."""
     lows, words = _normalisers(groups, baseline)
     scores: dict[tuple[str, str], dict[str, list[float]]] = {}
@@ -1121,7 +1130,7 @@ def _overall(
                 }
                 for t, f, a, b in zip(taus, profile, plow, phigh, strict=True)
             ]
-    return rows, profiles, words
+    return rows, profiles, words, lows
 
 
 def _hacking(groups: _Groups) -> list[dict[str, Any]]:
@@ -1247,7 +1256,7 @@ def aggregate(
         pair_rows, matrices = _reuse_distances(path, rows, groups, metric, notes)
     has_distances = any(not math.isnan(_finite(r.get("distance"))) for r in rows)
     correlation = _correlations(rows, metric, n_bootstrap, seed) if distances or has_distances else []
-    overall, profiles, normalisation = _overall(groups, baseline, n_bootstrap, seed)
+    overall, profiles, normalisation, normalisers = _overall(groups, baseline, n_bootstrap, seed)
     summary = SweepSummary(
         name=str(sweep.get("name", path.name)),
         sweep_dir=path,
@@ -1265,6 +1274,7 @@ def aggregate(
         overall=overall,
         profiles=profiles,
         normalisation=normalisation,
+        normalisers=normalisers,
         hacking=_hacking(groups),
         n_bootstrap=int(n_bootstrap),
         notes=notes,

@@ -4,8 +4,8 @@ Owns :class:`SwapReward` (replaces the reward with a rewardlab reward function a
 own reward and every term in ``info["rewardlab"]``), :class:`DropObsDims` (hides observation dims
 that the reward needs but the agent should not see), their vector twins in :mod:`.vector`, and
 :func:`make_env` / :func:`make_vec_env`. A VecEnv built here records its suite env and reward
-function in a :class:`~rewardlab.wrappers.vector.SuiteInfo` wrapper; read them back with
-:func:`suite_env_of` and :func:`reward_function_of`.
+function (in its vector :class:`~rewardlab.wrappers.vector.SwapReward`, which also hides the dims);
+read them back with :func:`suite_env_of` and :func:`reward_function_of`.
 
 Layer: above :mod:`rewardlab.rewards`; imports nothing higher.
 """

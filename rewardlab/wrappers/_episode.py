@@ -1,12 +1,14 @@
-"""Per-episode accumulators shared by the single-env and vector reward wrappers."""
+"""What the single-env and vector reward wrappers share: the per-episode accumulators
+(:class:`EpisodeSums`), the finite-reward check and the observation dims kept for the agent."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
-from rewardlab.errors import NonFiniteRewardError
+from rewardlab.errors import ConfigError, NonFiniteRewardError, message
 
 
 class EpisodeSums:
@@ -79,3 +81,19 @@ def check_finite(
         f"obs {np.asarray(obs[bad]).tolist()}, action {np.asarray(action[bad]).tolist()}). "
         "Guard the reward against division by zero or log of zero, or clip the offending term."
     )
+
+
+def kept_dims(space: gym.Space, hidden: tuple[int, ...]) -> tuple[slice | np.ndarray, gym.spaces.Box]:
+    """The index that keeps every dim of a flat Box observation but ``hidden``, and the agent's space.
+
+    A contiguous run of kept dims (the suite hides MuJoCo's x position, dim 0) is a slice, cheaper to
+    apply than a gather by an index array.
+    """
+    if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+        raise ConfigError(message("hidden_obs", "used with a flat Box observation", space))
+    drop = set(hidden)
+    keep = np.array([i for i in range(space.shape[0]) if i not in drop], dtype=np.intp)
+    kept = gym.spaces.Box(space.low[keep], space.high[keep], dtype=space.dtype)
+    if keep.size and np.array_equal(keep, np.arange(keep[0], keep[-1] + 1)):
+        return slice(int(keep[0]), int(keep[-1]) + 1), kept
+    return keep, kept

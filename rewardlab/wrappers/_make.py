@@ -1,5 +1,7 @@
 """Building suite envs with a swapped reward: one Gymnasium env, or an SB3 vector env; and reading
-back which suite env and reward function a VecEnv was built with."""
+back which suite env and reward function a VecEnv was built with (recorded by the vector
+:class:`~rewardlab.wrappers.vector.SwapReward`, or by a :class:`~rewardlab.wrappers.vector.SuiteInfo`
+over sub-envs that swap their own reward)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import gymnasium as gym
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor, unwrap_vec_wrapper
+from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv, VecMonitor, unwrap_vec_wrapper
 
 from rewardlab import suite
 from rewardlab.errors import ConfigError, message
@@ -66,6 +68,9 @@ def make_vec_env(
         wrapper: ``"vector"`` computes the reward once per vector step for all sub-envs (the
             default, and the place for learned models); ``"single"`` wraps each sub-env.
         subprocess: run sub-envs in processes (``SubprocVecEnv``); worth it only for slow envs.
+            Otherwise they step in turn in this process, in a
+            :class:`~rewardlab.wrappers.vector.SerialVecEnv` (SB3's ``DummyVecEnv``, minus its deep
+            copy of immutable info values).
         **gym_kwargs: passed to ``gymnasium.make``.
 
     Returns:
@@ -91,32 +96,36 @@ def make_vec_env(
 
         return build
 
-    cls = SubprocVecEnv if subprocess else DummyVecEnv
+    cls = SubprocVecEnv if subprocess else vec_wrappers.SerialVecEnv
     venv: VecEnv = cls([factory(i) for i in range(n_envs)])
-    if wrapper == "vector":
+    if wrapper == "vector":  # one wrapper does it all: every VecEnvWrapper layer costs a dispatch per step
         fn = _reward_fn(reward, spec, venv)
-        venv = vec_wrappers.SwapReward(venv, fn)
-        if spec.hidden_obs:
-            venv = vec_wrappers.DropObsDims(venv, spec.hidden_obs)
-    else:  # each sub-env has its own function; the first one stands for all (same spec)
-        fn = venv.env_method("get_wrapper_attr", "reward_fn", indices=[0])[0]
+        return VecMonitor(vec_wrappers.SwapReward(venv, fn, hidden_obs=spec.hidden_obs, suite_env=spec))
+    # each sub-env has its own function; the first one stands for all (same spec)
+    fn = venv.env_method("get_wrapper_attr", "reward_fn", indices=[0])[0]
     return VecMonitor(vec_wrappers.SuiteInfo(venv, spec, fn))
 
 
-def _info(venv: VecEnv | None) -> vec_wrappers.SuiteInfo | None:
+def _recorded(venv: VecEnv | None) -> tuple[suite.SuiteEnv, RewardFunction] | None:
+    """The suite env and reward function recorded by :func:`make_vec_env`, through any later wrappers."""
     if venv is None:
         return None
-    found = unwrap_vec_wrapper(venv, vec_wrappers.SuiteInfo)
-    return found if isinstance(found, vec_wrappers.SuiteInfo) else None
+    info = unwrap_vec_wrapper(venv, vec_wrappers.SuiteInfo)
+    if isinstance(info, vec_wrappers.SuiteInfo):
+        return info.suite_env, info.reward_function
+    swap = unwrap_vec_wrapper(venv, vec_wrappers.SwapReward)
+    if isinstance(swap, vec_wrappers.SwapReward) and swap.suite_env is not None:
+        return swap.suite_env, swap.reward_fn
+    return None
 
 
 def suite_env_of(venv: VecEnv | None) -> suite.SuiteEnv | None:
     """The suite env a VecEnv was built from (None if it was not built by :func:`make_vec_env`)."""
-    info = _info(venv)
-    return info.suite_env if info is not None else None
+    found = _recorded(venv)
+    return found[0] if found is not None else None
 
 
 def reward_function_of(venv: VecEnv | None) -> RewardFunction | None:
     """The reward function a VecEnv built by :func:`make_vec_env` computes (None otherwise)."""
-    info = _info(venv)
-    return info.reward_function if info is not None else None
+    found = _recorded(venv)
+    return found[1] if found is not None else None

@@ -7,9 +7,8 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from rewardlab.errors import ConfigError, message
 from rewardlab.rewards import RewardFunction
-from rewardlab.wrappers._episode import EpisodeSums, check_finite
+from rewardlab.wrappers._episode import EpisodeSums, check_finite, kept_dims
 
 __all__ = ["DropObsDims", "SwapReward"]
 
@@ -76,11 +75,7 @@ class DropObsDims(gym.ObservationWrapper):
 
     def __init__(self, env: gym.Env, drop: tuple[int, ...]) -> None:
         super().__init__(env)
-        space = env.observation_space
-        if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
-            raise ConfigError(message("hidden_obs", "used with a flat Box observation", space))
-        self.keep = np.array([i for i in range(space.shape[0]) if i not in set(drop)])
-        self.observation_space = gym.spaces.Box(space.low[self.keep], space.high[self.keep], dtype=space.dtype)
+        self.keep, self.observation_space = kept_dims(env.observation_space, tuple(drop))
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
         return observation[..., self.keep]

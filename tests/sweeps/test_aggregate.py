@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from _sweep_helpers import GAPS, REWARDS, STEPS
@@ -269,11 +270,31 @@ def test_iqm_has_an_interval_at_the_end_and_along_the_curve(sweep_dir: Path) -> 
     assert last["env_return_iqm_ci_low"] <= -155.0 <= last["env_return_iqm_ci_high"]
 
 
-def test_overall_scores_are_normalised_from_untrained_to_the_baseline(sweep_dir: Path) -> None:
+def _random_pendulum_return(n_episodes: int = 50, seed: int = 0) -> float:
+    """A uniformly random policy on Pendulum-v1, by hand: seeded reset and action space, 50 episodes."""
+    import gymnasium as gym
+
+    env = gym.make("Pendulum-v1")
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    returns, total = [], 0.0
+    while len(returns) < n_episodes:
+        _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+        total += float(reward)
+        if terminated or truncated:
+            returns.append(total)
+            total = 0.0
+            env.reset()
+    return float(np.mean(returns))
+
+
+def test_overall_scores_are_normalised_from_a_random_policy_to_the_baseline(sweep_dir: Path) -> None:
     summary = aggregate(sweep_dir, distances=False)
     assert "random/ground-truth" in summary.normalisation["pendulum"]
-    # 0 = mean step-0 return of the 9 done runs, 1 = the baseline's mean final return (-152.5).
-    low = (-1000 - 900 - 1010 - 800 - 1100 - 1050 - 1000 - 1000 - 950) / 9
+    # 0 = a random policy's mean return over 50 episodes, 1 = the baseline's mean final return (-152.5).
+    low = _random_pendulum_return()
+    assert -1400 < low < -1000  # Pendulum-v1's random policy, as commonly reported (about -1200)
+    assert summary.normalisers["pendulum"] == pytest.approx((low, -152.5))
     overall = {r["variant"]: r for r in summary.overall}
     nv = overall["no_velocity"]
     assert nv["score_iqm"] == pytest.approx((-250.0 - low) / (-152.5 - low))

@@ -227,6 +227,11 @@ def test_report_shows_the_hacking_flags_and_a_clip_per_variant(tmp_path: Path) -
         assert clip.read_bytes()[:6] == b"GIF89a" and base64.b64decode(data) == clip.read_bytes()
     without = write_report(sweep, distances=False, clips=False, out_dir=tmp_path / "plain").read_text(encoding="utf-8")
     assert "image/gif" not in without and "<th>divergence</th>" in without
+    from rewardlab.cli import main
+
+    assert main(["report", str(sweep), "--no-distances", "--no-clips"]) == 0  # the CLI's way to the same page
+    page = path.read_text(encoding="utf-8")
+    assert "image/gif" not in page and "<th>divergence</th>" in page and not list(path.parent.glob("clip_*.gif"))
 
 
 def test_a_variant_without_an_agent_gets_a_note_not_a_clip(sweep_dir: Path) -> None:

@@ -3,10 +3,16 @@
 SB3 vector envs reset a finished sub-env inside ``step``: the observation returned for it is
 the first one of the next episode, and the true final observation is in
 ``info["terminal_observation"]``. :class:`SwapReward` uses the latter as ``next_obs``, and
-``terminated = done and not info["TimeLimit.truncated"]``. :class:`SuiteInfo` is a pass-through
-wrapper that records which suite env and reward function a VecEnv was built with.
+``terminated = done and not info["TimeLimit.truncated"]``.
 
-Owns the vector :class:`SwapReward`, :class:`DropObsDims` and :class:`SuiteInfo`.
+One wrapper does all of rewardlab's work on a vector step (the reward, the episode sums, the
+observation dims hidden from the agent, and the record of the suite env): on MuJoCo a vector step
+costs ~280 us, and every extra ``VecEnvWrapper`` layer adds ~1.5 us of Python dispatch
+(``benchmarks/bench_wrappers.py``). :class:`SuiteInfo` remains for VecEnvs whose sub-envs carry
+their own single-env :class:`rewardlab.wrappers.SwapReward` (``make_vec_env(wrapper="single")``).
+
+Owns the vector :class:`SwapReward` and :class:`SuiteInfo`; :class:`SerialVecEnv` (``._serial``) is
+the in-process vector env under them.
 
 Layer: inside :mod:`rewardlab.wrappers`: it imports the episode bookkeeping it shares with the
 single-env wrappers (``wrappers._episode``), :mod:`rewardlab.rewards` and the ground floor,
@@ -21,11 +27,11 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
 from rewardlab import suite
-from rewardlab.errors import ConfigError, message
 from rewardlab.rewards import RewardFunction
-from rewardlab.wrappers._episode import EpisodeSums, check_finite
+from rewardlab.wrappers._episode import EpisodeSums, check_finite, kept_dims
+from rewardlab.wrappers.vector._serial import SerialVecEnv
 
-__all__ = ["DropObsDims", "SuiteInfo", "SwapReward"]
+__all__ = ["SerialVecEnv", "SuiteInfo", "SwapReward"]
 
 
 def _floats(values: np.ndarray) -> list[float]:
@@ -39,6 +45,14 @@ class SwapReward(VecEnvWrapper):
     ``infos[i]["rewardlab"]`` holds ``env_reward`` and ``terms`` (and ``episode`` at an episode
     end), exactly as the single-env :class:`rewardlab.wrappers.SwapReward` does.
 
+    Args:
+        venv: the vector env; the reward sees its full observations.
+        reward_fn: the reward function.
+        hidden_obs: observation dims the reward needs but the agent must not see (the suite's
+            ``hidden_obs``): removed from the returned observations and ``terminal_observation``.
+        suite_env: the suite env the VecEnv was built from, recorded for
+            :func:`rewardlab.wrappers.suite_env_of`.
+
     Example:
         >>> import gymnasium as gym, rewardlab as rl
         >>> from stable_baselines3.common.vec_env import DummyVecEnv
@@ -50,9 +64,21 @@ class SwapReward(VecEnvWrapper):
         (2,)
     """
 
-    def __init__(self, venv: VecEnv, reward_fn: RewardFunction) -> None:
-        super().__init__(venv)
+    def __init__(
+        self,
+        venv: VecEnv,
+        reward_fn: RewardFunction,
+        *,
+        hidden_obs: tuple[int, ...] = (),
+        suite_env: suite.SuiteEnv | None = None,
+    ) -> None:
+        self._keep: slice | np.ndarray | None = None
+        space = None
+        if hidden_obs:
+            self._keep, space = kept_dims(venv.observation_space, tuple(hidden_obs))
+        super().__init__(venv, observation_space=space)
         self.reward_fn = reward_fn
+        self.suite_env = suite_env
         self._obs: np.ndarray | None = None
         self._actions: np.ndarray | None = None
         self._sums = EpisodeSums(self.num_envs, reward_fn.term_names)
@@ -61,7 +87,7 @@ class SwapReward(VecEnvWrapper):
     def reset(self) -> np.ndarray:
         self._obs = np.asarray(self.venv.reset())
         self._sums = EpisodeSums(self.num_envs, self.reward_fn.term_names)
-        return self._obs
+        return self._obs if self._keep is None else np.ascontiguousarray(self._obs[:, self._keep])
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = np.asarray(actions)
@@ -71,7 +97,8 @@ class SwapReward(VecEnvWrapper):
         if self._obs is None or self._actions is None:
             raise gym.error.ResetNeeded("Call reset() before step() on the vector SwapReward.")
         obs, env_rewards, dones, infos = self.venv.step_wait()
-        next_obs = np.asarray(obs)
+        obs = np.asarray(obs)
+        next_obs = obs
         terminated = np.array(dones, dtype=bool)  # a copy: `dones` goes on to the agent unchanged
         ended = terminated.ravel().nonzero()[0].tolist()  # sub-envs whose episode ended (either way)
         if ended:
@@ -89,36 +116,20 @@ class SwapReward(VecEnvWrapper):
         term_lists = [(k, _floats(v)) for k, v in terms.items()]
         for i, info in enumerate(infos):
             info["rewardlab"] = {"env_reward": env_list[i], "terms": {k: v[i] for k, v in term_lists}}
+        self._obs = obs
+        keep = self._keep
         for i in ended:
-            infos[i]["rewardlab"]["episode"] = self._sums.pop(i)
-        self._obs = np.asarray(obs)
+            info = infos[i]
+            info["rewardlab"]["episode"] = self._sums.pop(i)
+            if keep is not None and "terminal_observation" in info:
+                info["terminal_observation"] = np.asarray(info["terminal_observation"])[keep]
+        if keep is not None:
+            obs = np.ascontiguousarray(obs[:, keep])  # a copy: self._obs must not change under the agent
         return obs, reward.astype(np.float32), dones, infos
 
     def pop_term_means(self) -> dict[str, float]:
         """Mean of each term per transition since the last call, then start a new window."""
         return self._sums.pop_window()
-
-
-class DropObsDims(VecEnvWrapper):
-    """Remove observation dims (and the same dims of ``terminal_observation``) for the agent."""
-
-    def __init__(self, venv: VecEnv, drop: tuple[int, ...]) -> None:
-        space = venv.observation_space
-        if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
-            raise ConfigError(message("hidden_obs", "used with a flat Box observation", space))
-        self.keep = np.array([i for i in range(space.shape[0]) if i not in set(drop)])
-        kept = gym.spaces.Box(space.low[self.keep], space.high[self.keep], dtype=space.dtype)
-        super().__init__(venv, observation_space=kept)
-
-    def reset(self) -> np.ndarray:
-        return np.asarray(self.venv.reset())[:, self.keep]
-
-    def step_wait(self) -> VecEnvStepReturn:
-        obs, rewards, dones, infos = self.venv.step_wait()
-        for i in np.flatnonzero(dones):
-            if "terminal_observation" in infos[i]:
-                infos[i]["terminal_observation"] = np.asarray(infos[i]["terminal_observation"])[self.keep]
-        return np.asarray(obs)[:, self.keep], rewards, dones, infos
 
 
 class SuiteInfo(VecEnvWrapper):
