@@ -24,9 +24,9 @@ def _example() -> str:
 @_QUIET_PROGRESS_BAR
 def test_readme_example_runs_with_a_tiny_budget(capsys):
     code = _example()
-    assert "model.learn(20_000, progress_bar=True)" in code
+    assert "model.learn(10_000, progress_bar=True)" in code
     # the tiny run keeps the progress bar, so the README's call is checked as written
-    code = code.replace("model.learn(20_000, progress_bar=True)", "model.learn(300, progress_bar=True)")
+    code = code.replace("model.learn(10_000, progress_bar=True)", "model.learn(300, progress_bar=True)")
     code = code.replace(
         'rl.agents.make("sac", env, seed=0)', 'rl.agents.make("sac", env, seed=0, policy_kwargs={"net_arch": [16]})'
     )
@@ -43,5 +43,5 @@ def test_readme_example_learns_pendulum(capsys):
     exec(compile(_example(), str(README), "exec"), namespace)
     result = namespace["result"]
     # the proxy leaves out the velocity cost; the ground-truth return of a swung-up pendulum is
-    # about -150 to -200, and a random policy gets about -1200
+    # about -120 to -200 (-118 with seed 0 at 10k steps), and a random policy gets about -1200
     assert result.env_return > -400, result

@@ -33,17 +33,19 @@ import json
 import secrets
 import signal
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import uvicorn
-from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rewardlab import suite
 from rewardlab.errors import ConfigError, MissingDependencyError, message
@@ -183,6 +185,43 @@ def _static(name: str) -> Path:
     return Path(str(resources.files("rewardlab.preferences") / "static" / name))
 
 
+class _Guard:
+    """The token check and the security headers of every response, as a pure ASGI middleware.
+
+    Not ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware`` re-streams each body
+    through a memory pipe, and under load that cut ``index.html`` short of its Content-Length
+    (h11's "Too little data for declared Content-Length"; the browser showed a page without a
+    body). This one passes the app's messages through and only edits the response's headers.
+    """
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app, self.token = app, token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                headers = MutableHeaders(scope=msg)
+                headers["Content-Security-Policy"] = _CSP
+                headers["X-Content-Type-Options"] = "nosniff"
+            await send(msg)
+
+        if self.token is not None:
+            request = Request(scope)
+            given = request.headers.get(TOKEN_HEADER) or request.query_params.get("token") or ""
+            if not secrets.compare_digest(given.encode(), self.token.encode()):
+                denied = JSONResponse(
+                    {"detail": "A token is required: open the URL `prefs serve` printed (it ends in ?token=...)."},
+                    status_code=401,
+                )
+                await denied(scope, receive, send_with_headers)
+                return
+        await self.app(scope, receive, send_with_headers)
+
+
 def _page_app(
     token: str | None,
     allowed_hosts: tuple[str, ...],
@@ -191,20 +230,7 @@ def _page_app(
     """A FastAPI app with the page (``/``, ``/static/*``), the host and token guards and the error handlers."""
     app = FastAPI(title="rewardlab labelling", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
-
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if token is not None:
-            given = request.headers.get(TOKEN_HEADER) or request.query_params.get("token") or ""
-            if not secrets.compare_digest(given.encode(), token.encode()):
-                return JSONResponse(
-                    {"detail": "A token is required: open the URL `prefs serve` printed (it ends in ?token=...)."},
-                    status_code=401,
-                )
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = _CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
+    app.add_middleware(_Guard, token=token)  # added last: the outermost, so host errors get the headers too
 
     @app.exception_handler(LabelConflict)
     async def conflict(request: Request, exc: LabelConflict) -> JSONResponse:

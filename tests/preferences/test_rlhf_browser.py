@@ -10,10 +10,11 @@ and prints the labels per minute the keyboard reached.
 
 from __future__ import annotations
 
+import http.client
 import json
-import socket
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,13 @@ def _state(driver: webdriver.Chrome) -> dict[str, Any]:
 
 def label_in_browser(driver: webdriver.Chrome, url: str, run: threading.Thread) -> list[dict[str, Any]]:
     """Label every pair the page shows until ``run`` ends; returns one record per label given."""
-    host, port = url.split("/")[2].split(":")
+    origin = url.split("?")[0].rstrip("/")
     while run.is_alive():  # the page is up once the first stage has its pairs (the URL is printed then)
-        try:
-            socket.create_connection((host, int(port)), timeout=1).close()
+        try:  # an HTTP answer, not a bare connect: a probe to a port nobody listens on can connect to itself
+            with urllib.request.urlopen(f"{origin}/api/info", timeout=5) as answer:
+                json.load(answer)
             break
-        except OSError:
+        except (OSError, ValueError, http.client.HTTPException):
             time.sleep(0.05)
     driver.get(url)
     body = driver.find_element(By.TAG_NAME, "body")

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from starlette.middleware.base import BaseHTTPMiddleware
 
 import rewardlab
 from rewardlab.cli import main
@@ -139,6 +140,29 @@ def test_a_token_is_required_off_loopback(dataset: Path) -> None:
         assert c.get("/api/info", headers={"X-Rewardlab-Token": token}).status_code == 200
         assert c.get("/", params={"token": token}).status_code == 200
         assert c.get("/api/info", params={"token": "x" * 24}).status_code == 401
+
+
+def test_every_response_carries_the_security_headers_and_the_page_whole(dataset: Path) -> None:
+    token = "t" * 24
+    app = create_app(dataset, token=token)
+    # the guard is pure ASGI: BaseHTTPMiddleware re-streams bodies, and under CI's load it cut
+    # index.html short of its Content-Length (the browser test then found a page without a body)
+    assert all(m.cls is not BaseHTTPMiddleware for m in app.user_middleware)
+    page = (Path(rewardlab.__file__).parent / "preferences" / "static" / "index.html").read_bytes()
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        answers = {
+            "page": c.get("/", params={"token": token}),
+            "script": c.get("/static/app.js", params={"token": token}),
+            "json": c.get("/api/info", params={"token": token}),
+            "404": c.get("/static/secret.txt", params={"token": token}),
+            "401": c.get("/api/info"),
+            "bad host": c.get("/api/info", params={"token": token}, headers={"Host": "evil.example"}),
+        }
+    assert [r.status_code for r in answers.values()] == [200, 200, 200, 404, 401, 400]
+    for name, r in answers.items():
+        assert r.headers["content-security-policy"].startswith("default-src 'self'"), name
+        assert r.headers["x-content-type-options"] == "nosniff", name
+    assert answers["page"].content == page and int(answers["page"].headers["content-length"]) == len(page)
 
 
 @pytest.mark.parametrize(
