@@ -50,25 +50,28 @@ class Labeller(threading.Thread):
         with httpx2.Client(base_url=self.base, timeout=10) as client:
             while not self.halt.is_set():
                 try:
-                    pair = client.get("/api/next", params={"labeller": self.who}).json()
-                except httpx2.TransportError:
-                    time.sleep(0.05)  # between stages or before the first: the server is not up
-                    continue
-                if pair.get("done"):
+                    if self._label_one(client):
+                        return
+                except httpx2.TransportError:  # between stages, before the first or after a kill: no server
                     time.sleep(0.05)
-                    continue
-                if self.skipped < self.skip_first:
-                    client.post("/api/skip", json={"labeller": self.who, "pair_id": pair["pair_id"]})
-                    self.skipped += 1
-                    continue
-                meta = client.get(f"/api/pairs/{pair['pair_id']}").json()
-                left, right = meta["left"]["env_return"], meta["right"]["env_return"]
-                label = "left" if left > right else "right" if right > left else "equal"
-                body = {"labeller": self.who, "pair_id": pair["pair_id"], "label": label}
-                if client.post("/api/label", json=body).status_code == 200:
-                    self.given.append({"pair_id": pair["pair_id"], "label": label, "queue": pair["queue"]})
-                if self.stop_after is not None and len(self.given) >= self.stop_after:
-                    return
+
+    def _label_one(self, client: httpx2.Client) -> bool:
+        """Label (or skip) the pair the page hands out; True once ``stop_after`` labels are given."""
+        pair = client.get("/api/next", params={"labeller": self.who}).json()
+        if pair.get("done"):
+            time.sleep(0.05)
+            return False
+        if self.skipped < self.skip_first:
+            client.post("/api/skip", json={"labeller": self.who, "pair_id": pair["pair_id"]})
+            self.skipped += 1
+            return False
+        meta = client.get(f"/api/pairs/{pair['pair_id']}").json()
+        left, right = meta["left"]["env_return"], meta["right"]["env_return"]
+        label = "left" if left > right else "right" if right > left else "equal"
+        body = {"labeller": self.who, "pair_id": pair["pair_id"], "label": label}
+        if client.post("/api/label", json=body).status_code == 200:
+            self.given.append({"pair_id": pair["pair_id"], "label": label, "queue": pair["queue"]})
+        return self.stop_after is not None and len(self.given) >= self.stop_after
 
 
 def human(tmp_path: Path, **over: Any) -> RLHFConfig:
