@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from rewardlab.cli._common import add_backend_options, add_bootstrap_option, n_bootstrap
-from rewardlab.errors import ConfigError, message
+from rewardlab.errors import ConfigError, message, unknown
 
 __all__ = ["add_commands"]
 
@@ -27,6 +27,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             message("sweep", "one SPEC file", [args.spec, args.sweep_dir], "Use `rewardlab sweep status DIR`.")
         )
     n_bootstrap(args.n_bootstrap)
+    if args.report:
+        _check_metric(args.metric)  # before the trials, not after them
     # Deferred so that `--help` does not load the sweep machinery (scipy; torch/SB3 to train).
     from rewardlab.sweeps import run_sweep
 
@@ -80,14 +82,25 @@ def _sweep_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_metric(metric: str) -> None:
+    # Deferred so that `--help` does not load the metrics (scipy).
+    from rewardlab.compare import METRICS
+
+    if metric not in METRICS:
+        raise unknown("--metric", metric, METRICS, "a reward distance metric")
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     replicates = n_bootstrap(args.n_bootstrap)
+    _check_metric(args.metric)
     # Deferred so that `--help` does not load the sweep machinery (scipy, pyarrow, matplotlib).
     from rewardlab.sweeps import aggregate, format_summary_table, migrate_names, write_report
 
     migrate_names(args.sweep_dir, progress=True)  # a sweep of an earlier version: the new variant names
     # One aggregation, then the tables and the report written together as one generation.
-    summary = aggregate(args.sweep_dir, distances=not args.no_distances, n_bootstrap=replicates, write=False)
+    summary = aggregate(
+        args.sweep_dir, distances=not args.no_distances, metric=args.metric, n_bootstrap=replicates, write=False
+    )
     out = write_report(args.sweep_dir, summary=summary, distances=not args.no_distances, clips=not args.no_clips)
     print(format_summary_table(summary))
     for note in summary.notes:
@@ -125,6 +138,11 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--report", action="store_true", help="then aggregate and write the report (as `rewardlab report`)")
     p.add_argument("--no-distances", action="store_true", help="with --report: skip distances to the ground truth")
     p.add_argument("--no-clips", action="store_true", help="with --report: no GIF clip per variant")
+    p.add_argument(
+        "--metric",
+        default="starc-val",
+        help="with --report: the reward distance to the ground truth: starc-val (default) or epic",
+    )
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("report", help="tables, plots and an HTML report of a sweep directory")
@@ -139,6 +157,11 @@ def add_commands(sub: Any) -> None:
         action="store_true",
         help="do not render a short GIF clip of each variant's agent (about 12 s per variant on MuJoCo, "
         "under a second on classic control)",
+    )
+    p.add_argument(
+        "--metric",
+        default="starc-val",
+        help="the reward distance to the ground truth: starc-val (default; small values bound the regret) or epic",
     )
     add_bootstrap_option(p)
     p.set_defaults(func=_cmd_report)

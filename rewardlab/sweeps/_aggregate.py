@@ -59,9 +59,9 @@ import numpy as np
 from pydantic import BaseModel
 
 from rewardlab import suite
-from rewardlab.compare import compare
+from rewardlab.compare import METRICS, compare
 from rewardlab.config import Record
-from rewardlab.errors import ConfigError, RewardLabError, message
+from rewardlab.errors import ConfigError, RewardLabError, message, unknown
 from rewardlab.evaluation import random_policy_return
 from rewardlab.monitors import DETECTORS, detect
 from rewardlab.rewards import ModelStore, RewardSpec, from_dict, use_model_store
@@ -218,8 +218,8 @@ class SweepSummary(Record):
     """The sweep folder that was read."""
     baseline: str | None = None
     """The variant whose reward is the ground truth (the regret's reference), if any."""
-    metric: str = "epic"
-    """The reward distance metric used."""
+    metric: str = "starc-val"
+    """The reward distance metric used (:data:`rewardlab.compare.METRICS`)."""
     created: str = ""
     """When the sweep was created (from ``sweep.json``)."""
     spec: dict[str, Any] = field(default_factory=dict)
@@ -1203,7 +1203,7 @@ def aggregate(
     sweep_dir: str | Path,
     *,
     distances: bool = True,
-    metric: str = "epic",
+    metric: str = "starc-val",
     n_transitions: int = 2000,
     seed: int = 0,
     n_bootstrap: int = 2000,
@@ -1219,7 +1219,8 @@ def aggregate(
         distances: compute each variant's reward distance to the ground truth (seconds per env on
             sampled envs; exact and fast on tabular ones). False keeps the distances the last
             report computed, for the envs whose variants are unchanged (noted), instead.
-        metric: ``"epic"`` or ``"starc-val"`` (see :func:`rewardlab.compare.compare`).
+        metric: ``"starc-val"`` (default, as :func:`rewardlab.compare.compare`: a small value
+            bounds the regret) or ``"epic"``.
         n_transitions: transitions sampled for the distances on non-tabular envs.
         seed: seeds the bootstrap and the distance sampling.
         n_bootstrap: bootstrap replicates of each 95% interval (rliable's examples use 50,000; the
@@ -1235,9 +1236,12 @@ def aggregate(
 
     Raises:
         ConfigError: ``sweep_dir`` is not a sweep folder, or its ``sweep.json`` is corrupt.
+        UnknownNameError: an unknown ``metric`` (the message suggests the closest).
         RunBusyError: with ``write``, another live process is writing the sweep's report.
         StorageError: with ``write``, the tables cannot be written (full disk, permission).
     """
+    if metric not in METRICS:
+        raise unknown("metric", metric, METRICS, "a reward distance metric")
     path = Path(sweep_dir)
     sweep = load_sweep(path)
     trials = _read_trials(path, sweep.get("trials", []))

@@ -119,8 +119,8 @@ def format_summary_table(summary: SweepSummary) -> str:
 
     Columns: variant (``*`` marks the baseline), seeds done (failed, pending), final env return
     mean with its 95% CI ("n/a" for one seed), IQM, proxy return, gap (final proxy minus env
-    return), distance to the ground truth, regret, the regret's 95% CI (paired over shared seeds)
-    and P(variant > baseline) with its CI. Below the table, the "which reward" sentence.
+    return), distance to the ground truth (headed by its metric), regret, the regret's 95% CI
+    (paired over shared seeds) and P(variant > baseline) with its CI. Below the table, the "which reward" sentence.
 
     Args:
         summary: the result of :func:`~rewardlab.sweeps._aggregate.aggregate`.
@@ -135,7 +135,7 @@ def format_summary_table(summary: SweepSummary) -> str:
         "IQM",
         "proxy return",
         "gap",
-        "distance",
+        f"{summary.metric.upper()} distance",
         "regret",
         "regret 95% CI",
         "P(>base) [95% CI]",
@@ -1089,7 +1089,7 @@ def write_report(
     *,
     distances: bool = True,
     out_dir: str | Path | None = None,
-    metric: str = "epic",
+    metric: str = "starc-val",
     n_transitions: int = 2000,
     seed: int = 0,
     summary: SweepSummary | None = None,
@@ -1106,7 +1106,7 @@ def write_report(
             sampled env. False skips that work and keeps the distances the last report computed
             (for the envs whose variants did not change), figures included.
         out_dir: write the page and its figures there instead, and nothing in the sweep folder.
-        metric: reward distance metric, ``"epic"`` or ``"starc-val"``.
+        metric: reward distance metric, ``"starc-val"`` (default) or ``"epic"``.
         n_transitions: transitions sampled for the distances on non-tabular envs.
         seed: seeds the bootstrap intervals and the distance sampling.
         summary: an :func:`~rewardlab.sweeps._aggregate.aggregate` result to render instead of

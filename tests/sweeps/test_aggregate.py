@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from _sweep_helpers import GAPS, REWARDS, STEPS
 
-from rewardlab.errors import ConfigError
+from rewardlab.errors import ConfigError, UnknownNameError
 from rewardlab.sweeps._aggregate import SUMMARY_COLUMNS, SweepSummary, _correlations, aggregate
 
 
@@ -176,9 +176,11 @@ def test_distances_on_pendulum_put_the_baseline_at_zero(sweep_dir: Path) -> None
     start = time.perf_counter()
     summary = aggregate(sweep_dir, n_transitions=200)
     assert time.perf_counter() - start < 10.0
+    assert summary.metric == "starc-val"  # the default, as `rewardlab compare`'s
     rows = _rows(summary)
     assert rows["ground_truth"]["distance"] == pytest.approx(0.0, abs=1e-9)
-    assert rows["shaped"]["distance"] == pytest.approx(0.0, abs=1e-6)  # shaping leaves EPIC at 0
+    # sampled STARC-VAL fits V by LSTD on random features, so shaping is removed only approximately
+    assert 0 < rows["shaped"]["distance"] < 1e-3
     assert rows["no_velocity"]["distance"] > 0.05
     assert rows["no_velocity"]["distance_exact"] is False
     assert (
@@ -187,11 +189,38 @@ def test_distances_on_pendulum_put_the_baseline_at_zero(sweep_dir: Path) -> None
         <= rows["no_velocity"]["distance_ci_high"]
     )
     (corr,) = summary.distance_correlation
-    # Distance order (0, 0, 0.1) against regret order (0, 47.5, 97.5): ties share a rank -> rho = sqrt(3)/2.
-    assert corr["n_variants"] == 3 and corr["rho"] == pytest.approx(math.sqrt(3) / 2)
+    # distance order (0, ~1e-5, 0.1) is the regret order (0, 47.5, 97.5)
+    assert corr["n_variants"] == 3 and corr["metric"] == "starc-val" and corr["rho"] == pytest.approx(1.0)
     assert summary.matrices["pendulum"]["names"][0] == "ground truth (env)"
     with open(sweep_dir / "results" / "distances.csv", encoding="utf-8") as f:
         assert len(list(csv.DictReader(f))) == 6  # 4 rewards -> 6 pairs
+
+
+def test_epic_distances_on_pendulum_remove_shaping_exactly(sweep_dir: Path) -> None:
+    rows = _rows(summary := aggregate(sweep_dir, metric="epic", n_transitions=200, write=False))
+    assert rows["ground_truth"]["distance"] == pytest.approx(0.0, abs=1e-9)
+    assert rows["shaped"]["distance"] == pytest.approx(0.0, abs=1e-6)  # shaping leaves EPIC at 0
+    assert rows["no_velocity"]["distance"] > 0.05
+    (corr,) = summary.distance_correlation
+    # Distance order (0, 0, 0.1) against regret order (0, 47.5, 97.5): ties share a rank -> rho = sqrt(3)/2.
+    assert corr["metric"] == "epic" and corr["rho"] == pytest.approx(math.sqrt(3) / 2)
+
+
+def test_an_unknown_metric_is_refused_before_any_work(sweep_dir: Path) -> None:
+    with pytest.raises(UnknownNameError, match=r"`metric`.*'starc'.*starc-val"):
+        aggregate(sweep_dir, metric="starc")
+    assert not (sweep_dir / "results").exists()
+
+
+def test_cli_report_takes_the_metric(sweep_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rewardlab.cli import main
+
+    assert main(["report", str(sweep_dir), "--metric", "epic", "--no-clips"]) == 0
+    assert "EPIC distance" in capsys.readouterr().out
+    with open(sweep_dir / "results" / "distances.csv", encoding="utf-8") as f:
+        assert {r["metric"] for r in csv.DictReader(f)} == {"epic"}
+    assert main(["report", str(sweep_dir), "--metric", "starc"]) == 2
+    assert "`--metric`" in capsys.readouterr().err
 
 
 def test_distances_on_a_tabular_env_are_exact(sweep_factory: Callable[..., Path]) -> None:

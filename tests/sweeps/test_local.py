@@ -177,6 +177,16 @@ def test_cli_sweep_and_status(tmp_path, capsys):
     assert "sweep.json" in capsys.readouterr().err
 
 
+def test_cli_sweep_refuses_an_unknown_report_metric_before_training(tmp_path, capsys):
+    spec = tmp_path / "tiny.toml"
+    spec.write_text('name = "badmetric"\nenvs = ["cartpole"]\nseeds = [0]\n[variants.truth]\nkind = "env"\n')
+    args = ["sweep", str(spec), "--report", "--metric", "epik", "--runs-dir", str(tmp_path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "`--metric`" in err and "'epik'" in err and "epic" in err
+    assert not (tmp_path / "badmetric").exists()  # no trial ran
+
+
 def test_bad_backend_arguments_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"`backend` must be one of"):
         run_sweep(tiny_spec(seeds=[0]), backend="slurm", runs_dir=tmp_path, progress=False)
