@@ -15,7 +15,8 @@ would need ffmpeg or imageio, which rewardlab does not depend on.
 Rendering needs the env's own renderer: pygame for classic control
 (``pip install "gymnasium[classic-control]"``) and an OpenGL backend for MuJoCo. On a machine
 without a display, MuJoCo's default (GLFW) cannot open a context, so ``MUJOCO_GL`` is set to
-``egl`` when it is unset there (set ``MUJOCO_GL=osmesa`` yourself where EGL is missing).
+``egl`` when it is unset there (set ``MUJOCO_GL=osmesa`` yourself where EGL is missing), and
+pygame's ``SDL_VIDEODRIVER`` to ``dummy`` (its frames need no window).
 """
 
 from __future__ import annotations
@@ -90,13 +91,18 @@ class _Renderer:
         self.set_state = set_state
         self.size = size
         kwargs: dict[str, Any] = {"render_mode": "rgb_array"}
+        headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
         if self._is_mujoco():
-            if "MUJOCO_GL" not in os.environ and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            if "MUJOCO_GL" not in os.environ and headless:
                 # Without a display GLFW cannot open a context; EGL renders off-screen.
                 os.environ["MUJOCO_GL"] = "egl"
             if size is not None:
                 # render at the requested size instead of drawing 480x480 and shrinking it
                 kwargs.update(width=size[0], height=size[1])
+        elif headless:
+            # pygame draws rgb_array frames on a Surface, no window; without a display SDL's probe
+            # of the video drivers prints "XDG_RUNTIME_DIR is invalid" once per env built
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         self.env = self.suite_env.make(**kwargs)
         try:
             # Render order enforcement needs a reset; a fixed seed uses the env's own generator,

@@ -6,6 +6,8 @@ import importlib.util
 import json
 import os
 import random
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -126,6 +128,22 @@ def test_padding_is_not_rendered_and_size_is_applied():
     short = dataclasses.replace(seg, mask=mask)
     frames = render_segment(short, 0, size=(40, 20))
     assert len(frames) == 4 and frames[0].shape == (20, 40, 3)
+
+
+@pytest.mark.skipif(not HAS_PYGAME, reason="classic control renders with pygame")
+def test_headless_classic_control_renders_without_sdl_noise():
+    code = (
+        "import os; from rewardlab.preferences import collect_segments; "
+        "from rewardlab.preferences._clips import render_segment; "
+        "frames = render_segment(collect_segments('pendulum', n_segments=1, length=3, seed=0), 0); "
+        "print(len(frames), os.environ['SDL_VIDEODRIVER'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    env.pop("XDG_RUNTIME_DIR", None)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["4", "dummy"]
+    assert "XDG_RUNTIME_DIR" not in done.stderr
 
 
 def test_rendering_leaves_global_random_state_alone():
