@@ -87,6 +87,13 @@ def test_weight_grid_names_say_the_factor_applied_to_the_base_weight():
     assert spec.legacy_names("pendulum") == {"velocity_cost_w-0.5": "velocity_cost_x-0.5"}
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "sweeps").glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_sweep_loads_in_full_and_fast(path: Path) -> None:
+    spec, fast = load_sweep(path), load_sweep(path, fast=True)
+    assert spec.name == path.stem and spec.envs and spec.seeds
+    assert len(fast.seeds) <= len(spec.seeds)
+
+
 def test_the_demo_sweep_names_its_reweighted_velocity_cost_ten_times():
     spec = load_sweep(ROOT / "sweeps" / "pendulum_ablation.toml")
     assert "velocity_cost_x10" in spec.variants_for("pendulum")
